@@ -1,0 +1,43 @@
+//! # heysummon-sdk
+//!
+//! The client side of HeySummon, the pager for AI agents: an agent that needs approval, hits
+//! ambiguity or lacks context asks a human expert, the expert answers, the agent resumes.
+//!
+//! Without features this crate does no I/O. It is the one definition of the protocol that the
+//! SDK, the guard and the server share:
+//!
+//! - [`wire`]: the request, response, event and error bodies of the HeySummon v1 API and our
+//!   additions, with id newtypes and a forward-compatible [`wire::Status`];
+//! - [`keys`]: Ed25519 signing and X25519 agreement key pairs, public keys as hex of DER SPKI
+//!   (also PEM and base64 on input), and the expert [`keys::Fingerprint`];
+//! - [`envelope`]: the end-to-end message envelope (X25519 → HKDF-SHA256 → AES-256-GCM, signed
+//!   with Ed25519), with one opaque error for every authentication failure;
+//! - [`signing`]: the signed-request scheme of the guard (`HEYSUMMON-SIG-V1`), including the
+//!   verifier a server runs, with the clock and the nonce store as inputs.
+//!
+//! ```
+//! use heysummon_sdk::envelope::Channel;
+//! use heysummon_sdk::keys::PartyKeys;
+//!
+//! # fn main() -> Result<(), heysummon_sdk::Error> {
+//! let agent = PartyKeys::generate();
+//! let expert = PartyKeys::generate();
+//!
+//! // The agent seals a question to the expert's published keys …
+//! let to_expert = Channel::new(&agent, &expert.public())?;
+//! let sealed = to_expert.seal("May I drop the staging database?", None)?;
+//!
+//! // … and only the expert can open it.
+//! let from_agent = Channel::new(&expert, &agent.public())?;
+//! assert_eq!(from_agent.open(&sealed)?, "May I drop the staging database?");
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod envelope;
+mod error;
+pub mod keys;
+pub mod signing;
+pub mod wire;
+
+pub use error::{Error, KeyAlgorithm, KeyProblem, SignatureRejection};
