@@ -37,6 +37,7 @@
 pub mod envelope;
 mod error;
 pub mod keys;
+pub mod safety;
 pub mod signing;
 pub mod wire;
 
