@@ -1,11 +1,38 @@
 //! # heysummon-server
 //!
-//! The self-hostable HeySummon server: the HeySummon v1 HTTP API and our additions
-//! (PROTOCOL.md parts A and B) on an embedded SQLite database, or PostgreSQL for several
-//! instances.
+//! The self-hostable HeySummon server: the HeySummon v1 HTTP API (PROTOCOL.md part A) with our
+//! additions — idempotent creation (B2), sealed questions the server cannot read (B3), signed
+//! requests with a persistent nonce store (B4) — on an embedded SQLite file.
 //!
-//! The server verifies signed requests and parses every body with the one protocol definition in
-//! [`heysummon_sdk`] (without its I/O features). The HTTP server itself arrives with its own
-//! issue; today the crate re-exports the verification primitives it is built on.
+//! Layout: [`app`] builds the router; `routes` has one module per resource; [`auth`] resolves
+//! keys; [`lifecycle`] owns every status transition; [`store`] persists; [`sweeper`] expires
+//! requests in the background; [`provision`] and [`cli`] are the administration commands. The
+//! wire types, the cryptography and the signature verifier come from [`heysummon_sdk`].
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use heysummon_server::{app, clock::Clock, config::Config, state::AppState, store::Store};
+//!
+//! let store = Store::open("sqlite://heysummon.db").await?;
+//! let state = AppState::new(store, Clock::system(), Config::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! app::serve(listener, state).await?;
+//! # Ok(())
+//! # }
+//! ```
 
-pub use heysummon_sdk::signing::{NonceStore, SignatureHeaders, VerifyWindow, verify};
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod lifecycle;
+pub mod provision;
+pub mod ratelimit;
+mod routes;
+pub mod state;
+pub mod store;
+pub mod sweeper;

@@ -148,7 +148,7 @@ pub struct RequestSummary {
     #[serde(default, deserialize_with = "null_as_default")]
     pub requires_approval: bool,
     /// The decision, once made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub approval_decision: Option<ApprovalDecision>,
     /// `false` for a notification.
     #[serde(default = "default_true", deserialize_with = "null_as_true")]

@@ -78,7 +78,7 @@ pub struct ExpertRequestEvent {
     #[serde(default, deserialize_with = "null_as_default")]
     pub requires_approval: bool,
     /// The decision, if one was made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub approval_decision: Option<ApprovalDecision>,
     /// How many messages the request has.
     #[serde(default, deserialize_with = "null_as_default")]

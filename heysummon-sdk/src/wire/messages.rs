@@ -128,16 +128,20 @@ pub struct MessagesResponse {
     /// Its current status.
     pub status: Status,
     /// The consumer's Ed25519 public key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (Always written, `null` when unset, as HeySummon does.)
+    #[serde(default)]
     pub consumer_sign_pub_key: Option<String>,
     /// The consumer's X25519 public key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (Always written, `null` when unset, as HeySummon does.)
+    #[serde(default)]
     pub consumer_encrypt_pub_key: Option<String>,
     /// The expert's Ed25519 public key, once exchanged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (Always written, `null` when unset, as HeySummon does.)
+    #[serde(default)]
     pub expert_sign_pub_key: Option<String>,
     /// The expert's X25519 public key, once exchanged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (Always written, `null` when unset, as HeySummon does.)
+    #[serde(default)]
     pub expert_encrypt_pub_key: Option<String>,
     /// The messages, oldest first.
     pub messages: Vec<MessageItem>,
@@ -276,14 +280,10 @@ impl MessageItem {
             signature: self.signature.clone()?,
             message_id: self.message_id.clone(),
         };
-        let complete = [
-            &payload.ciphertext,
-            &payload.iv,
-            &payload.auth_tag,
-            &payload.signature,
-        ]
-        .iter()
-        .all(|member| !member.is_empty());
+        // The ciphertext of an empty plaintext is empty; iv, tag and signature never are.
+        let complete = [&payload.iv, &payload.auth_tag, &payload.signature]
+            .iter()
+            .all(|member| !member.is_empty());
         complete.then_some(MessageKind::Encrypted(payload))
     }
 

@@ -1,0 +1,186 @@
+//! Load harness for `POST /api/v1/help`: persisted requests with a 1 KiB question against a
+//! real server (its own tokio runtime and SQLite file) on 127.0.0.1, from a load generator in
+//! the same process on the same cores. Reports requests/s and latency percentiles at 32
+//! concurrent keep-alive connections and sequentially on one connection.
+//!
+//! Run: `cargo bench --bench load` (options: `-- --seconds N --connections N`).
+//! Figures go to BENCHMARKS.md.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark binary: failures abort, output is the point
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use heysummon_server::clock::Clock;
+use heysummon_server::config::Config;
+use heysummon_server::provision::{self, ClientOptions};
+use heysummon_server::state::AppState;
+use heysummon_server::store::Store;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+
+struct Options {
+    seconds: u64,
+    connections: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        seconds: 10,
+        connections: 32,
+    };
+    let args: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--seconds" => options.seconds = args[i + 1].parse().unwrap(),
+            "--connections" => options.connections = args[i + 1].parse().unwrap(),
+            _ => {}
+        }
+        i += 1;
+    }
+    options
+}
+
+fn start_server(dir: &std::path::Path) -> (SocketAddr, String) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url = format!("sqlite://{}", dir.join("load.db").display());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let mut config = Config {
+                database_url: url.clone(),
+                ..Config::default()
+            };
+            config.rate_limits.per_key = u32::MAX;
+            let store = Store::open(&url).await.unwrap();
+            let clock = Clock::system();
+            let expert = provision::add_expert(&store, &clock, "Load", None)
+                .await
+                .unwrap();
+            let client = provision::add_client(
+                &store,
+                &clock,
+                expert.expert_id.as_str(),
+                ClientOptions::default(),
+            )
+            .await
+            .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send((listener.local_addr().unwrap(), client.client_key))
+                .unwrap();
+            let state = AppState::new(store, clock, config);
+            heysummon_server::app::serve(listener, state).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+fn body(client_key: &str) -> Bytes {
+    let question = "Is it safe to run the schema migration on the production replica now? "
+        .repeat(16)
+        .chars()
+        .take(1024)
+        .collect::<String>();
+    let json = serde_json::json!({
+        "apiKey": client_key,
+        "signPublicKey": "302a300506032b65700321008a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c",
+        "encryptPublicKey": "302a300506032b656e032100ce8d3ad1ccb633ec7b70c17814a5c76ecd029685050d344745ba05870e587d59",
+        "question": question,
+    });
+    Bytes::from(serde_json::to_vec(&json).unwrap())
+}
+
+/// One keep-alive connection sending requests back to back until `deadline`; returns the
+/// latency of each request in microseconds.
+async fn connection(addr: SocketAddr, body: Bytes, deadline: Instant) -> Vec<u32> {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut latencies = Vec::with_capacity(100_000);
+    while Instant::now() < deadline {
+        let request = Request::post("/api/v1/help")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .body(Full::new(body.clone()))
+            .unwrap();
+        let started = Instant::now();
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(status.is_success(), "{status}: {bytes:?}");
+        latencies.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+    }
+    latencies
+}
+
+fn report(label: &str, mut latencies: Vec<u32>, elapsed: Duration) {
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        f64::from(latencies[index]) / 1000.0
+    };
+    println!(
+        "{label}: {} requests in {:.1} s = {:.0} requests/s; latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        pct(1.0),
+    );
+}
+
+fn main() {
+    let options = options();
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, client_key) = start_server(dir.path());
+    let body = body(&client_key);
+    println!(
+        "POST /api/v1/help, {} byte body (1 KiB question), server {addr}, SQLite WAL file",
+        body.len()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // Warm-up: fills caches and the WAL.
+        let _ = connection(addr, body.clone(), Instant::now() + Duration::from_secs(1)).await;
+
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(options.seconds);
+        let tasks: Vec<_> = (0..options.connections)
+            .map(|_| tokio::spawn(connection(addr, body.clone(), deadline)))
+            .collect();
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        report(
+            &format!("{} connections", options.connections),
+            all,
+            started.elapsed(),
+        );
+
+        let started = Instant::now();
+        let latencies = connection(
+            addr,
+            body.clone(),
+            started + Duration::from_secs(options.seconds),
+        )
+        .await;
+        report("sequential (1 connection)", latencies, started.elapsed());
+    });
+}

@@ -1,0 +1,109 @@
+//! The router, its middleware, and running the server with graceful shutdown.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::routes::{account, events, health, help, lifecycle, messages};
+use crate::state::AppState;
+
+/// The full router over a state.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(health::health_v1))
+        .route("/help", post(help::create))
+        .route("/help/{id}", get(help::status))
+        .route("/help/{id}/timeout", post(help::timeout))
+        .route("/message/{id}", post(messages::send))
+        .route("/messages/{id}", get(messages::list))
+        .route("/key-exchange/{id}", post(lifecycle::key_exchange))
+        .route("/close/{id}", post(lifecycle::close))
+        .route("/acknowledge/{id}", post(lifecycle::acknowledge))
+        .route("/approve/{id}", post(lifecycle::approve))
+        .route("/rate/{id}", post(lifecycle::rate))
+        .route("/events/pending", get(events::pending))
+        .route("/events/ack/{id}", post(events::ack))
+        .route("/whoami", get(account::whoami))
+        .route("/experts", get(account::experts))
+        .route("/requests", get(account::list))
+        .route("/requests/by-ref/{code}", get(account::by_ref))
+        .route("/expert/keys", put(account::publish_keys))
+        .route("/devices", post(account::enroll_device))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), ip_limits));
+
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/api/health", get(health::health))
+        .nest("/api/v1", api)
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    ApiError::not_found("Not found").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed").into_response()
+}
+
+/// The per-IP buckets: `/api/v1/*` and, tighter, `GET /api/v1/help/*`. Loopback callers are
+/// exempt unless configured otherwise. The client IP is the TCP peer: forwarded-for headers
+/// are not trusted.
+async fn ip_limits(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limits = &state.config.rate_limits;
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let exempt = limits.exempt_loopback
+        && peer.is_some_and(|ip| match ip {
+            std::net::IpAddr::V4(v4) => v4.is_loopback(),
+            std::net::IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        });
+    if let (Some(ip), false) = (peer, exempt) {
+        let now = state.clock.now();
+        // Inside the nested router the URI has lost its `/api/v1` prefix.
+        let path = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| req.uri().path(), |OriginalUri(uri)| uri.path());
+        let is_poll = req.method() == Method::GET && path.starts_with("/api/v1/help/");
+        let over = (is_poll
+            && !state
+                .limiter
+                .hit(&format!("poll:{ip}"), limits.help_poll_per_ip, now))
+            || !state
+                .limiter
+                .hit(&format!("api:{ip}"), limits.api_per_ip, now);
+        if over {
+            return ApiError::too_many_requests("Too many requests. Please try again later.")
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Serves the router on a bound listener until the state's shutdown token is cancelled; then
+/// stops accepting, lets in-flight requests finish, and returns.
+pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let shutdown = state.shutdown.clone();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,283 @@
+//! The command line: `serve` and the provisioning subcommands of PROTOCOL part D.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::{Config, Overrides};
+use crate::provision::{self, ClientOptions};
+use crate::state::AppState;
+use crate::store::Store;
+
+/// The self-hostable HeySummon server.
+///
+/// Settings come from defaults, then an optional TOML file (`--config`), then `HEYSUMMON_*`
+/// environment variables, then flags.
+#[derive(Debug, Parser)]
+#[command(name = "heysummon-server", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, env = "HEYSUMMON_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL [default: sqlite://heysummon.db].
+    #[arg(long, env = "HEYSUMMON_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server. On an empty store, first creates an expert and a linked client key and
+    /// prints both keys once.
+    Serve(Overrides),
+    /// Manage experts.
+    #[command(subcommand)]
+    Expert(ExpertCommand),
+    /// Manage client (agent) keys.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Inspect and administer requests.
+    #[command(subcommand)]
+    Request(RequestCommand),
+}
+
+/// `expert …`.
+#[derive(Debug, Subcommand)]
+pub enum ExpertCommand {
+    /// Create an expert (in a tenant of its own). Prints {"expertId","expertKey"}.
+    Add {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Store exactly this key instead of generating one.
+        #[arg(long)]
+        key: Option<String>,
+    },
+}
+
+/// `client …`.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Create a client key linked to an expert. Prints {"keyId","clientKey"}.
+    Add {
+        /// The expert the key's requests go to.
+        #[arg(long)]
+        expert: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Store exactly this key instead of generating one.
+        #[arg(long)]
+        key: Option<String>,
+        /// Create the key inactive.
+        #[arg(long)]
+        inactive: bool,
+        /// Require header `x-device-token: TOKEN` on every request.
+        #[arg(long)]
+        device_token: Option<String>,
+        /// Enroll an Ed25519 device key (hex DER SPKI); requests must then be signed.
+        #[arg(long)]
+        device_key: Option<String>,
+    },
+    /// Deactivate a client key. Prints {"keyId","status"}.
+    Revoke {
+        /// The key id.
+        key_id: String,
+    },
+    /// Replace a client key; the old one works for 24 h more. Prints
+    /// {"keyId","clientKey","previousKeyExpiresAt"}.
+    Rotate {
+        /// The key id.
+        key_id: String,
+    },
+}
+
+/// `request …`.
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Force a request to `expired`. Prints {"requestId","status":"expired"}.
+    Expire {
+        /// The request id.
+        request_id: String,
+    },
+    /// List requests, newest first. Prints {"requests":[…]}.
+    List {
+        /// Only requests with this status.
+        #[arg(long)]
+        status: Option<String>,
+    },
+}
+
+#[allow(clippy::print_stdout)] // the command line's output is its purpose
+fn print<T: Serialize + std::fmt::Debug>(json: bool, value: &T, human: impl FnOnce(&T) -> String) {
+    if json {
+        match serde_json::to_string(value) {
+            Ok(text) => println!("{text}"),
+            Err(error) => eprintln!("cannot encode output: {error}"),
+        }
+    } else {
+        println!("{}", human(value));
+    }
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let overrides = match &cli.command {
+        Command::Serve(overrides) => overrides.clone(),
+        _ => Overrides::default(),
+    };
+    let config = Config::load(cli.config.as_deref(), cli.database_url.clone(), &overrides)?;
+    let store = Store::open(&config.database_url).await?;
+    let clock = Clock::system();
+    let json = cli.json;
+    match cli.command {
+        Command::Serve(_) => serve(store, clock, config, json).await?,
+        Command::Expert(ExpertCommand::Add { name, key }) => {
+            let added = provision::add_expert(&store, &clock, &name, key).await?;
+            print(json, &added, |a| {
+                format!(
+                    "expert {}\nexpert key (shown once): {}",
+                    a.expert_id, a.expert_key
+                )
+            });
+        }
+        Command::Client(ClientCommand::Add {
+            expert,
+            name,
+            key,
+            inactive,
+            device_token,
+            device_key,
+        }) => {
+            let options = ClientOptions {
+                name,
+                key,
+                inactive,
+                device_token,
+                device_key,
+            };
+            let added = provision::add_client(&store, &clock, &expert, options).await?;
+            print(json, &added, |a| {
+                format!(
+                    "client key id {}\nclient key (shown once): {}",
+                    a.key_id, a.client_key
+                )
+            });
+        }
+        Command::Client(ClientCommand::Revoke { key_id }) => {
+            let revoked = provision::revoke_client(&store, &key_id).await?;
+            print(json, &revoked, |r| {
+                format!("client key {} {}", r.key_id, r.status)
+            });
+        }
+        Command::Client(ClientCommand::Rotate { key_id }) => {
+            let rotated = provision::rotate_client(&store, &clock, &key_id).await?;
+            print(json, &rotated, |r| {
+                format!(
+                    "client key id {}\nnew client key (shown once): {}\nprevious key works until {}",
+                    r.key_id, r.client_key, r.previous_key_expires_at
+                )
+            });
+        }
+        Command::Request(RequestCommand::Expire { request_id }) => {
+            let expired = provision::expire_request(&store, &clock, &request_id).await?;
+            print(json, &expired, |e| {
+                format!("request {} {}", e.request_id, e.status)
+            });
+        }
+        Command::Request(RequestCommand::List { status }) => {
+            let list = provision::list_requests(&store, status.as_deref()).await?;
+            print(json, &list, |l| {
+                l.requests
+                    .iter()
+                    .map(|r| format!("{}  {}  {}  {}", r.created_at, r.ref_code, r.status, r.id))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The first-run provisioning of `serve`: the keys a newcomer needs, printed once.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FirstRun {
+    expert_id: String,
+    expert_key: String,
+    key_id: String,
+    client_key: String,
+}
+
+async fn serve(store: Store, clock: Clock, config: Config, json: bool) -> anyhow::Result<()> {
+    if store.is_empty().await? {
+        let expert = provision::add_expert(&store, &clock, "First expert", None).await?;
+        let client = provision::add_client(
+            &store,
+            &clock,
+            expert.expert_id.as_str(),
+            ClientOptions {
+                name: Some("First agent".into()),
+                ..ClientOptions::default()
+            },
+        )
+        .await?;
+        let first = FirstRun {
+            expert_id: expert.expert_id.into_string(),
+            expert_key: expert.expert_key,
+            key_id: client.key_id.into_string(),
+            client_key: client.client_key,
+        };
+        print(json, &first, |f| {
+            format!(
+                "Empty store: created a first expert and a client key. They are shown once; \
+                 only their hashes are stored.\n  expert key: {}\n  client key: {}",
+                f.expert_key, f.client_key
+            )
+        });
+    }
+    let listener = TcpListener::bind(config.listen).await?;
+    let state = AppState::new(store, clock, config);
+    tracing::info!(address = %listener.local_addr()?, "heysummon-server listening");
+    let sweeper = tokio::spawn(crate::sweeper::run(state.clone()));
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    crate::app::serve(listener, state.clone()).await?;
+    state.shutdown.cancel();
+    let _ = sweeper.await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

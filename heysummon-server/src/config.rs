@@ -1,0 +1,257 @@
+//! Configuration: defaults → optional TOML file → `HEYSUMMON_*` environment → flags, validated
+//! once at startup.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Every setting of the server.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (default `sqlite://heysummon.db`).
+    pub database_url: String,
+    /// Time to live of a help request, seconds (default 72 h).
+    pub request_ttl_secs: u64,
+    /// Time to live of a notification, seconds (default 7 days).
+    pub notification_ttl_secs: u64,
+    /// How often the sweeper expires requests and prunes nonces, seconds.
+    pub sweep_interval_secs: u64,
+    /// Require PROTOCOL B4 signatures from every client key, enrolled device or not.
+    pub require_signed_requests: bool,
+    /// Largest accepted request body, bytes.
+    pub max_body_bytes: usize,
+    /// Rate limits.
+    pub rate_limits: RateLimits,
+}
+
+/// Fixed 60-second windows. Loopback callers are exempt from the per-IP buckets.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    /// Requests per minute per client IP on `/api/v1/*`.
+    pub api_per_ip: u32,
+    /// `GET /api/v1/help/*` per minute per client IP.
+    pub help_poll_per_ip: u32,
+    /// Events endpoints per minute per key.
+    pub events_per_key: u32,
+    /// Requests per minute per client key (unless the key has its own limit).
+    pub per_key: u32,
+    /// Exempt 127.0.0.1 and ::1 from the per-IP buckets.
+    pub exempt_loopback: bool,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            api_per_ip: 60,
+            help_poll_per_ip: 30,
+            events_per_key: 300,
+            per_key: 150,
+            exempt_loopback: true,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://heysummon.db".to_owned(),
+            request_ttl_secs: 72 * 3600,
+            notification_ttl_secs: 7 * 24 * 3600,
+            sweep_interval_secs: 30,
+            require_signed_requests: false,
+            max_body_bytes: 1024 * 1024,
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+/// A configuration problem, reported at startup.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's explanation.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid setting {name}: {message}")]
+    Invalid {
+        /// The setting.
+        name: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Values given on the command line or in `HEYSUMMON_*` variables; `None` means not given.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct Overrides {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HEYSUMMON_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Time to live of help requests in seconds [default: 259200].
+    #[arg(long, env = "HEYSUMMON_REQUEST_TTL_SECS")]
+    pub request_ttl_secs: Option<u64>,
+    /// Time to live of notifications in seconds [default: 604800].
+    #[arg(long, env = "HEYSUMMON_NOTIFICATION_TTL_SECS")]
+    pub notification_ttl_secs: Option<u64>,
+    /// Sweeper interval in seconds [default: 30].
+    #[arg(long, env = "HEYSUMMON_SWEEP_INTERVAL_SECS")]
+    pub sweep_interval_secs: Option<u64>,
+    /// Require signed requests (PROTOCOL B4) from every client key [default: false].
+    #[arg(long, env = "HEYSUMMON_REQUIRE_SIGNED_REQUESTS")]
+    pub require_signed_requests: Option<bool>,
+    /// Per-IP limit on /api/v1/* per minute [default: 60].
+    #[arg(long, env = "HEYSUMMON_RATE_LIMIT_API_PER_IP")]
+    pub rate_limit_api_per_ip: Option<u32>,
+    /// Per-IP limit on GET /api/v1/help/* per minute [default: 30].
+    #[arg(long, env = "HEYSUMMON_RATE_LIMIT_HELP_POLL_PER_IP")]
+    pub rate_limit_help_poll_per_ip: Option<u32>,
+    /// Per-key limit on the events endpoints per minute [default: 300].
+    #[arg(long, env = "HEYSUMMON_RATE_LIMIT_EVENTS_PER_KEY")]
+    pub rate_limit_events_per_key: Option<u32>,
+    /// Per-client-key limit per minute [default: 150].
+    #[arg(long, env = "HEYSUMMON_RATE_LIMIT_PER_KEY")]
+    pub rate_limit_per_key: Option<u32>,
+    /// Exempt loopback callers from the per-IP limits [default: true].
+    #[arg(long, env = "HEYSUMMON_RATE_LIMIT_EXEMPT_LOOPBACK")]
+    pub rate_limit_exempt_loopback: Option<bool>,
+}
+
+impl Config {
+    /// Reads an optional TOML file over the defaults, applies the overrides and the database
+    /// URL, then validates.
+    pub fn load(
+        file: Option<&Path>,
+        database_url: Option<String>,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Self::default(),
+        };
+        if let Some(url) = database_url {
+            config.database_url = url;
+        }
+        let o = overrides;
+        let r = &mut config.rate_limits;
+        set(&mut config.listen, o.listen);
+        set(&mut config.request_ttl_secs, o.request_ttl_secs);
+        set(&mut config.notification_ttl_secs, o.notification_ttl_secs);
+        set(&mut config.sweep_interval_secs, o.sweep_interval_secs);
+        set(
+            &mut config.require_signed_requests,
+            o.require_signed_requests,
+        );
+        set(&mut r.api_per_ip, o.rate_limit_api_per_ip);
+        set(&mut r.help_poll_per_ip, o.rate_limit_help_poll_per_ip);
+        set(&mut r.events_per_key, o.rate_limit_events_per_key);
+        set(&mut r.per_key, o.rate_limit_per_key);
+        set(&mut r.exempt_loopback, o.rate_limit_exempt_loopback);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("request_ttl_secs", self.request_ttl_secs),
+            ("notification_ttl_secs", self.notification_ttl_secs),
+            ("sweep_interval_secs", self.sweep_interval_secs),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    name,
+                    message: "must be greater than zero".into(),
+                });
+            }
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid {
+                name: "max_body_bytes",
+                message: "must be at least 1024".into(),
+            });
+        }
+        if self.database_url.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                name: "database_url",
+                message: "must not be empty".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(
+            &path,
+            "request_ttl_secs = 60\nsweep_interval_secs = 5\n[rate_limits]\nper_key = 10\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            sweep_interval_secs: Some(7),
+            ..Overrides::default()
+        };
+        let config = Config::load(Some(&path), Some("sqlite://x.db".into()), &overrides).unwrap();
+        assert_eq!(config.request_ttl_secs, 60);
+        assert_eq!(config.sweep_interval_secs, 7);
+        assert_eq!(config.rate_limits.per_key, 10);
+        assert_eq!(config.rate_limits.api_per_ip, 60);
+        assert_eq!(config.database_url, "sqlite://x.db");
+    }
+
+    #[test]
+    fn unknown_settings_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, "request_tll_secs = 60\n").unwrap();
+        let err = Config::load(Some(&path), None, &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("request_tll_secs"), "{err}");
+        let zero = Overrides {
+            request_ttl_secs: Some(0),
+            ..Overrides::default()
+        };
+        assert!(Config::load(None, None, &zero).is_err());
+    }
+}

@@ -1,0 +1,135 @@
+//! The request as routes see it: method, exact path and query, headers, peer address and the
+//! body bytes read under the size limit; plus JSON parsing with PROTOCOL's error bodies.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, OriginalUri, Request};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A buffered API request.
+#[derive(Debug)]
+pub struct ApiRequest {
+    /// The method.
+    pub method: Method,
+    /// Path and query exactly as sent (what a signature covers).
+    pub path_and_query: String,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The peer's address, when known.
+    pub peer: Option<IpAddr>,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl FromRequest<AppState> for ApiRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = state.config.max_body_bytes;
+        let (parts, body) = req.into_parts();
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit as u64) {
+            return Err(ApiError::body_too_large());
+        }
+        // Chunked bodies have no declared length: the limit applies while reading.
+        let body = Limited::new(body, limit)
+            .collect()
+            .await
+            .map_err(|error| {
+                if error.is::<http_body_util::LengthLimitError>() {
+                    ApiError::body_too_large()
+                } else {
+                    ApiError::bad_request("Could not read the request body")
+                }
+            })?
+            .to_bytes();
+        // Nested routers strip their prefix from `parts.uri`; a signature covers the path and
+        // query exactly as the client sent them, which is the original URI.
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(&parts.uri, |OriginalUri(original)| original);
+        let path_and_query = uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        Ok(Self {
+            method: parts.method,
+            path_and_query,
+            headers: parts.headers,
+            peer,
+            body,
+        })
+    }
+}
+
+impl ApiRequest {
+    /// A header as text, when present and valid.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `x-api-key` header, when present and non-empty.
+    pub fn api_key(&self) -> Option<&str> {
+        self.header("x-api-key").filter(|k| !k.is_empty())
+    }
+
+    /// 415 unless the content type is JSON.
+    pub fn require_json_content_type(&self) -> Result<(), ApiError> {
+        let is_json = self
+            .header(header::CONTENT_TYPE.as_str())
+            .is_some_and(|ct| ct.to_ascii_lowercase().contains("application/json"));
+        if is_json {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/json",
+            ))
+        }
+    }
+
+    /// Parses the body: 400 "Malformed JSON body" for bytes that are not JSON, 400
+    /// "Validation failed" (with details) for JSON of the wrong shape. An empty body is `{}`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let bytes: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(bytes).map_err(|error| {
+            use serde_json::error::Category;
+            match error.classify() {
+                Category::Syntax | Category::Eof | Category::Io => {
+                    ApiError::bad_request("Malformed JSON body")
+                        .member("details", serde_json::Value::String(error.to_string()))
+                }
+                Category::Data => ApiError::bad_request("Validation failed")
+                    .member("details", serde_json::Value::String(error.to_string())),
+            }
+        })
+    }
+
+    /// Whether the peer is a loopback address.
+    pub fn is_loopback(&self) -> bool {
+        self.peer.is_some_and(|ip| match ip {
+            IpAddr::V4(v4) => v4.is_loopback(),
+            IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        })
+    }
+}

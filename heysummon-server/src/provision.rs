@@ -1,0 +1,230 @@
+//! Provisioning (PROTOCOL part D): what `heysummon-server expert add`, `client add`, … do,
+//! as library functions over a [`Store`] so tests drive them in-process.
+
+use heysummon_sdk::keys::SignPublicKey;
+use heysummon_sdk::wire::{
+    ClientAdded, ClientRevoked, ClientRotated, ExpertAdded, ExpertId, KeyId, RequestExpired,
+    RequestId, RequestSummary, RequestsListResponse, Status,
+};
+
+use crate::auth::hash_secret;
+use crate::clock::{Clock, timestamp};
+use crate::ids::{CLIENT_KEY_PREFIX, EXPERT_KEY_PREFIX, new_id, new_key};
+use crate::lifecycle::{self, Action, LifecycleError};
+use crate::store::{DeviceRecord, NewClientKey, NewExpert, Store, StoreError};
+
+/// How long a rotated-out client key keeps working.
+pub const ROTATION_GRACE_MS: i64 = 24 * 3600 * 1000;
+
+/// A provisioning failure, for people at a terminal.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProvisionError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No such expert, key or request.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// An argument is unusable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// `expert add --name NAME [--key VALUE]`: a new tenant with one expert.
+pub async fn add_expert(
+    store: &Store,
+    clock: &Clock,
+    name: &str,
+    key: Option<String>,
+) -> Result<ExpertAdded, ProvisionError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ProvisionError::Invalid("--name must not be empty".into()));
+    }
+    let key = key.unwrap_or_else(|| new_key(EXPERT_KEY_PREFIX));
+    if key.is_empty() {
+        return Err(ProvisionError::Invalid("--key must not be empty".into()));
+    }
+    let id = new_id();
+    store
+        .insert_expert(NewExpert {
+            id: id.clone(),
+            owner_id: new_id(),
+            name: name.to_owned(),
+            key_hash: hash_secret(&key),
+            created_at: clock.now(),
+        })
+        .await
+        .map_err(|e| duplicate_key(e, "expert"))?;
+    Ok(ExpertAdded {
+        expert_id: ExpertId::new(id),
+        expert_key: key,
+    })
+}
+
+/// Options of `client add`.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// Display name.
+    pub name: Option<String>,
+    /// Store exactly this key instead of generating one.
+    pub key: Option<String>,
+    /// Create the key inactive.
+    pub inactive: bool,
+    /// Bind the key to `x-device-token: TOKEN`.
+    pub device_token: Option<String>,
+    /// Enroll an Ed25519 device key (hex DER SPKI, PEM or base64).
+    pub device_key: Option<String>,
+}
+
+/// `client add --expert ID …`: a client key linked to an expert.
+pub async fn add_client(
+    store: &Store,
+    clock: &Clock,
+    expert_id: &str,
+    options: ClientOptions,
+) -> Result<ClientAdded, ProvisionError> {
+    if store.expert(expert_id).await?.is_none() {
+        return Err(ProvisionError::NotFound(format!("expert {expert_id}")));
+    }
+    let device = options
+        .device_key
+        .as_deref()
+        .map(SignPublicKey::parse)
+        .transpose()
+        .map_err(|e| ProvisionError::Invalid(format!("--device-key: {e}")))?;
+    let key = options.key.unwrap_or_else(|| new_key(CLIENT_KEY_PREFIX));
+    if key.is_empty() {
+        return Err(ProvisionError::Invalid("--key must not be empty".into()));
+    }
+    let now = clock.now();
+    let record = store
+        .insert_client_key(NewClientKey {
+            id: new_id(),
+            expert_id: expert_id.to_owned(),
+            name: options.name,
+            key_hash: hash_secret(&key),
+            is_active: !options.inactive,
+            device_token_hash: options.device_token.as_deref().map(hash_secret),
+            created_at: now,
+        })
+        .await
+        .map_err(|e| duplicate_key(e, "client"))?;
+    if let Some(device) = device {
+        store
+            .insert_device(DeviceRecord {
+                id: device.device_id(),
+                client_key_id: record.id.clone(),
+                public_key: device.to_hex(),
+                created_at: now,
+            })
+            .await?;
+    }
+    Ok(ClientAdded {
+        key_id: KeyId::new(record.id),
+        client_key: key,
+    })
+}
+
+fn duplicate_key(error: StoreError, kind: &str) -> ProvisionError {
+    match &error {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            ProvisionError::Invalid(format!("that {kind} key is already in use"))
+        }
+        _ => ProvisionError::Store(error),
+    }
+}
+
+/// `client revoke KEY_ID`.
+pub async fn revoke_client(store: &Store, key_id: &str) -> Result<ClientRevoked, ProvisionError> {
+    if !store.revoke_client_key(key_id).await? {
+        return Err(ProvisionError::NotFound(format!("client key {key_id}")));
+    }
+    Ok(ClientRevoked {
+        key_id: KeyId::new(key_id),
+        status: "revoked".into(),
+    })
+}
+
+/// `client rotate KEY_ID`: a new key; the old one keeps working for 24 h.
+pub async fn rotate_client(
+    store: &Store,
+    clock: &Clock,
+    key_id: &str,
+) -> Result<ClientRotated, ProvisionError> {
+    let key = new_key(CLIENT_KEY_PREFIX);
+    let grace_until = clock.now() + ROTATION_GRACE_MS;
+    if !store
+        .rotate_client_key(key_id, hash_secret(&key), grace_until)
+        .await?
+    {
+        return Err(ProvisionError::NotFound(format!(
+            "active client key {key_id}"
+        )));
+    }
+    Ok(ClientRotated {
+        key_id: KeyId::new(key_id),
+        client_key: key,
+        previous_key_expires_at: timestamp(grace_until),
+    })
+}
+
+/// `request expire REQUEST_ID`: force a live request to `expired`.
+pub async fn expire_request(
+    store: &Store,
+    clock: &Clock,
+    request_id: &str,
+) -> Result<RequestExpired, ProvisionError> {
+    let request = store
+        .request(request_id)
+        .await?
+        .ok_or_else(|| ProvisionError::NotFound(format!("request {request_id}")))?;
+    match lifecycle::perform(store, request, Action::ExpireNow, clock.now()).await {
+        Ok(_) => {}
+        Err(LifecycleError::Refused(lifecycle::Refusal::Terminal(Status::Expired))) => {}
+        Err(LifecycleError::Refused(refusal)) => {
+            return Err(ProvisionError::Invalid(format!(
+                "request {request_id} cannot expire: {refusal:?}"
+            )));
+        }
+        Err(LifecycleError::Store(error)) => return Err(error.into()),
+    }
+    Ok(RequestExpired {
+        request_id: RequestId::new(request_id),
+        status: Status::Expired,
+    })
+}
+
+/// `request list [--status S]`.
+pub async fn list_requests(
+    store: &Store,
+    status: Option<&str>,
+) -> Result<RequestsListResponse, ProvisionError> {
+    let records = store
+        .all_requests(status.map(|s| s.to_ascii_lowercase()))
+        .await?;
+    let mut requests = Vec::with_capacity(records.len());
+    for r in records {
+        requests.push(RequestSummary {
+            id: RequestId::new(&r.id),
+            ref_code: heysummon_sdk::wire::RefCode::parse(&r.ref_code).ok_or_else(|| {
+                ProvisionError::Invalid(format!("corrupt ref code {}", r.ref_code))
+            })?,
+            status: r.status.clone(),
+            requires_approval: r.requires_approval,
+            approval_decision: r.approval_decision,
+            response_required: r.response_required,
+            expires_at: timestamp(r.expires_at),
+            message_count: r.message_count,
+            created_at: timestamp(r.created_at),
+            question: None,
+            responded_at: r.responded_at.map(timestamp),
+            acknowledged_at: r.acknowledged_at.map(timestamp),
+            closed_at: r.closed_at.map(timestamp),
+        });
+    }
+    Ok(RequestsListResponse { requests })
+}

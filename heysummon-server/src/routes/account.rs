@@ -1,0 +1,202 @@
+//! Who am I and what can I see: `GET /api/v1/whoami`, `GET /api/v1/experts`,
+//! `GET /api/v1/requests/by-ref/:refCode`, `GET /api/v1/requests`, plus our additions
+//! `PUT /api/v1/expert/keys` (PROTOCOL B3) and `POST /api/v1/devices` (B4).
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use heysummon_sdk::keys::{PublicKeys, SignPublicKey};
+use heysummon_sdk::wire::{
+    ByRefResponse, EnrollDeviceRequest, EnrollDeviceResponse, ExpertId, ExpertInfo, ExpertSummary,
+    ExpertsResponse, KeyId, OwnerId, OwnerSummary, PublishExpertKeysRequest,
+    PublishExpertKeysResponse, RefCode, RequestId, RequestSummary, RequestsListResponse,
+    WhoamiResponse,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ok;
+use crate::auth::{ANY_KEY_MESSAGES, CLIENT_MESSAGES, EXPERT_MESSAGES};
+use crate::clock::timestamp;
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiRequest;
+use crate::state::AppState;
+use crate::store::{DeviceRecord, ExpertRecord};
+
+fn expert_info(expert: &ExpertRecord) -> ExpertInfo {
+    ExpertInfo {
+        id: ExpertId::new(&expert.id),
+        name: expert.name.clone(),
+        is_active: expert.is_active,
+        sign_public_key: expert.sign_public_key.clone(),
+        encrypt_public_key: expert.encrypt_public_key.clone(),
+        fingerprint: expert.fingerprint.clone(),
+    }
+}
+
+/// `GET /api/v1/whoami` (client keys).
+pub(crate) async fn whoami(State(state): State<AppState>, req: ApiRequest) -> ApiResult<Response> {
+    let key = state
+        .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
+        .await?;
+    let expert = state.store.expert(&key.expert_id).await?;
+    let owner = state.store.owner(&key.owner_id).await?;
+    Ok(ok(WhoamiResponse {
+        key_id: KeyId::new(&key.id),
+        key_name: key.name.clone(),
+        expert: expert.map(|e| ExpertSummary {
+            id: ExpertId::new(&e.id),
+            name: e.name,
+            is_active: e.is_active,
+        }),
+        owner: OwnerSummary {
+            id: OwnerId::new(&key.owner_id),
+            name: owner.map(|o| o.name),
+        },
+    }))
+}
+
+/// `GET /api/v1/experts` (client keys): only the expert this key is linked to.
+pub(crate) async fn experts(State(state): State<AppState>, req: ApiRequest) -> ApiResult<Response> {
+    let key = state
+        .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
+        .await?;
+    let experts = state
+        .store
+        .expert(&key.expert_id)
+        .await?
+        .iter()
+        .map(expert_info)
+        .collect();
+    Ok(ok(ExpertsResponse { experts }))
+}
+
+/// `GET /api/v1/requests/by-ref/:refCode` (the creator or the assigned expert).
+pub(crate) async fn by_ref(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let caller = state.authenticate_any(&req, ANY_KEY_MESSAGES).await?;
+    let not_found = || ApiError::not_found("Request not found");
+    let code = RefCode::parse(&code).ok_or_else(not_found)?;
+    let request = state
+        .store
+        .request_by_ref(code.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    let request = super::messages::visible_request(&state, &caller, &request.id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(ok(ByRefResponse {
+        request_id: RequestId::new(&request.id),
+        ref_code: code,
+        status: request.status,
+    }))
+}
+
+/// The query of `GET /api/v1/requests`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    status: Option<String>,
+}
+
+/// `GET /api/v1/requests` (expert keys): requests routed to this expert, newest first.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let expert = state
+        .authenticate_expert(req.api_key(), ANY_KEY_MESSAGES)
+        .await?;
+    let status = query.status.map(|s| s.to_ascii_lowercase());
+    let now = state.clock.now();
+    let mut requests = Vec::new();
+    for r in state
+        .store
+        .requests_for_expert(&expert.id, status.clone())
+        .await?
+    {
+        // Lazy expiry, so a listing never shows a dead request as live.
+        let r = if !r.status.is_terminal() && r.expires_at <= now {
+            match crate::lifecycle::load(&state.store, &r.id, now).await? {
+                Some(updated) => updated,
+                None => continue,
+            }
+        } else {
+            r
+        };
+        if status.as_deref().is_some_and(|s| s != r.status.as_str()) {
+            continue;
+        }
+        requests.push(RequestSummary {
+            id: RequestId::new(&r.id),
+            ref_code: RefCode::parse(&r.ref_code).ok_or_else(ApiError::internal)?,
+            status: r.status.clone(),
+            requires_approval: r.requires_approval,
+            approval_decision: r.approval_decision,
+            response_required: r.response_required,
+            expires_at: timestamp(r.expires_at),
+            message_count: r.message_count,
+            created_at: timestamp(r.created_at),
+            question: r.question.clone(),
+            responded_at: r.responded_at.map(timestamp),
+            acknowledged_at: r.acknowledged_at.map(timestamp),
+            closed_at: r.closed_at.map(timestamp),
+        });
+    }
+    Ok(ok(RequestsListResponse { requests }))
+}
+
+/// `PUT /api/v1/expert/keys` (expert keys): publish long-term keys for sealed questions.
+pub(crate) async fn publish_keys(
+    State(state): State<AppState>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let expert = state
+        .authenticate_expert(req.api_key(), EXPERT_MESSAGES)
+        .await?;
+    let body: PublishExpertKeysRequest = req.json()?;
+    let keys = PublicKeys::parse(&body.sign_public_key, &body.encrypt_public_key).map_err(|e| {
+        ApiError::bad_request("Invalid public key").member("details", json!(e.to_string()))
+    })?;
+    let fingerprint = keys.fingerprint().to_string();
+    state
+        .store
+        .set_expert_keys(
+            &expert.id,
+            keys.sign.to_hex(),
+            keys.encrypt.to_hex(),
+            fingerprint.clone(),
+        )
+        .await?;
+    Ok(ok(PublishExpertKeysResponse { fingerprint }))
+}
+
+/// `POST /api/v1/devices` (client keys): enroll an Ed25519 device key. A key with devices must
+/// sign every request, so only an enrolled device can add another.
+pub(crate) async fn enroll_device(
+    State(state): State<AppState>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    req.require_json_content_type()?;
+    let key = state.authenticate_enrolling_client(&req).await?;
+    let body: EnrollDeviceRequest = req.json()?;
+    let public_key = SignPublicKey::parse(&body.public_key).map_err(|e| {
+        ApiError::bad_request("Invalid device key").member("details", json!(e.to_string()))
+    })?;
+    let now = state.clock.now();
+    let device = DeviceRecord {
+        id: public_key.device_id(),
+        client_key_id: key.id.clone(),
+        public_key: public_key.to_hex(),
+        created_at: now,
+    };
+    if !state.store.insert_device(device.clone()).await? {
+        return Err(ApiError::conflict("Device already enrolled"));
+    }
+    Ok(ok(EnrollDeviceResponse {
+        device_id: device.id,
+        enrolled_at: timestamp(now),
+    }))
+}

@@ -1,0 +1,404 @@
+//! `POST /api/v1/help`, `GET /api/v1/help/:id`, `POST /api/v1/help/:id/timeout`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use heysummon_sdk::keys::Fingerprint;
+use heysummon_sdk::safety;
+use heysummon_sdk::wire::{
+    CreateHelpRequest, CreateHelpResponse, EncryptedPayload, HelpStatusResponse,
+    IDEMPOTENCY_KEY_HEADER, MessageKind, RefCode, RequestId, Sender, Status, TimeoutResponse,
+};
+use serde_json::json;
+
+use super::messages::item_of;
+use super::ok;
+use crate::auth::CLIENT_MESSAGES;
+use crate::clock::{Millis, timestamp};
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiRequest;
+use crate::ids::new_id;
+use crate::lifecycle::{self, Action, Performed};
+use crate::state::AppState;
+use crate::store::{
+    ClientKeyRecord, CreateOutcome, IdempotencyRecord, MessageRecord, NewRequest, RequestRecord,
+    StoreError,
+};
+
+const MAX_QUESTION_CHARS: usize = 50_000;
+const MAX_MESSAGES: usize = 200;
+const MAX_MESSAGE_COUNT: u32 = 1000;
+const MAX_KEY_CHARS: usize = 2048;
+const MAX_LEGACY_KEY_CHARS: usize = 4096;
+const MAX_API_KEY_CHARS: usize = 512;
+const FALLBACK_INSTRUCTION: &str = "No expert answered in time. Proceed cautiously: take only \
+    reversible, low-risk steps, state your assumptions, and ask again before anything destructive.";
+
+fn validation(details: &str) -> ApiError {
+    ApiError::bad_request("Validation failed").member("details", json!(details))
+}
+
+fn too_long(text: Option<&str>, max: usize) -> bool {
+    text.is_some_and(|t| t.chars().count() > max)
+}
+
+fn validate(body: &CreateHelpRequest) -> ApiResult<()> {
+    if body.api_key.is_empty() || body.api_key.len() > MAX_API_KEY_CHARS {
+        return Err(validation("apiKey must be 1 to 512 characters"));
+    }
+    if too_long(body.question.as_deref(), MAX_QUESTION_CHARS) {
+        return Err(validation("question must be at most 50000 characters"));
+    }
+    if body
+        .messages
+        .as_ref()
+        .is_some_and(|m| m.len() > MAX_MESSAGES)
+    {
+        return Err(validation("messages must have at most 200 items"));
+    }
+    if body.message_count.is_some_and(|n| n > MAX_MESSAGE_COUNT) {
+        return Err(validation("messageCount must be between 0 and 1000"));
+    }
+    if too_long(body.sign_public_key.as_deref(), MAX_KEY_CHARS)
+        || too_long(body.encrypt_public_key.as_deref(), MAX_KEY_CHARS)
+    {
+        return Err(validation("public keys must be at most 2048 characters"));
+    }
+    if too_long(body.public_key.as_deref(), MAX_LEGACY_KEY_CHARS) {
+        return Err(validation("publicKey must be at most 4096 characters"));
+    }
+    if let Some(sealed) = &body.sealed_question {
+        super::messages::validate_encrypted(sealed).map_err(|e| validation(&e))?;
+    }
+    Ok(())
+}
+
+/// Checks the sealed question's pinned fingerprint against the expert's published keys.
+fn check_sealed(
+    body: &CreateHelpRequest,
+    expert: &crate::store::ExpertRecord,
+) -> ApiResult<(String, String)> {
+    if body.question.as_deref().is_some_and(|q| !q.is_empty()) {
+        return Err(validation(
+            "a sealed question must not also be sent as a plaintext question",
+        ));
+    }
+    if body.sign_public_key.is_none() || body.encrypt_public_key.is_none() {
+        return Err(validation(
+            "a sealed question needs signPublicKey and encryptPublicKey",
+        ));
+    }
+    let changed = |why: &str| {
+        ApiError::conflict(format!("The expert's published keys do not match: {why}"))
+            .code("EXPERT_KEY_CHANGED")
+    };
+    let (Some(sign), Some(encrypt), Some(published)) = (
+        &expert.sign_public_key,
+        &expert.encrypt_public_key,
+        &expert.fingerprint,
+    ) else {
+        return Err(changed("the expert has no published keys"));
+    };
+    let pinned = body
+        .expert_fingerprint
+        .as_deref()
+        .and_then(Fingerprint::parse)
+        .ok_or_else(|| validation("a sealed question needs expertFingerprint"))?;
+    let current = Fingerprint::parse(published).ok_or_else(ApiError::internal)?;
+    if pinned != current {
+        return Err(changed("the fingerprint changed"));
+    }
+    Ok((sign.clone(), encrypt.clone()))
+}
+
+/// `POST /api/v1/help`.
+pub(crate) async fn create(State(state): State<AppState>, req: ApiRequest) -> ApiResult<Response> {
+    req.require_json_content_type()?;
+    let body: CreateHelpRequest = req.json().map_err(|mut error| {
+        if error.body.error != "Malformed JSON body" {
+            error.body.error = "Validation failed".into();
+        }
+        error
+    })?;
+    validate(&body)?;
+    let has_pair = body.sign_public_key.is_some() && body.encrypt_public_key.is_some();
+    if !has_pair && body.public_key.is_none() {
+        return Err(ApiError::bad_request("Missing required encryption keys"));
+    }
+    let key = state
+        .authenticate_client(&req, Some(body.api_key.as_str()), CLIENT_MESSAGES)
+        .await?;
+    let idempotency_key = match req.header(IDEMPOTENCY_KEY_HEADER) {
+        Some(value) if value.is_empty() || value.len() > 255 => {
+            return Err(ApiError::bad_request(
+                "Idempotency-Key must be 1 to 255 characters",
+            ));
+        }
+        other => other.map(str::to_owned),
+    };
+    let expert = state
+        .store
+        .expert(&key.expert_id)
+        .await?
+        .filter(|e| e.is_active)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The expert linked to this client is currently inactive.",
+            )
+        })?;
+    let expert_keys = match &body.sealed_question {
+        Some(_) => Some(check_sealed(&body, &expert)?),
+        None => None,
+    };
+
+    let report = safety::scan_help_request(body.question.as_deref(), body.messages.as_deref());
+    if report.blocked() {
+        return Err(
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, safety::BLOCKED_ERROR)
+                .member("flags", json!(report.flags)),
+        );
+    }
+    let content_flags = (!report.flags.is_empty())
+        .then(|| serde_json::to_string(&report.flags).unwrap_or_default());
+
+    let mut messages = body.messages.clone();
+    if let (Some(list), Some(keep)) = (messages.as_mut(), body.message_count) {
+        let keep = keep as usize;
+        if list.len() > keep {
+            list.drain(..list.len() - keep);
+        }
+    }
+    let messages_json = messages
+        .filter(|m| !m.is_empty())
+        .map(|m| serde_json::Value::Array(m).to_string());
+
+    let now = state.clock.now();
+    let response_required = body.response_expected();
+    let ttl_secs = if response_required {
+        state.config.request_ttl_secs
+    } else {
+        state.config.notification_ttl_secs
+    };
+    let expires_at =
+        now.saturating_add(i64::try_from(ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX));
+
+    for _ in 0..10 {
+        let request = RequestRecord {
+            id: new_id(),
+            ref_code: RefCode::random().as_str().to_owned(),
+            client_key_id: key.id.clone(),
+            expert_id: key.expert_id.clone(),
+            status: if expert_keys.is_some() {
+                Status::Active
+            } else {
+                Status::Pending
+            },
+            response_required,
+            requires_approval: body.approval_requested(),
+            approval_decision: None,
+            sealed: body.sealed_question.is_some(),
+            question: body
+                .question
+                .clone()
+                .filter(|_| body.sealed_question.is_none()),
+            messages_json: messages_json.clone(),
+            content_flags: content_flags.clone(),
+            consumer_sign_key: body.sign_public_key.clone(),
+            consumer_encrypt_key: body.encrypt_public_key.clone(),
+            legacy_public_key: body.public_key.clone(),
+            expert_sign_key: expert_keys.as_ref().map(|k| k.0.clone()),
+            expert_encrypt_key: expert_keys.as_ref().map(|k| k.1.clone()),
+            created_at: now,
+            expires_at,
+            status_changed_at: now,
+            responded_at: None,
+            closed_at: None,
+            acknowledged_at: None,
+            client_timed_out_at: None,
+            expert_delivered_at: None,
+            consumer_delivered_at: None,
+            latest_expert_message_at: None,
+            message_count: u32::from(body.sealed_question.is_some()),
+            last_expert_event: None,
+            last_status_event: None,
+            consumer_ack_event: None,
+            rating: None,
+            rating_feedback: None,
+            rated_at: None,
+        };
+        let response = CreateHelpResponse {
+            request_id: RequestId::new(&request.id),
+            ref_code: RefCode::parse(&request.ref_code).ok_or_else(ApiError::internal)?,
+            status: request.status.clone(),
+            expires_at: timestamp(expires_at),
+            response_required: (!response_required).then_some(false),
+        };
+        let response_json = serde_json::to_string(&response).map_err(|_| ApiError::internal())?;
+        let first_message = body
+            .sealed_question
+            .as_ref()
+            .map(|sealed| sealed_message(&request, sealed, now));
+        let new = NewRequest {
+            events: vec![lifecycle::creation_event(&request)],
+            request,
+            first_message,
+            idempotency: idempotency_key.as_ref().map(|k| IdempotencyRecord {
+                client_key_id: key.id.clone(),
+                key: k.clone(),
+                response_json: response_json.clone(),
+            }),
+        };
+        match state.store.create_request(new).await {
+            Ok(CreateOutcome::Created) => return Ok(json_response(response_json)),
+            Ok(CreateOutcome::Replayed(original)) => return Ok(json_response(original)),
+            Err(StoreError::RefCodeTaken) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(ApiError::internal())
+}
+
+fn sealed_message(
+    request: &RequestRecord,
+    sealed: &EncryptedPayload,
+    now: Millis,
+) -> MessageRecord {
+    MessageRecord {
+        id: new_id(),
+        request_id: request.id.clone(),
+        sender: Sender::Consumer,
+        ciphertext: sealed.ciphertext.clone(),
+        iv: sealed.iv.clone(),
+        auth_tag: sealed.auth_tag.clone(),
+        signature: sealed.signature.clone(),
+        message_id: sealed.message_id.as_str().to_owned(),
+        plaintext: None,
+        created_at: now,
+    }
+}
+
+fn json_response(body: String) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// Loads a request the client key created; anything else is 404 `Request not found`.
+pub(crate) async fn own_request(
+    state: &AppState,
+    key: &ClientKeyRecord,
+    id: &str,
+) -> ApiResult<RequestRecord> {
+    lifecycle::load(&state.store, id, state.clock.now())
+        .await?
+        .filter(|r| r.client_key_id == key.id)
+        .ok_or_else(|| ApiError::not_found("Request not found"))
+}
+
+/// The newest plaintext expert answer, for `response`.
+pub(crate) async fn plaintext_response(
+    state: &AppState,
+    request: &RequestRecord,
+) -> ApiResult<Option<String>> {
+    if request.latest_expert_message_at.is_none() || request.sealed {
+        return Ok(None);
+    }
+    let messages = state.store.messages(&request.id).await?;
+    Ok(messages
+        .iter()
+        .rev()
+        .filter(|m| m.sender == Sender::Expert)
+        .find_map(|m| match item_of(m).kind() {
+            Some(MessageKind::Plaintext(text)) => Some(text),
+            _ => None,
+        }))
+}
+
+/// The status body of `GET /help/:id`.
+pub(crate) async fn status_body(
+    state: &AppState,
+    request: &RequestRecord,
+) -> ApiResult<HelpStatusResponse> {
+    Ok(HelpStatusResponse {
+        request_id: RequestId::new(&request.id),
+        ref_code: RefCode::parse(&request.ref_code).ok_or_else(ApiError::internal)?,
+        status: request.status.clone(),
+        created_at: Some(timestamp(request.created_at)),
+        expires_at: Some(timestamp(request.expires_at)),
+        approval_decision: request.approval_decision,
+        responded_at: request.responded_at.map(timestamp),
+        response: plaintext_response(state, request).await?,
+    })
+}
+
+/// `GET /api/v1/help/:id`.
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let key = state
+        .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
+        .await?;
+    let request = own_request(&state, &key, &id).await?;
+    Ok(ok(status_body(&state, &request).await?))
+}
+
+/// `POST /api/v1/help/:id/timeout`.
+pub(crate) async fn timeout(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let key = state
+        .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
+        .await?;
+    let request = own_request(&state, &key, &id).await?;
+    if request.client_timed_out_at.is_some() {
+        return Ok(ok(TimeoutResponse {
+            ok: true,
+            timeout_fallback: None,
+            fallback_instruction: None,
+            already_timed_out: Some(true),
+            status: None,
+        }));
+    }
+    if !request.status.is_waiting() {
+        return Ok(ok(TimeoutResponse {
+            ok: true,
+            timeout_fallback: None,
+            fallback_instruction: None,
+            already_timed_out: None,
+            status: Some(request.status),
+        }));
+    }
+    match lifecycle::perform(
+        &state.store,
+        request,
+        Action::ClientTimeout,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(Performed::Changed { .. } | Performed::Unchanged(_) | Performed::DuplicateMessage) => {
+            Ok(ok(TimeoutResponse {
+                ok: true,
+                timeout_fallback: Some("proceed_cautiously".into()),
+                fallback_instruction: Some(FALLBACK_INSTRUCTION.into()),
+                already_timed_out: None,
+                status: None,
+            }))
+        }
+        Err(crate::lifecycle::LifecycleError::Refused(_)) => Ok(ok(TimeoutResponse {
+            ok: true,
+            timeout_fallback: None,
+            fallback_instruction: None,
+            already_timed_out: Some(true),
+            status: None,
+        })),
+        Err(error) => Err(super::lifecycle_error(error)),
+    }
+}

@@ -1,0 +1,206 @@
+//! The lifecycle verbs: `POST /api/v1/key-exchange/:id`, `/close/:id`, `/acknowledge/:id`,
+//! `/approve/:id`, `/rate/:id`. Each asks the lifecycle module to act; none writes a status.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use heysummon_sdk::wire::{
+    AcknowledgeResponse, ApproveRequest, ApproveResponse, CloseResponse, KeyExchangeRequest,
+    KeyExchangeResponse, MessageId, RateRequest, RateResponse, RefCode, Status,
+};
+use serde_json::json;
+
+use super::help::own_request;
+use super::messages::visible_request;
+use super::{lifecycle_error, ok};
+use crate::auth::{CLIENT_MESSAGES, EXPERT_MESSAGES};
+use crate::clock::timestamp;
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiRequest;
+use crate::ids::new_id;
+use crate::lifecycle::{self, Action, Performed};
+use crate::state::AppState;
+use crate::store::{ExpertRecord, MessageRecord, RequestRecord};
+
+const MAX_KEY_CHARS: usize = 2048;
+const MAX_FEEDBACK_CHARS: usize = 2000;
+
+async fn assigned_request(
+    state: &AppState,
+    expert: &ExpertRecord,
+    id: &str,
+) -> ApiResult<RequestRecord> {
+    lifecycle::load(&state.store, id, state.clock.now())
+        .await?
+        .filter(|r| r.expert_id == expert.id)
+        .ok_or_else(|| ApiError::not_found("Request not found"))
+}
+
+fn after(performed: &Performed) -> ApiResult<&RequestRecord> {
+    performed.request().ok_or_else(ApiError::internal)
+}
+
+/// `POST /api/v1/key-exchange/:id` (the assigned expert).
+pub(crate) async fn key_exchange(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let expert = state
+        .authenticate_expert(req.api_key(), EXPERT_MESSAGES)
+        .await?;
+    let body: KeyExchangeRequest = req.json()?;
+    let bad = |k: &str| k.is_empty() || k.len() > MAX_KEY_CHARS;
+    if bad(&body.sign_public_key) || bad(&body.encrypt_public_key) {
+        return Err(ApiError::bad_request("Validation failed")
+            .member("details", json!("keys must be 1 to 2048 characters")));
+    }
+    let request = assigned_request(&state, &expert, &id).await?;
+    let action = Action::KeyExchange {
+        sign: body.sign_public_key,
+        encrypt: body.encrypt_public_key,
+    };
+    let performed = lifecycle::perform(&state.store, request, action, state.clock.now())
+        .await
+        .map_err(|error| match error {
+            lifecycle::LifecycleError::Refused(lifecycle::Refusal::Terminal(_)) => {
+                ApiError::bad_request("Request is already closed or expired")
+            }
+            other => lifecycle_error(other),
+        })?;
+    Ok(ok(KeyExchangeResponse {
+        success: true,
+        status: after(&performed)?.status.clone(),
+    }))
+}
+
+/// `POST /api/v1/close/:id` (the creator or the assigned expert).
+pub(crate) async fn close(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let caller = state.authenticate_any(&req, CLIENT_MESSAGES).await?;
+    let request = visible_request(&state, &caller, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Request not found"))?;
+    let performed = lifecycle::perform(&state.store, request, Action::Close, state.clock.now())
+        .await
+        .map_err(lifecycle_error)?;
+    let (request, previous) = match &performed {
+        Performed::Changed { request, previous } => (request.as_ref(), previous.clone()),
+        Performed::Unchanged(request) => (request.as_ref(), request.status.clone()),
+        Performed::DuplicateMessage => return Err(ApiError::internal()),
+    };
+    Ok(ok(CloseResponse {
+        success: true,
+        status: request.status.clone(),
+        previous_status: Some(previous),
+        closed_at: request.closed_at.map(timestamp),
+        acknowledged_at: request.acknowledged_at.map(timestamp),
+    }))
+}
+
+/// `POST /api/v1/acknowledge/:id` (the creator; notifications only).
+pub(crate) async fn acknowledge(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let key = state
+        .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
+        .await?;
+    let request = own_request(&state, &key, &id).await?;
+    let performed = lifecycle::perform(
+        &state.store,
+        request,
+        Action::Acknowledge,
+        state.clock.now(),
+    )
+    .await
+    .map_err(lifecycle_error)?;
+    let request = after(&performed)?;
+    Ok(ok(AcknowledgeResponse {
+        success: true,
+        status: Status::Acknowledged,
+        acknowledged_at: timestamp(request.acknowledged_at.unwrap_or(request.status_changed_at)),
+    }))
+}
+
+/// `POST /api/v1/approve/:id` (the assigned expert).
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let expert = state
+        .authenticate_expert(req.api_key(), EXPERT_MESSAGES)
+        .await?;
+    let body: ApproveRequest = req.json()?;
+    let request = assigned_request(&state, &expert, &id).await?;
+    let now = state.clock.now();
+    let marker = MessageRecord {
+        id: new_id(),
+        request_id: request.id.clone(),
+        sender: heysummon_sdk::wire::Sender::Expert,
+        ciphertext: body.decision.as_str().to_owned(),
+        iv: String::new(),
+        auth_tag: String::new(),
+        signature: String::new(),
+        message_id: MessageId::random().into_string(),
+        plaintext: None,
+        created_at: now,
+    };
+    let action = Action::Decide {
+        decision: body.decision,
+        marker,
+    };
+    let performed = lifecycle::perform(&state.store, request, action, now)
+        .await
+        .map_err(lifecycle_error)?;
+    let request = after(&performed)?;
+    Ok(ok(ApproveResponse {
+        success: true,
+        decision: body.decision,
+        ref_code: RefCode::parse(&request.ref_code).ok_or_else(ApiError::internal)?,
+    }))
+}
+
+/// `POST /api/v1/rate/:id` (the creator).
+pub(crate) async fn rate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let key = state
+        .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
+        .await?;
+    let body: RateRequest = req.json()?;
+    if !(1..=5).contains(&body.rating) {
+        return Err(ApiError::bad_request(
+            "Rating must be an integer from 1 to 5",
+        ));
+    }
+    if body
+        .feedback
+        .as_deref()
+        .is_some_and(|f| f.chars().count() > MAX_FEEDBACK_CHARS)
+    {
+        return Err(ApiError::bad_request(
+            "Feedback must be at most 2000 characters",
+        ));
+    }
+    let request = own_request(&state, &key, &id).await?;
+    let action = Action::Rate {
+        rating: body.rating,
+        feedback: body.feedback,
+    };
+    let performed = lifecycle::perform(&state.store, request, action, state.clock.now())
+        .await
+        .map_err(lifecycle_error)?;
+    let request = after(&performed)?;
+    Ok(ok(RateResponse {
+        success: true,
+        rating: body.rating,
+        rated_at: timestamp(request.rated_at.unwrap_or(request.status_changed_at)),
+    }))
+}

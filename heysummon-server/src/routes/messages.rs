@@ -1,0 +1,269 @@
+//! `POST /api/v1/message/:id` and `GET /api/v1/messages/:id`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use heysummon_sdk::safety;
+use heysummon_sdk::wire::{
+    EncryptedPayload, MessageId, MessageItem, MessageRowId, MessagesResponse, PLAINTEXT_MARKER,
+    RefCode, RequestId, SendMessageRequest, SendMessageResponse, Sender, Status,
+};
+use serde_json::json;
+
+use super::{lifecycle_error, ok};
+use crate::auth::{ANY_KEY_MESSAGES, Caller};
+use crate::clock::timestamp;
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiRequest;
+use crate::ids::new_id;
+use crate::lifecycle::{self, Action, Performed};
+use crate::state::AppState;
+use crate::store::{MessageRecord, RequestRecord};
+
+const MAX_PLAINTEXT_CHARS: usize = 100_000;
+const MAX_CIPHERTEXT_CHARS: usize = 200_000;
+const MAX_IV_CHARS: usize = 512;
+const MAX_SIGNATURE_CHARS: usize = 2048;
+const MAX_MESSAGE_ID_CHARS: usize = 256;
+
+/// Length limits of an encrypted payload; the error says which member is too long.
+pub(crate) fn validate_encrypted(p: &EncryptedPayload) -> Result<(), String> {
+    let checks = [
+        ("ciphertext", p.ciphertext.len(), MAX_CIPHERTEXT_CHARS),
+        ("iv", p.iv.len(), MAX_IV_CHARS),
+        ("authTag", p.auth_tag.len(), MAX_IV_CHARS),
+        ("signature", p.signature.len(), MAX_SIGNATURE_CHARS),
+        (
+            "messageId",
+            p.message_id.as_str().len(),
+            MAX_MESSAGE_ID_CHARS,
+        ),
+    ];
+    for (name, len, max) in checks {
+        if len > max {
+            return Err(format!("{name} must be at most {max} characters"));
+        }
+    }
+    if p.message_id.as_str().is_empty() {
+        return Err("messageId must not be empty".into());
+    }
+    Ok(())
+}
+
+/// The wire item of a stored message.
+pub(crate) fn item_of(m: &MessageRecord) -> MessageItem {
+    MessageItem {
+        id: MessageRowId::new(&m.id),
+        from: m.sender,
+        ciphertext: Some(m.ciphertext.clone()),
+        iv: Some(m.iv.clone()),
+        auth_tag: Some(m.auth_tag.clone()),
+        signature: Some(m.signature.clone()),
+        message_id: MessageId::new(&m.message_id),
+        created_at: timestamp(m.created_at),
+        plaintext: m.plaintext.clone(),
+    }
+}
+
+/// Loads a request the caller may act on; `None` for unknown and not-yours alike.
+pub(crate) async fn visible_request(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<Option<RequestRecord>> {
+    let request = lifecycle::load(&state.store, id, state.clock.now()).await?;
+    Ok(request.filter(|r| match caller {
+        Caller::Client(key) => r.client_key_id == key.id,
+        Caller::Expert(expert) => r.expert_id == expert.id,
+    }))
+}
+
+fn not_yours(caller: &Caller) -> ApiError {
+    match caller {
+        Caller::Expert(_) => {
+            ApiError::forbidden("Request not found or not assigned to this expert")
+        }
+        Caller::Client(_) => ApiError::forbidden("Request not found or not owned by this client"),
+    }
+}
+
+/// `POST /api/v1/message/:id`.
+pub(crate) async fn send(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    req.require_json_content_type()?;
+    let caller = state.authenticate_any(&req, ANY_KEY_MESSAGES).await?;
+    let body: SendMessageRequest = req.json()?;
+    let role = match caller {
+        Caller::Client(_) => Sender::Consumer,
+        Caller::Expert(_) => Sender::Expert,
+    };
+    if body.from != role {
+        let name = |s: Sender| match s {
+            Sender::Consumer => "consumer",
+            Sender::Expert => "expert",
+        };
+        return Err(ApiError::forbidden(format!(
+            "API key role ({}) does not match from ({})",
+            name(role),
+            name(body.from)
+        )));
+    }
+    if role == Sender::Consumer && body.approval_decision.is_some() {
+        return Err(ApiError::forbidden(
+            "approvalDecision is only accepted from the expert",
+        ));
+    }
+    let request = visible_request(&state, &caller, &id)
+        .await?
+        .ok_or_else(|| not_yours(&caller))?;
+    let now = state.clock.now();
+
+    let message = match (&body.plaintext, body.ciphertext.is_some()) {
+        (Some(text), false) => {
+            if text.chars().count() > MAX_PLAINTEXT_CHARS {
+                return Err(ApiError::bad_request("Validation failed").member(
+                    "details",
+                    json!("plaintext must be at most 100000 characters"),
+                ));
+            }
+            if role == Sender::Consumer {
+                let report = safety::scan_plaintext_message(text);
+                if report.blocked() {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        safety::BLOCKED_ERROR,
+                    )
+                    .member("flags", json!(report.flags)));
+                }
+            }
+            let message_id = body.message_id.clone().unwrap_or_else(MessageId::random);
+            if message_id.as_str().is_empty() || message_id.as_str().len() > MAX_MESSAGE_ID_CHARS {
+                return Err(ApiError::bad_request("Validation failed")
+                    .member("details", json!("messageId must be 1 to 256 characters")));
+            }
+            MessageRecord {
+                id: new_id(),
+                request_id: request.id.clone(),
+                sender: role,
+                ciphertext: BASE64.encode(text.as_bytes()),
+                iv: PLAINTEXT_MARKER.into(),
+                auth_tag: PLAINTEXT_MARKER.into(),
+                signature: PLAINTEXT_MARKER.into(),
+                message_id: message_id.into_string(),
+                plaintext: Some(text.clone()),
+                created_at: now,
+            }
+        }
+        _ => {
+            let payload = body.encrypted_payload().ok_or_else(|| {
+                ApiError::bad_request(
+                    "from + (plaintext | ciphertext+iv+authTag+signature+messageId) required",
+                )
+            })?;
+            validate_encrypted(&payload).map_err(|details| {
+                ApiError::bad_request("Validation failed").member("details", json!(details))
+            })?;
+            if !request.response_required {
+                return Err(lifecycle_error(lifecycle::LifecycleError::Refused(
+                    lifecycle::Refusal::NoResponseRequired,
+                )));
+            }
+            if request.status.is_terminal() {
+                return Err(ApiError::bad_request("Request is closed or expired"));
+            }
+            match role {
+                Sender::Expert if request.expert_encrypt_key.is_none() => {
+                    return Err(ApiError::bad_request(
+                        "Expert must exchange keys first (POST /key-exchange)",
+                    ));
+                }
+                Sender::Consumer if request.consumer_encrypt_key.is_none() => {
+                    return Err(ApiError::bad_request(
+                        "Consumer keys not found — must be sent in POST /help",
+                    ));
+                }
+                _ => {}
+            }
+            MessageRecord {
+                id: new_id(),
+                request_id: request.id.clone(),
+                sender: role,
+                ciphertext: payload.ciphertext,
+                iv: payload.iv,
+                auth_tag: payload.auth_tag,
+                signature: payload.signature,
+                message_id: payload.message_id.into_string(),
+                plaintext: None,
+                created_at: now,
+            }
+        }
+    };
+
+    let message_id = MessageId::new(&message.message_id);
+    let action = match role {
+        Sender::Expert => Action::ExpertMessage {
+            message,
+            decision: body.approval_decision,
+        },
+        Sender::Consumer => Action::ConsumerMessage { message },
+    };
+    match lifecycle::perform(&state.store, request, action, now)
+        .await
+        .map_err(lifecycle_error)?
+    {
+        Performed::DuplicateMessage => Ok(ok(SendMessageResponse {
+            success: true,
+            message_id,
+            created_at: None,
+            duplicate: Some(true),
+        })),
+        Performed::Changed { .. } | Performed::Unchanged(_) => Ok(ok(SendMessageResponse {
+            success: true,
+            message_id,
+            created_at: Some(timestamp(now)),
+            duplicate: None,
+        })),
+    }
+}
+
+/// `GET /api/v1/messages/:id`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let caller = state
+        .authenticate_any(&req, crate::auth::CLIENT_MESSAGES)
+        .await?;
+    let mut request = visible_request(&state, &caller, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Request not found"))?;
+    if matches!(caller, Caller::Expert(_)) && request.status == Status::Pending {
+        let now = state.clock.now();
+        if let Some(updated) =
+            lifecycle::perform(&state.store, request.clone(), Action::Review, now)
+                .await
+                .map_err(lifecycle_error)?
+                .request()
+        {
+            request = updated.clone();
+        }
+    }
+    let messages = state.store.messages(&request.id).await?;
+    Ok(ok(MessagesResponse {
+        request_id: RequestId::new(&request.id),
+        ref_code: RefCode::parse(&request.ref_code).ok_or_else(ApiError::internal)?,
+        status: request.status.clone(),
+        consumer_sign_pub_key: request.consumer_sign_key.clone(),
+        consumer_encrypt_pub_key: request.consumer_encrypt_key.clone(),
+        expert_sign_pub_key: request.expert_sign_key.clone(),
+        expert_encrypt_pub_key: request.expert_encrypt_key.clone(),
+        messages: messages.iter().map(item_of).collect(),
+        expires_at: timestamp(request.expires_at),
+    }))
+}

@@ -1,0 +1,38 @@
+//! Shared state of the running server.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ratelimit::RateLimiter;
+use crate::store::Store;
+
+/// What every route can reach. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Persistence.
+    pub store: Store,
+    /// Time (injectable).
+    pub clock: Clock,
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// In-process rate-limit counters.
+    pub limiter: Arc<RateLimiter>,
+    /// Cancelled on graceful shutdown.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// State over a store with a clock and a configuration.
+    pub fn new(store: Store, clock: Clock, config: Config) -> Self {
+        Self {
+            store,
+            clock,
+            config: Arc::new(config),
+            limiter: Arc::new(RateLimiter::default()),
+            shutdown: CancellationToken::new(),
+        }
+    }
+}

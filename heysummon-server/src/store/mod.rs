@@ -1,0 +1,270 @@
+//! Persistence. [`Store`] is one concrete type over a backend enum; today the backend is an
+//! embedded SQLite file (WAL, busy timeout, migrations compiled into the binary). The routes
+//! and the lifecycle only see `Store` and the records below, so a PostgreSQL backend slots in
+//! behind the same methods.
+
+mod records;
+mod sqlite;
+
+use std::path::Path;
+
+pub use records::*;
+
+use crate::clock::Millis;
+
+/// A storage failure. Never carries key material or message content.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A blocking database task panicked or was cancelled.
+    #[error("database task failed")]
+    Task,
+    /// The generated reference code is taken; draw another.
+    #[error("reference code collision")]
+    RefCodeTaken,
+    /// The request changed underneath an optimistic update; re-read and retry.
+    #[error("request changed concurrently")]
+    Conflict,
+    /// A stored value could not be read back.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The database URL is not one this build understands.
+    #[error("unsupported database URL (expected sqlite://PATH): {0}")]
+    UnsupportedUrl(String),
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+}
+
+/// The server's storage.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+macro_rules! delegate {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.backend {
+            Backend::Sqlite(db) => db.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the store named by a database URL (`sqlite://PATH`, `sqlite:PATH` or a bare path),
+    /// creating the file and running migrations on first start.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.contains("://") || path.is_empty() {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        }
+        Self::open_sqlite(Path::new(path)).await
+    }
+
+    /// Opens (or creates) an SQLite database file.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        let db = sqlite::SqliteStore::open(path.to_owned()).await?;
+        Ok(Self {
+            backend: Backend::Sqlite(db),
+        })
+    }
+
+    /// A trivial query: is the database reachable?
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        delegate!(self.ping())
+    }
+
+    /// Whether any expert exists (an empty store gets a first expert on `serve`).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        delegate!(self.is_empty())
+    }
+
+    /// Creates a tenant with one expert.
+    pub async fn insert_expert(&self, expert: NewExpert) -> Result<ExpertRecord, StoreError> {
+        delegate!(self.insert_expert(expert))
+    }
+
+    /// Creates a client key linked to an expert (and so to the expert's tenant).
+    pub async fn insert_client_key(
+        &self,
+        key: NewClientKey,
+    ) -> Result<ClientKeyRecord, StoreError> {
+        delegate!(self.insert_client_key(key))
+    }
+
+    /// Deactivates a client key. `false` when there is no such key.
+    pub async fn revoke_client_key(&self, key_id: &str) -> Result<bool, StoreError> {
+        delegate!(self.revoke_client_key(key_id))
+    }
+
+    /// Replaces a client key's hash, keeping the old one valid until `grace_until`.
+    pub async fn rotate_client_key(
+        &self,
+        key_id: &str,
+        new_hash: KeyHash,
+        grace_until: Millis,
+    ) -> Result<bool, StoreError> {
+        delegate!(self.rotate_client_key(key_id, new_hash, grace_until))
+    }
+
+    /// The client key with this hash (current, or previous within its rotation grace).
+    pub async fn client_key_by_hash(
+        &self,
+        hash: KeyHash,
+        now: Millis,
+    ) -> Result<Option<ClientKeyRecord>, StoreError> {
+        delegate!(self.client_key_by_hash(hash, now))
+    }
+
+    /// The expert with this key hash.
+    pub async fn expert_by_hash(&self, hash: KeyHash) -> Result<Option<ExpertRecord>, StoreError> {
+        delegate!(self.expert_by_hash(hash))
+    }
+
+    /// An expert by id.
+    pub async fn expert(&self, id: &str) -> Result<Option<ExpertRecord>, StoreError> {
+        delegate!(self.expert(id))
+    }
+
+    /// A tenant by id.
+    pub async fn owner(&self, id: &str) -> Result<Option<OwnerRecord>, StoreError> {
+        delegate!(self.owner(id))
+    }
+
+    /// Publishes an expert's long-term public keys (PROTOCOL B3).
+    pub async fn set_expert_keys(
+        &self,
+        expert_id: &str,
+        sign: String,
+        encrypt: String,
+        fingerprint: String,
+    ) -> Result<(), StoreError> {
+        delegate!(self.set_expert_keys(expert_id, sign, encrypt, fingerprint))
+    }
+
+    /// The devices enrolled for a client key.
+    pub async fn devices(&self, client_key_id: &str) -> Result<Vec<DeviceRecord>, StoreError> {
+        delegate!(self.devices(client_key_id))
+    }
+
+    /// Enrolls a device. `false` when that device id is already enrolled.
+    pub async fn insert_device(&self, device: DeviceRecord) -> Result<bool, StoreError> {
+        delegate!(self.insert_device(device))
+    }
+
+    /// Records a request nonce until `expires_at`; `false` when it was already recorded
+    /// (a replay). Expired nonces are pruned by the sweeper.
+    pub async fn record_nonce(
+        &self,
+        device_id: &str,
+        nonce: &str,
+        expires_at: Millis,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        delegate!(self.record_nonce(device_id, nonce, expires_at, now))
+    }
+
+    /// Creates a request (and its sealed first message and idempotency record, when given) in
+    /// one transaction. With an idempotency key already used by this client, nothing is created
+    /// and the stored response is returned.
+    pub async fn create_request(&self, new: NewRequest) -> Result<CreateOutcome, StoreError> {
+        delegate!(self.create_request(new))
+    }
+
+    /// A request by id.
+    pub async fn request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError> {
+        delegate!(self.request(id))
+    }
+
+    /// A request by reference code (already normalised to upper case).
+    pub async fn request_by_ref(
+        &self,
+        ref_code: &str,
+    ) -> Result<Option<RequestRecord>, StoreError> {
+        delegate!(self.request_by_ref(ref_code))
+    }
+
+    /// Requests routed to an expert, newest first, optionally of one status.
+    pub async fn requests_for_expert(
+        &self,
+        expert_id: &str,
+        status: Option<String>,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        delegate!(self.requests_for_expert(expert_id, status))
+    }
+
+    /// All requests, newest first, optionally of one status (administration).
+    pub async fn all_requests(
+        &self,
+        status: Option<String>,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        delegate!(self.all_requests(status))
+    }
+
+    /// Requests an expert has not acknowledged yet, oldest first (live ones only).
+    pub async fn expert_pending(
+        &self,
+        expert_id: &str,
+        now: Millis,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        delegate!(self.expert_pending(expert_id, now))
+    }
+
+    /// Requests of a client key with something the consumer has not acknowledged.
+    pub async fn consumer_pending(
+        &self,
+        client_key_id: &str,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        delegate!(self.consumer_pending(client_key_id))
+    }
+
+    /// The messages of a request, oldest first.
+    pub async fn messages(&self, request_id: &str) -> Result<Vec<MessageRecord>, StoreError> {
+        delegate!(self.messages(request_id))
+    }
+
+    /// Whether a message id was already used on a request.
+    pub async fn message_exists(
+        &self,
+        request_id: &str,
+        message_id: &str,
+    ) -> Result<bool, StoreError> {
+        delegate!(self.message_exists(request_id, message_id))
+    }
+
+    /// Applies one lifecycle step atomically: the patch (only if the request still has
+    /// `expected_status`, else [`StoreError::Conflict`]), the message (skipped as a duplicate
+    /// when its message id exists on the request) and the events. Only the lifecycle module
+    /// calls this.
+    pub async fn apply(&self, change: Change) -> Result<ApplyOutcome, StoreError> {
+        delegate!(self.apply(change))
+    }
+
+    /// Marks a request delivered to one side's pending feed.
+    pub async fn mark_delivered(
+        &self,
+        request_id: &str,
+        side: FeedSide,
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        delegate!(self.mark_delivered(request_id, side, at))
+    }
+
+    /// Ids of live requests whose expiry has passed, at most `limit`.
+    pub async fn due_for_expiry(&self, now: Millis, limit: u32) -> Result<Vec<String>, StoreError> {
+        delegate!(self.due_for_expiry(now, limit))
+    }
+
+    /// Deletes expired nonces and idempotency records older than `idempotency_before`.
+    pub async fn prune(&self, now: Millis, idempotency_before: Millis) -> Result<(), StoreError> {
+        delegate!(self.prune(now, idempotency_before))
+    }
+}

@@ -1,0 +1,316 @@
+//! The rows the store reads and writes, independent of the backend.
+
+use heysummon_sdk::wire::{ApprovalDecision, Sender, Status};
+
+use crate::clock::Millis;
+
+/// SHA-256 of a key or token: the only form in which keys are stored.
+pub type KeyHash = [u8; 32];
+
+/// A tenant: owns experts and client keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerRecord {
+    /// Opaque id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// An expert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpertRecord {
+    /// Opaque id.
+    pub id: String,
+    /// The tenant.
+    pub owner_id: String,
+    /// Display name.
+    pub name: String,
+    /// Inactive experts cannot authenticate.
+    pub is_active: bool,
+    /// Published Ed25519 key (hex DER SPKI), PROTOCOL B3.
+    pub sign_public_key: Option<String>,
+    /// Published X25519 key (hex DER SPKI).
+    pub encrypt_public_key: Option<String>,
+    /// Fingerprint of the published keys.
+    pub fingerprint: Option<String>,
+}
+
+/// What `expert add` creates: a tenant and its expert.
+#[derive(Clone, Debug)]
+pub struct NewExpert {
+    /// Expert id (also used to derive the tenant id).
+    pub id: String,
+    /// Tenant id.
+    pub owner_id: String,
+    /// Display name of expert and tenant.
+    pub name: String,
+    /// Hash of the expert key.
+    pub key_hash: KeyHash,
+    /// Creation time.
+    pub created_at: Millis,
+}
+
+/// A client (agent) key, found by its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientKeyRecord {
+    /// Opaque key id (`keyId`); never the key.
+    pub id: String,
+    /// The tenant.
+    pub owner_id: String,
+    /// The expert this key's requests are routed to.
+    pub expert_id: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Revoked keys are inactive.
+    pub is_active: bool,
+    /// Hash of the device token the key is bound to, if any.
+    pub device_token_hash: Option<KeyHash>,
+    /// Per-key rate limit override (requests per minute).
+    pub rate_limit_per_minute: Option<u32>,
+    /// Whether any signing device is enrolled (then every request must be signed).
+    pub has_devices: bool,
+}
+
+/// What `client add` creates.
+#[derive(Clone, Debug)]
+pub struct NewClientKey {
+    /// Key id.
+    pub id: String,
+    /// The expert the key is linked to.
+    pub expert_id: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Hash of the key.
+    pub key_hash: KeyHash,
+    /// Whether the key starts active.
+    pub is_active: bool,
+    /// Hash of a device token to bind the key to.
+    pub device_token_hash: Option<KeyHash>,
+    /// Creation time.
+    pub created_at: Millis,
+}
+
+/// An enrolled signing device (PROTOCOL B4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Hex SHA-256 of the DER SPKI.
+    pub id: String,
+    /// The client key it signs for.
+    pub client_key_id: String,
+    /// Hex DER SPKI of the Ed25519 key.
+    pub public_key: String,
+    /// Enrollment time.
+    pub created_at: Millis,
+}
+
+/// A help request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Opaque id.
+    pub id: String,
+    /// `HS-XXXXXXXX`.
+    pub ref_code: String,
+    /// The client key that created it.
+    pub client_key_id: String,
+    /// The expert it is routed to.
+    pub expert_id: String,
+    /// Current status.
+    pub status: Status,
+    /// `false` for notifications.
+    pub response_required: bool,
+    /// Approval mode.
+    pub requires_approval: bool,
+    /// The decision, once made.
+    pub approval_decision: Option<ApprovalDecision>,
+    /// Whether the question was sealed (the server holds only ciphertext).
+    pub sealed: bool,
+    /// The plaintext question (never for sealed requests).
+    pub question: Option<String>,
+    /// The plaintext `messages` context, as JSON.
+    pub messages_json: Option<String>,
+    /// Content-safety flags, as JSON.
+    pub content_flags: Option<String>,
+    /// Consumer Ed25519 key as sent.
+    pub consumer_sign_key: Option<String>,
+    /// Consumer X25519 key as sent.
+    pub consumer_encrypt_key: Option<String>,
+    /// Legacy RSA key as sent.
+    pub legacy_public_key: Option<String>,
+    /// Expert Ed25519 key (after key exchange or from the published keys).
+    pub expert_sign_key: Option<String>,
+    /// Expert X25519 key.
+    pub expert_encrypt_key: Option<String>,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Expiry time.
+    pub expires_at: Millis,
+    /// When the status last changed.
+    pub status_changed_at: Millis,
+    /// When the expert first answered.
+    pub responded_at: Option<Millis>,
+    /// When it was closed.
+    pub closed_at: Option<Millis>,
+    /// When a notification was acknowledged.
+    pub acknowledged_at: Option<Millis>,
+    /// When the client reported a timeout.
+    pub client_timed_out_at: Option<Millis>,
+    /// When the expert acknowledged it in the pending feed.
+    pub expert_delivered_at: Option<Millis>,
+    /// When the consumer acknowledged it in the pending feed.
+    pub consumer_delivered_at: Option<Millis>,
+    /// Time of the newest expert message.
+    pub latest_expert_message_at: Option<Millis>,
+    /// Number of stored messages.
+    pub message_count: u32,
+    /// Event-log position of the newest expert message.
+    pub last_expert_event: Option<i64>,
+    /// Event-log position of the newest status change.
+    pub last_status_event: Option<i64>,
+    /// Event-log position the consumer acknowledged in its pending feed.
+    pub consumer_ack_event: Option<i64>,
+    /// Consumer rating 1–5.
+    pub rating: Option<u8>,
+    /// Consumer feedback.
+    pub rating_feedback: Option<String>,
+    /// When it was rated.
+    pub rated_at: Option<Millis>,
+}
+
+/// A stored message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// Row id (`id` on the wire).
+    pub id: String,
+    /// The request.
+    pub request_id: String,
+    /// Who sent it.
+    pub sender: Sender,
+    /// Base64 ciphertext, base64 of the plaintext, or an approval marker.
+    pub ciphertext: String,
+    /// Base64 iv, `plaintext`, or empty for markers.
+    pub iv: String,
+    /// Base64 tag, `plaintext`, or empty for markers.
+    pub auth_tag: String,
+    /// Base64 signature, `plaintext`, or empty for markers.
+    pub signature: String,
+    /// The sender's message id.
+    pub message_id: String,
+    /// The text of a plaintext message.
+    pub plaintext: Option<String>,
+    /// Creation time.
+    pub created_at: Millis,
+}
+
+/// An idempotent creation: the client, its key and the response to replay.
+#[derive(Clone, Debug)]
+pub struct IdempotencyRecord {
+    /// The client key.
+    pub client_key_id: String,
+    /// The `Idempotency-Key` header value.
+    pub key: String,
+    /// The JSON body of the original response.
+    pub response_json: String,
+}
+
+/// Everything `create_request` writes.
+#[derive(Clone, Debug)]
+pub struct NewRequest {
+    /// The request row.
+    pub request: RequestRecord,
+    /// The sealed question, stored as the first consumer message.
+    pub first_message: Option<MessageRecord>,
+    /// The idempotency record to write with it.
+    pub idempotency: Option<IdempotencyRecord>,
+    /// The events to append.
+    pub events: Vec<NewEvent>,
+}
+
+/// The result of `create_request`.
+#[derive(Clone, Debug)]
+pub enum CreateOutcome {
+    /// The request was created.
+    Created,
+    /// The idempotency key was used before; this is the original response body.
+    Replayed(String),
+}
+
+/// An event to append to the log: ids, type and status, never content.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    /// Event type (`new_request`, `responded`, …).
+    pub event_type: &'static str,
+    /// The request.
+    pub request_id: String,
+    /// Its client key (for consumer subscriptions).
+    pub client_key_id: String,
+    /// Its expert (for expert subscriptions).
+    pub expert_id: String,
+    /// The JSON payload.
+    pub payload: String,
+    /// Append time.
+    pub created_at: Millis,
+}
+
+/// The columns a lifecycle step may set. `None` leaves a column as it is.
+#[derive(Clone, Debug, Default)]
+pub struct RequestPatch {
+    /// New status.
+    pub status: Option<Status>,
+    /// Approval decision.
+    pub approval_decision: Option<ApprovalDecision>,
+    /// Expert Ed25519 key.
+    pub expert_sign_key: Option<String>,
+    /// Expert X25519 key.
+    pub expert_encrypt_key: Option<String>,
+    /// First answer time.
+    pub responded_at: Option<Millis>,
+    /// Close time.
+    pub closed_at: Option<Millis>,
+    /// Acknowledgement time.
+    pub acknowledged_at: Option<Millis>,
+    /// Client timeout report time.
+    pub client_timed_out_at: Option<Millis>,
+    /// Newest expert message time.
+    pub latest_expert_message_at: Option<Millis>,
+    /// Rating.
+    pub rating: Option<u8>,
+    /// Rating feedback.
+    pub rating_feedback: Option<String>,
+    /// Rating time.
+    pub rated_at: Option<Millis>,
+}
+
+/// One atomic lifecycle step.
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// The request.
+    pub request_id: String,
+    /// The status the step was planned from.
+    pub expected_status: Status,
+    /// The new column values.
+    pub patch: RequestPatch,
+    /// A message to insert (deduplicated by message id on the request).
+    pub message: Option<MessageRecord>,
+    /// Events to append.
+    pub events: Vec<NewEvent>,
+    /// The time of the step.
+    pub at: Millis,
+}
+
+/// The result of [`Change`].
+#[derive(Clone, Debug)]
+pub enum ApplyOutcome {
+    /// Applied; the request as it is now.
+    Applied(Box<RequestRecord>),
+    /// The message id was already used on this request; nothing changed.
+    DuplicateMessage,
+}
+
+/// Which side's pending feed an acknowledgement is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedSide {
+    /// The expert's feed.
+    Expert,
+    /// The consumer's feed.
+    Consumer,
+}

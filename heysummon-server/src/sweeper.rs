@@ -1,0 +1,56 @@
+//! The background sweeper: expires requests whose TTL passed and prunes nonces and old
+//! idempotency records. Reads expire lazily too; the sweeper makes expiry visible to feeds and
+//! listings without anyone reading the request.
+
+use std::time::Duration;
+
+use crate::lifecycle::{self, Action};
+use crate::state::AppState;
+
+/// Idempotency records are kept at least this long (PROTOCOL B2 promises 24 h).
+const IDEMPOTENCY_RETENTION_MS: i64 = 48 * 3600 * 1000;
+const BATCH: u32 = 200;
+
+/// One sweep; returns how many requests it expired.
+pub async fn sweep_once(state: &AppState) -> Result<usize, crate::store::StoreError> {
+    let now = state.clock.now();
+    let mut expired = 0;
+    loop {
+        let due = state.store.due_for_expiry(now, BATCH).await?;
+        let batch_len = due.len();
+        for id in due {
+            if let Some(request) = state.store.request(&id).await? {
+                match lifecycle::perform(&state.store, request, Action::Expire, now).await {
+                    Ok(lifecycle::Performed::Changed { .. }) => expired += 1,
+                    Ok(_) => {}
+                    Err(lifecycle::LifecycleError::Store(error)) => return Err(error),
+                    Err(lifecycle::LifecycleError::Refused(_)) => {}
+                }
+            }
+        }
+        if batch_len < BATCH as usize {
+            break;
+        }
+    }
+    state
+        .store
+        .prune(now, now - IDEMPOTENCY_RETENTION_MS)
+        .await?;
+    Ok(expired)
+}
+
+/// Runs sweeps at the configured interval until shutdown.
+pub async fn run(state: AppState) {
+    let interval = Duration::from_secs(state.config.sweep_interval_secs);
+    loop {
+        match sweep_once(&state).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "expired requests"),
+            Err(error) => tracing::warn!(%error, "sweep failed"),
+        }
+        tokio::select! {
+            () = state.shutdown.cancelled() => break,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
