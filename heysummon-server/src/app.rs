@@ -100,10 +100,18 @@ async fn ip_limits(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// Serves the router on a bound listener until the state's shutdown token is cancelled; then
 /// stops accepting, lets in-flight requests finish, and returns.
+///
+/// Also runs the store's background checkpoints for as long as it serves.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
+    let stop = state.shutdown.clone();
+    let checkpoints = tokio::spawn(crate::sweeper::run_checkpoints(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+        .await;
+    // Also when serving failed: the background tasks must end with the server.
+    stop.cancel();
+    let _ = checkpoints.await;
+    served
 }

@@ -39,6 +39,27 @@ pub async fn sweep_once(state: &AppState) -> Result<usize, crate::store::StoreEr
     Ok(expired)
 }
 
+/// How often the write-ahead log is checkpointed.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Checkpoints the store's write-ahead log periodically until shutdown, so commits never pay
+/// for a checkpoint themselves.
+pub async fn run_checkpoints(state: AppState) {
+    loop {
+        if let Err(error) = state.store.checkpoint().await {
+            tracing::warn!(%error, "checkpoint failed");
+        }
+        tokio::select! {
+            () = state.shutdown.cancelled() => break,
+            () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+        }
+    }
+    // A last checkpoint so the database file is complete on its own after shutdown.
+    if let Err(error) = state.store.checkpoint().await {
+        tracing::warn!(%error, "final checkpoint failed");
+    }
+}
+
 /// Runs sweeps at the configured interval until shutdown.
 pub async fn run(state: AppState) {
     let interval = Duration::from_secs(state.config.sweep_interval_secs);

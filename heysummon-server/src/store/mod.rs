@@ -77,6 +77,14 @@ impl Store {
         })
     }
 
+    /// Moves committed writes from the write-ahead log into the database file without
+    /// blocking writers. Run periodically in the background (see [`crate::sweeper`]).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.checkpoint().await.map(|_| ()),
+        }
+    }
+
     /// A trivial query: is the database reachable?
     pub async fn ping(&self) -> Result<(), StoreError> {
         delegate!(self.ping())

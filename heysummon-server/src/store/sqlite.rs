@@ -19,6 +19,7 @@ const READERS: usize = 4;
 #[derive(Debug)]
 struct Inner {
     writer: Mutex<Connection>,
+    checkpointer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -55,6 +56,11 @@ impl SqliteStore {
             let mut writer = Connection::open(&path)?;
             configure(&writer)?;
             migrate(&mut writer)?;
+            // Checkpoints (the only fsyncs with synchronous=NORMAL) run in the background on
+            // their own connection instead of inside whichever commit crosses the threshold.
+            writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+            let checkpointer = Connection::open(&path)?;
+            checkpointer.busy_timeout(std::time::Duration::from_secs(5))?;
             let mut readers = Vec::with_capacity(READERS);
             for _ in 0..READERS {
                 let reader = Connection::open_with_flags(
@@ -68,6 +74,7 @@ impl SqliteStore {
             Ok(Self {
                 inner: Arc::new(Inner {
                     writer: Mutex::new(writer),
+                    checkpointer: Mutex::new(checkpointer),
                     readers,
                     next_reader: AtomicUsize::new(0),
                 }),
@@ -110,6 +117,40 @@ impl SqliteStore {
                 .lock()
                 .map_err(|_| StoreError::Task)?;
             f(&conn)
+        })
+        .await
+        .map_err(|_| StoreError::Task)?
+    }
+
+    /// A point look-up by key (an indexed read of one or a few rows, microseconds on a WAL
+    /// snapshot, never waiting for the writer): runs inline on an idle reader connection,
+    /// and goes to the blocking pool only when every reader is busy.
+    async fn read_point<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..self.inner.readers.len() {
+            let slot = &self.inner.readers[(start + offset) % self.inner.readers.len()];
+            if let Ok(conn) = slot.try_lock() {
+                return f(&conn);
+            }
+        }
+        self.read(f).await
+    }
+
+    /// Copies the write-ahead log into the database without blocking writers (a PASSIVE
+    /// checkpoint); the sweeper calls it periodically. Returns the WAL frames still pending.
+    pub(super) async fn checkpoint(&self) -> Result<i64, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.checkpointer.lock().map_err(|_| StoreError::Task)?;
+            let (log, done): (i64, i64) =
+                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                    Ok((row.get(1)?, row.get(2)?))
+                })?;
+            Ok(log - done)
         })
         .await
         .map_err(|_| StoreError::Task)?
@@ -235,7 +276,7 @@ impl SqliteStore {
         hash: KeyHash,
         now: Millis,
     ) -> Result<Option<ClientKeyRecord>, StoreError> {
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, owner_id, expert_id, name, is_active, device_token_hash,
                         rate_limit_per_minute,
@@ -267,7 +308,7 @@ impl SqliteStore {
         &self,
         hash: KeyHash,
     ) -> Result<Option<ExpertRecord>, StoreError> {
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let mut stmt = conn.prepare_cached(&format!("{EXPERT_SELECT} WHERE key_hash = ?1"))?;
             Ok(stmt.query_row([&hash[..]], expert_row).optional()?)
         })
@@ -276,7 +317,7 @@ impl SqliteStore {
 
     pub(super) async fn expert(&self, id: &str) -> Result<Option<ExpertRecord>, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let mut stmt = conn.prepare_cached(&format!("{EXPERT_SELECT} WHERE id = ?1"))?;
             Ok(stmt.query_row([id], expert_row).optional()?)
         })
@@ -285,7 +326,7 @@ impl SqliteStore {
 
     pub(super) async fn owner(&self, id: &str) -> Result<Option<OwnerRecord>, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             Ok(conn
                 .query_row("SELECT id, name FROM owners WHERE id = ?1", [id], |row| {
                     Ok(OwnerRecord {
@@ -322,7 +363,7 @@ impl SqliteStore {
         client_key_id: &str,
     ) -> Result<Vec<DeviceRecord>, StoreError> {
         let client_key_id = client_key_id.to_owned();
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, client_key_id, public_key, created_at FROM devices
                  WHERE client_key_id = ?1 ORDER BY created_at",
@@ -468,7 +509,7 @@ impl SqliteStore {
 
     pub(super) async fn request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let mut stmt = conn.prepare_cached("SELECT * FROM requests WHERE id = ?1")?;
             stmt.query_row([id], request_row).optional()?.transpose()
         })
@@ -480,7 +521,7 @@ impl SqliteStore {
         ref_code: &str,
     ) -> Result<Option<RequestRecord>, StoreError> {
         let ref_code = ref_code.to_owned();
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let mut stmt = conn.prepare_cached("SELECT * FROM requests WHERE ref_code = ?1")?;
             stmt.query_row([ref_code], request_row)
                 .optional()?
@@ -602,7 +643,7 @@ impl SqliteStore {
         message_id: &str,
     ) -> Result<bool, StoreError> {
         let (request_id, message_id) = (request_id.to_owned(), message_id.to_owned());
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT 1 FROM messages WHERE request_id = ?1 AND message_id = ?2",
             )?;
