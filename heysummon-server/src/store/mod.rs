@@ -22,6 +22,9 @@ pub enum StoreError {
     /// A blocking database task panicked or was cancelled.
     #[error("database task failed")]
     Task,
+    /// The transaction a write was part of failed to commit.
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// The generated reference code is taken; draw another.
     #[error("reference code collision")]
     RefCodeTaken,

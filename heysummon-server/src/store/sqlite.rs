@@ -18,7 +18,7 @@ const READERS: usize = 4;
 
 #[derive(Debug)]
 struct Inner {
-    writer: Mutex<Connection>,
+    writer: std::sync::mpsc::Sender<Job>,
     checkpointer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -28,6 +28,75 @@ struct Inner {
 #[derive(Clone, Debug)]
 pub(super) struct SqliteStore {
     inner: Arc<Inner>,
+}
+
+/// A unit of work for the writer thread: runs against the connection inside a savepoint and
+/// returns whether it succeeded plus how to hand its result over once the batch committed.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Delivery) + Send>;
+/// Hands a job's result to its caller, given the outcome of the batch's commit.
+type Delivery = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// Most jobs folded into one transaction.
+const MAX_BATCH: usize = 128;
+
+/// Starts the writer thread: it owns the one write connection and commits in groups. Every
+/// job that is waiting when a transaction starts joins it, each inside its own savepoint so a
+/// failing job rolls back alone; callers hear back only after the commit. Under load this
+/// turns many small commits into few larger ones.
+fn spawn_writer(mut conn: Connection) -> Result<std::sync::mpsc::Sender<Job>, StoreError> {
+    let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("heysummon-sqlite-writer".into())
+        .spawn(move || {
+            while let Ok(first) = receiver.recv() {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match receiver.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                run_batch(&mut conn, batch);
+            }
+        })
+        .map_err(|_| StoreError::Task)?;
+    Ok(sender)
+}
+
+fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // Dropping the jobs unrun tells each caller the write failed.
+        tracing::error!(%error, "could not begin a write transaction");
+        return;
+    }
+    let mut pending = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Err(error) = conn.execute_batch("SAVEPOINT job") {
+            tracing::error!(%error, "could not open a savepoint");
+            continue;
+        }
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
+        let keep = matches!(ran, Ok((true, _)));
+        let closed = if keep {
+            conn.execute_batch("RELEASE job")
+        } else {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        };
+        if let Err(error) = closed {
+            tracing::error!(%error, "could not close a savepoint");
+        }
+        match ran {
+            Ok((_, deliver)) => pending.push(deliver),
+            Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
+        }
+    }
+    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if committed.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for deliver in pending {
+        deliver(committed.clone());
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -73,7 +142,7 @@ impl SqliteStore {
             }
             Ok(Self {
                 inner: Arc::new(Inner {
-                    writer: Mutex::new(writer),
+                    writer: spawn_writer(writer)?,
                     checkpointer: Mutex::new(checkpointer),
                     readers,
                     next_reader: AtomicUsize::new(0),
@@ -84,18 +153,28 @@ impl SqliteStore {
         .map_err(|_| StoreError::Task)?
     }
 
+    /// Runs a write on the writer thread, inside the next group commit; resolves once that
+    /// commit is durable (or failed).
     async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().map_err(|_| StoreError::Task)?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|_| StoreError::Task)?
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let deliver: Delivery = Box::new(move |committed: Result<(), String>| {
+                let outcome = match committed {
+                    Ok(()) => result,
+                    Err(reason) => Err(StoreError::Commit(reason)),
+                };
+                let _ = reply.send(outcome);
+            });
+            (ok, deliver)
+        });
+        self.inner.writer.send(job).map_err(|_| StoreError::Task)?;
+        answer.await.map_err(|_| StoreError::Task)?
     }
 
     async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
@@ -171,12 +250,11 @@ impl SqliteStore {
 
     pub(super) async fn insert_expert(&self, new: NewExpert) -> Result<ExpertRecord, StoreError> {
         self.write(move |conn| {
-            let tx = conn.transaction()?;
-            tx.execute(
+            conn.execute(
                 "INSERT INTO owners (id, name, created_at) VALUES (?1, ?2, ?3)",
                 params![new.owner_id, new.name, new.created_at],
             )?;
-            tx.execute(
+            conn.execute(
                 "INSERT INTO experts (id, owner_id, name, key_hash, is_active, created_at)
                  VALUES (?1, ?2, ?3, ?4, 1, ?5)",
                 params![
@@ -187,7 +265,6 @@ impl SqliteStore {
                     new.created_at
                 ],
             )?;
-            tx.commit()?;
             Ok(ExpertRecord {
                 id: new.id,
                 owner_id: new.owner_id,
@@ -424,9 +501,8 @@ impl SqliteStore {
         new: NewRequest,
     ) -> Result<CreateOutcome, StoreError> {
         self.write(move |conn| {
-            let tx = conn.transaction()?;
             if let Some(idem) = &new.idempotency {
-                let existing: Option<String> = tx
+                let existing: Option<String> = conn
                     .prepare_cached(
                         "SELECT response_json FROM idempotency_keys
                          WHERE client_key_id = ?1 AND idempotency_key = ?2",
@@ -438,7 +514,7 @@ impl SqliteStore {
                 }
             }
             let r = &new.request;
-            let inserted = tx
+            let inserted = conn
                 .prepare_cached(
                     "INSERT INTO requests (
                     id, ref_code, client_key_id, expert_id, status, response_required,
@@ -482,10 +558,10 @@ impl SqliteStore {
                 Err(other) => return Err(other.into()),
             }
             if let Some(message) = &new.first_message {
-                insert_message(&tx, message)?;
+                insert_message(conn, message)?;
             }
             if let Some(idem) = &new.idempotency {
-                tx.prepare_cached(
+                conn.prepare_cached(
                     "INSERT INTO idempotency_keys
                        (client_key_id, idempotency_key, request_id, response_json, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -499,9 +575,8 @@ impl SqliteStore {
                 ])?;
             }
             for event in &new.events {
-                insert_event(&tx, event)?;
+                insert_event(conn, event)?;
             }
-            tx.commit()?;
             Ok(CreateOutcome::Created)
         })
         .await
@@ -654,9 +729,8 @@ impl SqliteStore {
 
     pub(super) async fn apply(&self, change: Change) -> Result<ApplyOutcome, StoreError> {
         self.write(move |conn| {
-            let tx = conn.transaction()?;
             if let Some(message) = &change.message {
-                let exists = tx
+                let exists = conn
                     .prepare_cached(
                         "SELECT 1 FROM messages WHERE request_id = ?1 AND message_id = ?2",
                     )?
@@ -670,7 +744,7 @@ impl SqliteStore {
                 .status
                 .as_ref()
                 .is_some_and(|s| *s != change.expected_status);
-            let updated = tx
+            let updated = conn
                 .prepare_cached(
                     "UPDATE requests SET
                         status = COALESCE(?3, status),
@@ -712,11 +786,11 @@ impl SqliteStore {
                 return Err(StoreError::Conflict);
             }
             if let Some(message) = &change.message {
-                insert_message(&tx, message)?;
+                insert_message(conn, message)?;
             }
             for event in &change.events {
-                insert_event(&tx, event)?;
-                let position = tx.last_insert_rowid();
+                insert_event(conn, event)?;
+                let position = conn.last_insert_rowid();
                 let column = match event.event_type {
                     "new_message"
                         if change
@@ -731,14 +805,15 @@ impl SqliteStore {
                     _ => None,
                 };
                 if let Some(column) = column {
-                    tx.prepare_cached(&format!("UPDATE requests SET {column} = ?2 WHERE id = ?1"))?
-                        .execute(params![change.request_id, position])?;
+                    conn.prepare_cached(&format!(
+                        "UPDATE requests SET {column} = ?2 WHERE id = ?1"
+                    ))?
+                    .execute(params![change.request_id, position])?;
                 }
             }
-            let record = tx
+            let record = conn
                 .prepare_cached("SELECT * FROM requests WHERE id = ?1")?
                 .query_row([&change.request_id], request_row)??;
-            tx.commit()?;
             Ok(ApplyOutcome::Applied(Box::new(record)))
         })
         .await
