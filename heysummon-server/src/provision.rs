@@ -4,7 +4,7 @@
 use heysummon_sdk::keys::SignPublicKey;
 use heysummon_sdk::wire::{
     ClientAdded, ClientRevoked, ClientRotated, ExpertAdded, ExpertId, KeyId, RequestExpired,
-    RequestId, RequestSummary, RequestsListResponse, Status,
+    RequestId, RequestsListResponse, Status,
 };
 
 use crate::auth::hash_secret;
@@ -206,25 +206,12 @@ pub async fn list_requests(
     let records = store
         .all_requests(status.map(|s| s.to_ascii_lowercase()))
         .await?;
-    let mut requests = Vec::with_capacity(records.len());
-    for r in records {
-        requests.push(RequestSummary {
-            id: RequestId::new(&r.id),
-            ref_code: heysummon_sdk::wire::RefCode::parse(&r.ref_code).ok_or_else(|| {
-                ProvisionError::Invalid(format!("corrupt ref code {}", r.ref_code))
-            })?,
-            status: r.status.clone(),
-            requires_approval: r.requires_approval,
-            approval_decision: r.approval_decision,
-            response_required: r.response_required,
-            expires_at: timestamp(r.expires_at),
-            message_count: r.message_count,
-            created_at: timestamp(r.created_at),
-            question: None,
-            responded_at: r.responded_at.map(timestamp),
-            acknowledged_at: r.acknowledged_at.map(timestamp),
-            closed_at: r.closed_at.map(timestamp),
-        });
-    }
+    let requests = records
+        .iter()
+        .map(|r| {
+            crate::routes::request_summary(r, false)
+                .ok_or_else(|| ProvisionError::Invalid(format!("corrupt request {}", r.id)))
+        })
+        .collect::<Result<_, _>>()?;
     Ok(RequestsListResponse { requests })
 }

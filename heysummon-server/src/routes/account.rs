@@ -20,7 +20,7 @@ use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
 use crate::state::AppState;
-use crate::store::{DeviceRecord, ExpertRecord};
+use crate::store::{DeviceRecord, ExpertRecord, RequestRecord};
 
 fn expert_info(expert: &ExpertRecord) -> ExpertInfo {
     ExpertInfo {
@@ -94,6 +94,26 @@ pub(crate) async fn by_ref(
     }))
 }
 
+/// The list item of a request; the plaintext question only when `with_question` (never for
+/// sealed requests, whose question the server does not have). `None` for a corrupt row.
+pub(crate) fn request_summary(r: &RequestRecord, with_question: bool) -> Option<RequestSummary> {
+    Some(RequestSummary {
+        id: RequestId::new(&r.id),
+        ref_code: RefCode::parse(&r.ref_code)?,
+        status: r.status.clone(),
+        requires_approval: r.requires_approval,
+        approval_decision: r.approval_decision,
+        response_required: r.response_required,
+        expires_at: timestamp(r.expires_at),
+        message_count: r.message_count,
+        created_at: timestamp(r.created_at),
+        question: r.question.clone().filter(|_| with_question),
+        responded_at: r.responded_at.map(timestamp),
+        acknowledged_at: r.acknowledged_at.map(timestamp),
+        closed_at: r.closed_at.map(timestamp),
+    })
+}
+
 /// The query of `GET /api/v1/requests`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListQuery {
@@ -129,21 +149,7 @@ pub(crate) async fn list(
         if status.as_deref().is_some_and(|s| s != r.status.as_str()) {
             continue;
         }
-        requests.push(RequestSummary {
-            id: RequestId::new(&r.id),
-            ref_code: RefCode::parse(&r.ref_code).ok_or_else(ApiError::internal)?,
-            status: r.status.clone(),
-            requires_approval: r.requires_approval,
-            approval_decision: r.approval_decision,
-            response_required: r.response_required,
-            expires_at: timestamp(r.expires_at),
-            message_count: r.message_count,
-            created_at: timestamp(r.created_at),
-            question: r.question.clone(),
-            responded_at: r.responded_at.map(timestamp),
-            acknowledged_at: r.acknowledged_at.map(timestamp),
-            closed_at: r.closed_at.map(timestamp),
-        });
+        requests.push(request_summary(&r, true).ok_or_else(ApiError::internal)?);
     }
     Ok(ok(RequestsListResponse { requests }))
 }

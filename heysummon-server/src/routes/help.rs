@@ -18,7 +18,7 @@ use crate::clock::{Millis, timestamp};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
 use crate::ids::new_id;
-use crate::lifecycle::{self, Action, Performed};
+use crate::lifecycle::{self, Action, LifecycleError};
 use crate::state::AppState;
 use crate::store::{
     ClientKeyRecord, CreateOutcome, IdempotencyRecord, MessageRecord, NewRequest, RequestRecord,
@@ -347,7 +347,18 @@ pub(crate) async fn status(
     Ok(ok(status_body(&state, &request).await?))
 }
 
-/// `POST /api/v1/help/:id/timeout`.
+fn timeout_answer(already: bool, status: Option<Status>, fallback: bool) -> Response {
+    ok(TimeoutResponse {
+        ok: true,
+        timeout_fallback: fallback.then(|| "proceed_cautiously".to_owned()),
+        fallback_instruction: fallback.then(|| FALLBACK_INSTRUCTION.to_owned()),
+        already_timed_out: already.then_some(true),
+        status,
+    })
+}
+
+/// `POST /api/v1/help/:id/timeout`: records that the client gave up waiting and tells it how
+/// to proceed. The request stays open for the expert.
 pub(crate) async fn timeout(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -358,22 +369,10 @@ pub(crate) async fn timeout(
         .await?;
     let request = own_request(&state, &key, &id).await?;
     if request.client_timed_out_at.is_some() {
-        return Ok(ok(TimeoutResponse {
-            ok: true,
-            timeout_fallback: None,
-            fallback_instruction: None,
-            already_timed_out: Some(true),
-            status: None,
-        }));
+        return Ok(timeout_answer(true, None, false));
     }
     if !request.status.is_waiting() {
-        return Ok(ok(TimeoutResponse {
-            ok: true,
-            timeout_fallback: None,
-            fallback_instruction: None,
-            already_timed_out: None,
-            status: Some(request.status),
-        }));
+        return Ok(timeout_answer(false, Some(request.status), false));
     }
     match lifecycle::perform(
         &state.store,
@@ -383,22 +382,9 @@ pub(crate) async fn timeout(
     )
     .await
     {
-        Ok(Performed::Changed { .. } | Performed::Unchanged(_) | Performed::DuplicateMessage) => {
-            Ok(ok(TimeoutResponse {
-                ok: true,
-                timeout_fallback: Some("proceed_cautiously".into()),
-                fallback_instruction: Some(FALLBACK_INSTRUCTION.into()),
-                already_timed_out: None,
-                status: None,
-            }))
-        }
-        Err(crate::lifecycle::LifecycleError::Refused(_)) => Ok(ok(TimeoutResponse {
-            ok: true,
-            timeout_fallback: None,
-            fallback_instruction: None,
-            already_timed_out: Some(true),
-            status: None,
-        })),
+        Ok(_) => Ok(timeout_answer(false, None, true)),
+        // A concurrent report got there first.
+        Err(LifecycleError::Refused(_)) => Ok(timeout_answer(true, None, false)),
         Err(error) => Err(super::lifecycle_error(error)),
     }
 }

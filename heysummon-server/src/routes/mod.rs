@@ -14,6 +14,8 @@ use serde::Serialize;
 use crate::error::ApiError;
 use crate::lifecycle::{LifecycleError, Refusal};
 
+pub(crate) use account::request_summary;
+
 /// A 200 JSON answer.
 pub(crate) fn ok<T: Serialize>(body: T) -> Response {
     Json(body).into_response()
