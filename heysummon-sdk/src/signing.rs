@@ -289,7 +289,11 @@ impl VerifyWindow {
     /// Until when a nonce signed at `timestamp_ms` must be remembered: after that instant the
     /// timestamp alone makes a replay fail.
     pub fn nonce_expiry(&self, timestamp_ms: i64) -> i64 {
-        timestamp_ms.saturating_add(self.max_age_ms)
+        // `contains` still accepts the timestamp at exactly `max_age_ms`, so the nonce must
+        // outlive that millisecond.
+        timestamp_ms
+            .saturating_add(self.max_age_ms)
+            .saturating_add(1)
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes::{account, events, health, help, lifecycle, messages};
+use crate::routes::{account, events, health, help, lifecycle, messages, stream};
 use crate::state::AppState;
 
 /// The full router over a state.
@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rate/{id}", post(lifecycle::rate))
         .route("/events/pending", get(events::pending))
         .route("/events/ack/{id}", post(events::ack))
+        .route("/events/stream", get(stream::stream))
         .route("/whoami", get(account::whoami))
         .route("/experts", get(account::experts))
         .route("/requests", get(account::list))
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/api/health", get(health::health))
+        .route("/.well-known/mercure", get(stream::mercure_subscribe))
         .nest("/api/v1", api)
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

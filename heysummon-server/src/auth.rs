@@ -116,6 +116,9 @@ impl AppState {
                 return Err(ApiError::forbidden("Invalid or missing device token"));
             }
         }
+        // The signature first: someone holding a stolen key but not the device key must not
+        // be able to spend the real agent's rate-limit budget.
+        self.check_signature(req, key, enrolling).await?;
         let limit = key
             .rate_limit_per_minute
             .unwrap_or(self.config.rate_limits.per_key);
@@ -125,7 +128,7 @@ impl AppState {
         {
             return Err(ApiError::too_many_requests("Per-key rate limit exceeded"));
         }
-        self.check_signature(req, key, enrolling).await
+        Ok(())
     }
 
     /// Authenticates an expert key.

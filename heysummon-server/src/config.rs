@@ -26,6 +26,49 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Rate limits.
     pub rate_limits: RateLimits,
+    /// Real-time delivery (PROTOCOL B1).
+    pub events: EventsConfig,
+}
+
+/// The event log and its streams.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// How long the event log keeps events, seconds (default 7 days); older ones are pruned
+    /// by the sweeper and can no longer be replayed.
+    pub retention_secs: u64,
+    /// Longest silence on a stream before a keep-alive comment, seconds (at most 15).
+    pub keep_alive_secs: u64,
+    /// The `retry:` hint sent to stream clients, milliseconds.
+    pub retry_ms: u64,
+    /// HS256 secret for Mercure subscriber JWTs; without it only `x-api-key` subscriptions
+    /// are accepted.
+    pub mercure_jwt_secret: Option<String>,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            retention_secs: 7 * 24 * 3600,
+            keep_alive_secs: 15,
+            retry_ms: 3000,
+            mercure_jwt_secret: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for EventsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventsConfig")
+            .field("retention_secs", &self.retention_secs)
+            .field("keep_alive_secs", &self.keep_alive_secs)
+            .field("retry_ms", &self.retry_ms)
+            .field(
+                "mercure_jwt_secret",
+                &self.mercure_jwt_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 /// Fixed 60-second windows. Loopback callers are exempt from the per-IP buckets.
@@ -67,6 +110,7 @@ impl Default for Config {
             require_signed_requests: false,
             max_body_bytes: 1024 * 1024,
             rate_limits: RateLimits::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -134,6 +178,37 @@ pub struct Overrides {
     /// Exempt loopback callers from the per-IP limits [default: true].
     #[arg(long, env = "HEYSUMMON_RATE_LIMIT_EXEMPT_LOOPBACK")]
     pub rate_limit_exempt_loopback: Option<bool>,
+    /// How long the event log keeps events, seconds [default: 604800].
+    #[arg(long, env = "HEYSUMMON_EVENTS_RETENTION_SECS")]
+    pub events_retention_secs: Option<u64>,
+    /// HS256 secret for Mercure subscriber JWTs [default: none].
+    #[arg(long, env = "HEYSUMMON_MERCURE_JWT_SECRET", hide_env_values = true)]
+    pub mercure_jwt_secret: Option<SecretString>,
+}
+
+/// A secret given on the command line or in the environment; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// The secret.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for SecretString {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self(text.to_owned()))
+    }
 }
 
 impl Config {
@@ -175,6 +250,10 @@ impl Config {
         set(&mut r.events_per_key, o.rate_limit_events_per_key);
         set(&mut r.per_key, o.rate_limit_per_key);
         set(&mut r.exempt_loopback, o.rate_limit_exempt_loopback);
+        set(&mut config.events.retention_secs, o.events_retention_secs);
+        if let Some(secret) = &o.mercure_jwt_secret {
+            config.events.mercure_jwt_secret = Some(secret.expose().to_owned());
+        }
         config.validate()?;
         Ok(config)
     }
@@ -193,6 +272,29 @@ impl Config {
                     message: "must be greater than zero".into(),
                 });
             }
+        }
+        if self.events.keep_alive_secs == 0 || self.events.keep_alive_secs > 15 {
+            return Err(ConfigError::Invalid {
+                name: "events.keep_alive_secs",
+                message: "must be between 1 and 15".into(),
+            });
+        }
+        if self.events.retention_secs == 0 {
+            return Err(ConfigError::Invalid {
+                name: "events.retention_secs",
+                message: "must be greater than zero".into(),
+            });
+        }
+        if self
+            .events
+            .mercure_jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < 32)
+        {
+            return Err(ConfigError::Invalid {
+                name: "events.mercure_jwt_secret",
+                message: "must be at least 32 bytes".into(),
+            });
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A buffered API request.
-#[derive(Debug)]
+/// A buffered API request. `Debug` shows header names and the body length only: headers and
+/// bodies carry keys.
 pub struct ApiRequest {
     /// The method.
     pub method: Method,
@@ -73,6 +73,18 @@ impl FromRequest<AppState> for ApiRequest {
             peer,
             body,
         })
+    }
+}
+
+impl std::fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field("path_and_query", &self.path_and_query)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("peer", &self.peer)
+            .field("body_len", &self.body.len())
+            .finish()
     }
 }
 

@@ -30,6 +30,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod lifecycle;
+pub mod mercure;
 pub mod provision;
 pub mod ratelimit;
 mod routes;

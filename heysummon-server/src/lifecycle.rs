@@ -9,8 +9,7 @@
 //! expired (TTL, any live status)   cancelled (expert/admin)   acknowledged (notifications)   closed
 //! ```
 //!
-//! `closed`, `expired`, `cancelled` and `acknowledged` are terminal: nothing reopens them, and
-//! only `close` (archiving an expired or cancelled help request) leaves them.
+//! `closed`, `expired`, `cancelled` and `acknowledged` are terminal: nothing leaves them.
 
 use heysummon_sdk::wire::{
     ApprovalDecision, EventType, RefCode, RequestId, Sender, Status, StreamEvent,
@@ -221,7 +220,7 @@ fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Plan, Refusal
             }
             let first_answer = *status != Status::Responded;
             // A decision is one-shot: a later message cannot change it.
-            let decision = if r.approval_decision.is_none() {
+            let decision = if r.requires_approval && r.approval_decision.is_none() {
                 *decision
             } else {
                 None
@@ -282,7 +281,15 @@ fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Plan, Refusal
                     ..RequestPatch::default()
                 },
                 message: Some(marker.clone()),
-                events: status_event(EventType::Responded),
+                // The marker is an expert message: it wakes the consumer's feed too.
+                events: vec![
+                    (
+                        EventType::NewMessage,
+                        Some(Sender::Expert),
+                        Some(marker.message_id.clone()),
+                    ),
+                    (EventType::Responded, None, None),
+                ],
             }
         }
         Action::Close => {
@@ -295,7 +302,8 @@ fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Plan, Refusal
                     Err(Refusal::NotApplicable)
                 };
             }
-            if *status == Status::Closed {
+            if matches!(status, Status::Closed | Status::Expired | Status::Cancelled) {
+                // Terminal already: closing is an idempotent no-op.
                 Plan::Nothing
             } else if *status == Status::Acknowledged {
                 return Err(Refusal::NotApplicable);
@@ -471,6 +479,7 @@ pub async fn perform(
         let change = Change {
             request_id: current.id.clone(),
             expected_status: current.status.clone(),
+            expected_version: current.version,
             patch,
             message,
             events,
@@ -502,7 +511,18 @@ pub async fn load(
     id: &str,
     now: Millis,
 ) -> Result<Option<RequestRecord>, StoreError> {
-    let Some(request) = store.request(id).await? else {
+    load_if(store, id, now, |_| true).await
+}
+
+/// Like [`load`], for a caller that may only see some requests: a request `visible` refuses is
+/// reported as absent, and is not touched (no lazy expiry on someone else's request).
+pub async fn load_if(
+    store: &Store,
+    id: &str,
+    now: Millis,
+    visible: impl Fn(&RequestRecord) -> bool,
+) -> Result<Option<RequestRecord>, StoreError> {
+    let Some(request) = store.request(id).await?.filter(|r| visible(r)) else {
         return Ok(None);
     };
     if is_live(&request.status) && request.expires_at <= now {

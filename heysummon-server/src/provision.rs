@@ -112,14 +112,24 @@ pub async fn add_client(
         .await
         .map_err(|e| duplicate_key(e, "client"))?;
     if let Some(device) = device {
-        store
-            .insert_device(DeviceRecord {
-                id: device.device_id(),
-                client_key_id: record.id.clone(),
-                public_key: device.to_hex(),
-                created_at: now,
-            })
+        let enrolled = store
+            .insert_device(
+                DeviceRecord {
+                    id: device.device_id(),
+                    client_key_id: record.id.clone(),
+                    public_key: device.to_hex(),
+                    created_at: now,
+                },
+                false,
+            )
             .await?;
+        if !enrolled {
+            // Never leave a key that was meant to require signatures without its device.
+            store.revoke_client_key(&record.id).await?;
+            return Err(ProvisionError::Invalid(
+                "--device-key: that device is already enrolled for another key".into(),
+            ));
+        }
     }
     Ok(ClientAdded {
         key_id: KeyId::new(record.id),

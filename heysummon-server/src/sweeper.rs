@@ -1,5 +1,5 @@
-//! The background sweeper: expires requests whose TTL passed and prunes nonces and old
-//! idempotency records. Reads expire lazily too; the sweeper makes expiry visible to feeds and
+//! The background sweeper: expires requests whose TTL passed and prunes nonces, old
+//! idempotency records and events past their retention. Reads expire lazily too; the sweeper makes expiry visible to feeds and
 //! listings without anyone reading the request.
 
 use std::time::Duration;
@@ -36,18 +36,28 @@ pub async fn sweep_once(state: &AppState) -> Result<usize, crate::store::StoreEr
         .store
         .prune(now, now - IDEMPOTENCY_RETENTION_MS)
         .await?;
+    let retention_ms =
+        i64::try_from(state.config.events.retention_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    state
+        .store
+        .prune_events(now.saturating_sub(retention_ms))
+        .await?;
     Ok(expired)
 }
 
 /// How often the write-ahead log is checkpointed.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// Checkpoints the store's write-ahead log periodically until shutdown, so commits never pay
-/// for a checkpoint themselves.
+/// Store upkeep while the server serves, until shutdown: checkpoints the write-ahead log
+/// (so commits never pay for a checkpoint themselves) and publishes to live subscribers the
+/// events other processes appended (a CLI command run against the same database).
 pub async fn run_checkpoints(state: AppState) {
     loop {
         if let Err(error) = state.store.checkpoint().await {
             tracing::warn!(%error, "checkpoint failed");
+        }
+        if let Err(error) = state.store.publish_external().await {
+            tracing::warn!(%error, "publishing external events failed");
         }
         tokio::select! {
             () = state.shutdown.cancelled() => break,

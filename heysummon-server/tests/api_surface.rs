@@ -157,8 +157,10 @@ fn id_of(body: &Value) -> String {
 
 /// An encrypted message body (the server stores ciphertext without reading it).
 fn encrypted(from: &str, message_id: &str) -> Value {
-    json!({"from": from, "ciphertext": "Y2lwaGVy", "iv": "aXZpdml2aXZpdml2", "authTag": "dGFn",
-           "signature": "c2ln", "messageId": message_id})
+    // Well-formed sizes (12-byte iv, 16-byte tag, 64-byte signature); the server cannot and
+    // does not check the cryptography itself.
+    json!({"from": from, "ciphertext": "Y2lwaGVy", "iv": "aWlpaWlpaWlpaWlp", "authTag": "dHR0dHR0dHR0dHR0dHR0dA==",
+           "signature": "c3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzcw==", "messageId": message_id})
 }
 
 fn plain(from: &str, text: &str) -> Value {
@@ -414,6 +416,29 @@ async fn send_message_rules() {
     let path2 = format!("/api/v1/message/{id2}");
     let body = call!(server, POST path2, c, encrypted("consumer", "e1") => 200);
     assert_eq!(body, expected);
+}
+
+#[tokio::test]
+async fn malformed_encrypted_members_are_refused() {
+    let server = TestServer::start().await;
+    let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
+    let id = server.ask_ok(c, "q").await;
+    let keys = json!({"signPublicKey": "expert-sign", "encryptPublicKey": "expert-encrypt"});
+    call!(server, POST format!("/api/v1/key-exchange/{id}"), e, keys => 200);
+    let path = format!("/api/v1/message/{id}");
+    // An encrypted message can never take the shape of an approval marker or a plaintext item.
+    for (member, value) in [
+        ("iv", ""),
+        ("authTag", ""),
+        ("signature", ""),
+        ("iv", "plaintext"),
+        ("ciphertext", "%%%"),
+    ] {
+        let mut body = encrypted("consumer", "bad");
+        body[member] = json!(value);
+        let answer = call!(server, POST path, c, body => 400);
+        assert_eq!(answer["error"], "Validation failed", "{member}={value}");
+    }
 }
 
 #[tokio::test]

@@ -150,7 +150,7 @@ async fn messages_and_decisions_on_expired_requests_are_refused() {
     let (status, body) = server.post(&path, &server.expert_key, decision).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, closed.clone()));
     let encrypted = json!({"from": "consumer", "ciphertext": "AAAA", "iv": "AAAAAAAAAAAAAAAA",
-        "authTag": "AAAAAAAAAAAAAAAAAAAAAA==", "signature": "AAAA", "messageId": "m-1"});
+        "authTag": "AAAAAAAAAAAAAAAAAAAAAA==", "signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", "messageId": "m-1"});
     let (status, body) = server.post(&path, &server.client_key, encrypted).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, closed));
 

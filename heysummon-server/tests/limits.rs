@@ -214,7 +214,7 @@ async fn field_size_limits() {
     let answer = help_with(&server, json!({}), Some(&"k".repeat(255))).await;
     assert_eq!(answer.status, 200);
     let answer = help_with(&server, json!({}), Some(&"k".repeat(256))).await;
-    let expected = json!({"error": "Idempotency-Key must be 1 to 255 characters"});
+    let expected = json!({"error": "Idempotency-Key must be 1 to 255 visible ASCII characters"});
     assert_eq!((answer.status, answer.body), (400, expected));
 
     // POST /message: plaintext ≤ 100 000, ciphertext ≤ 200 000, messageId ≤ 256.
@@ -229,8 +229,8 @@ async fn field_size_limits() {
         200
     );
     let encrypted = |ciphertext: String, message_id: String| {
-        json!({"from": "consumer", "ciphertext": ciphertext, "iv": "aXY=", "authTag": "dGFn",
-               "signature": "c2ln", "messageId": message_id})
+        json!({"from": "consumer", "ciphertext": ciphertext, "iv": "AAAAAAAAAAAAAAAA", "authTag": "AAAAAAAAAAAAAAAAAAAAAA==",
+               "signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", "messageId": message_id})
     };
     let accepted = [
         json!({"from": "consumer", "plaintext": "é".repeat(100_000)}),

@@ -40,6 +40,7 @@ fn request(id: &str, ref_code: &str, expert: &str, key: &str) -> RequestRecord {
         client_key_id: key.into(),
         expert_id: expert.into(),
         status: Status::Pending,
+        version: 0,
         response_required: true,
         requires_approval: false,
         approval_decision: None,

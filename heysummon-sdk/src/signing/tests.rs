@@ -162,6 +162,10 @@ fn a_nonce_is_remembered_until_its_timestamp_leaves_the_window() {
     assert!(!store.check_and_record("dev", &nonce(), expiry));
     // Another device may use the same nonce.
     assert!(store.check_and_record("other", &nonce(), expiry));
+    // The last millisecond the timestamp is accepted, the nonce is still remembered.
+    store.set_now(NOW + window.max_age_ms);
+    assert!(window.contains(NOW, NOW + window.max_age_ms));
+    assert!(!store.check_and_record("dev", &nonce(), expiry));
     store.set_now(expiry);
     assert!(store.is_empty());
     // A replay after expiry is refused by the timestamp, not by the store.

@@ -48,6 +48,8 @@ CREATE TABLE requests (
     client_key_id           TEXT NOT NULL REFERENCES client_keys(id),
     expert_id               TEXT NOT NULL REFERENCES experts(id),
     status                  TEXT NOT NULL,
+    -- Bumped by every lifecycle step; steps apply only to the version they were planned on.
+    version                 INTEGER NOT NULL DEFAULT 0,
     response_required       INTEGER NOT NULL,
     requires_approval       INTEGER NOT NULL,
     approval_decision       TEXT,
@@ -112,6 +114,17 @@ CREATE TABLE events (
     created_at      INTEGER NOT NULL
 );
 CREATE INDEX events_request ON events(request_id, id);
+CREATE INDEX events_client ON events(client_key_id, id);
+CREATE INDEX events_expert ON events(expert_id, id);
+CREATE INDEX events_created ON events(created_at);
+
+-- How far retention has pruned the log: a cursor at or below this id can no longer be
+-- replayed completely.
+CREATE TABLE event_log (
+    singleton       INTEGER PRIMARY KEY CHECK (singleton = 1),
+    pruned_through  INTEGER NOT NULL
+);
+INSERT INTO event_log (singleton, pruned_through) VALUES (1, 0);
 
 CREATE TABLE idempotency_keys (
     client_key_id   TEXT NOT NULL,

@@ -7,6 +7,7 @@ fn request(status: Status) -> RequestRecord {
         client_key_id: "k1".into(),
         expert_id: "e1".into(),
         status,
+        version: 0,
         response_required: true,
         requires_approval: false,
         approval_decision: None,
@@ -70,8 +71,9 @@ const TERMINAL: [Status; 4] = [
 ];
 
 #[test]
-fn nothing_leaves_a_terminal_state_except_archiving_close() {
+fn nothing_leaves_a_terminal_state() {
     let actions = [
+        Action::Close,
         Action::Review,
         Action::KeyExchange {
             sign: "s".into(),

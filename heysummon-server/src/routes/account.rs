@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ok;
-use crate::auth::{ANY_KEY_MESSAGES, CLIENT_MESSAGES, EXPERT_MESSAGES};
+use crate::auth::{ANY_KEY_MESSAGES, CLIENT_MESSAGES, Caller, EXPERT_MESSAGES};
 use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
@@ -84,7 +84,14 @@ pub(crate) async fn by_ref(
         .request_by_ref(code.as_str())
         .await?
         .ok_or_else(not_found)?;
-    let request = super::messages::visible_request(&state, &caller, &request.id)
+    let mine = match &caller {
+        Caller::Client(key) => request.client_key_id == key.id,
+        Caller::Expert(expert) => request.expert_id == expert.id,
+    };
+    if !mine {
+        return Err(not_found());
+    }
+    let request = crate::lifecycle::load(&state.store, &request.id, state.clock.now())
         .await?
         .ok_or_else(not_found)?;
     Ok(ok(ByRefResponse {
@@ -198,8 +205,18 @@ pub(crate) async fn enroll_device(
         public_key: public_key.to_hex(),
         created_at: now,
     };
-    if !state.store.insert_device(device.clone()).await? {
-        return Err(ApiError::conflict("Device already enrolled"));
+    // An unsigned enrollment is only allowed for a key's first device; if another unsigned
+    // enrollment won the race, this one needs a signature now.
+    let signed = req
+        .header(heysummon_sdk::signing::HEADER_SIGNATURE)
+        .is_some();
+    if !state.store.insert_device(device.clone(), !signed).await? {
+        let key_has_devices = !state.store.devices(&key.id).await?.is_empty();
+        return Err(if !signed && key_has_devices {
+            crate::auth::signature_error(heysummon_sdk::SignatureRejection::Required)
+        } else {
+            ApiError::conflict("Device already enrolled")
+        });
     }
     Ok(ok(EnrollDeviceResponse {
         device_id: device.id,

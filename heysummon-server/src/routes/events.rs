@@ -22,7 +22,8 @@ use crate::store::{FeedSide, RequestRecord};
 /// A request pending longer than this without an expert ack is reported as escalated.
 const ESCALATE_AFTER_MS: Millis = 30 * 60 * 1000;
 
-fn events_limit(state: &AppState, req: &ApiRequest) -> ApiResult<()> {
+/// The per-key limit of the events endpoints (polling feed and streams).
+pub(crate) fn events_limit(state: &AppState, req: &ApiRequest) -> ApiResult<()> {
     let Some(key) = req.api_key() else {
         return Ok(());
     };

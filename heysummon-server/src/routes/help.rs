@@ -1,6 +1,8 @@
 //! `POST /api/v1/help`, `GET /api/v1/help/:id`, `POST /api/v1/help/:id/timeout`.
 
-use axum::extract::{Path, State};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use heysummon_sdk::keys::Fingerprint;
@@ -9,7 +11,9 @@ use heysummon_sdk::wire::{
     CreateHelpRequest, CreateHelpResponse, EncryptedPayload, HelpStatusResponse,
     IDEMPOTENCY_KEY_HEADER, MessageKind, RefCode, RequestId, Sender, Status, TimeoutResponse,
 };
+use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::broadcast;
 
 use super::messages::item_of;
 use super::ok;
@@ -67,6 +71,11 @@ fn validate(body: &CreateHelpRequest) -> ApiResult<()> {
     if too_long(body.public_key.as_deref(), MAX_LEGACY_KEY_CHARS) {
         return Err(validation("publicKey must be at most 4096 characters"));
     }
+    if body.approval_requested() && !body.response_expected() {
+        return Err(validation(
+            "requiresApproval needs a response: it cannot be combined with responseRequired:false",
+        ));
+    }
     if let Some(sealed) = &body.sealed_question {
         super::messages::validate_encrypted(sealed).map_err(|e| validation(&e))?;
     }
@@ -81,6 +90,11 @@ fn check_sealed(
     if body.question.as_deref().is_some_and(|q| !q.is_empty()) {
         return Err(validation(
             "a sealed question must not also be sent as a plaintext question",
+        ));
+    }
+    if body.messages.as_ref().is_some_and(|m| !m.is_empty()) {
+        return Err(validation(
+            "a sealed question must not carry plaintext messages",
         ));
     }
     if body.sign_public_key.is_none() || body.encrypt_public_key.is_none() {
@@ -128,14 +142,23 @@ pub(crate) async fn create(State(state): State<AppState>, req: ApiRequest) -> Ap
     let key = state
         .authenticate_client(&req, Some(body.api_key.as_str()), CLIENT_MESSAGES)
         .await?;
-    let idempotency_key = match req.header(IDEMPOTENCY_KEY_HEADER) {
-        Some(value) if value.is_empty() || value.len() > 255 => {
-            return Err(ApiError::bad_request(
-                "Idempotency-Key must be 1 to 255 characters",
-            ));
-        }
-        other => other.map(str::to_owned),
+    let idempotency_key = match req.headers.get(IDEMPOTENCY_KEY_HEADER) {
+        None => None,
+        Some(value) => match value.to_str() {
+            Ok(text) if !text.is_empty() && text.len() <= 255 => Some(text.to_owned()),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                ));
+            }
+        },
     };
+    // A retry gets the original answer, whatever changed since (PROTOCOL B2).
+    if let Some(idem) = &idempotency_key {
+        if let Some(original) = state.store.idempotent_response(&key.id, idem).await? {
+            return Ok(json_response(original));
+        }
+    }
     let expert = state
         .store
         .expert(&key.expert_id)
@@ -194,6 +217,7 @@ pub(crate) async fn create(State(state): State<AppState>, req: ApiRequest) -> Ap
             } else {
                 Status::Pending
             },
+            version: 0,
             response_required,
             requires_approval: body.approval_requested(),
             approval_decision: None,
@@ -292,10 +316,11 @@ pub(crate) async fn own_request(
     key: &ClientKeyRecord,
     id: &str,
 ) -> ApiResult<RequestRecord> {
-    lifecycle::load(&state.store, id, state.clock.now())
-        .await?
-        .filter(|r| r.client_key_id == key.id)
-        .ok_or_else(|| ApiError::not_found("Request not found"))
+    lifecycle::load_if(&state.store, id, state.clock.now(), |r| {
+        r.client_key_id == key.id
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("Request not found"))
 }
 
 /// The newest plaintext expert answer, for `response`.
@@ -334,17 +359,79 @@ pub(crate) async fn status_body(
     })
 }
 
-/// `GET /api/v1/help/:id`.
+/// The query of `GET /api/v1/help/:id`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct StatusQuery {
+    wait: Option<String>,
+}
+
+/// The longest a long-poll holds (PROTOCOL B1).
+const MAX_WAIT_SECS: u64 = 50;
+
+/// `GET /api/v1/help/:id`, with the long-poll of PROTOCOL B1: `?wait=N` (seconds, capped at
+/// 50) answers as soon as the status leaves pending/reviewing/active or a new expert message
+/// arrives, else after N seconds with the unchanged status.
 pub(crate) async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<StatusQuery>,
     req: ApiRequest,
 ) -> ApiResult<Response> {
+    let wait = match query.wait.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(text) => text
+            .parse::<u64>()
+            .map_err(|_| ApiError::bad_request("wait must be a whole number of seconds"))?
+            .min(MAX_WAIT_SECS),
+    };
     let key = state
         .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
         .await?;
-    let request = own_request(&state, &key, &id).await?;
+    // Subscribe before reading, so nothing that happens in between is missed.
+    let mut live = state.store.subscribe();
+    let mut request = own_request(&state, &key, &id).await?;
+    if wait > 0 && request.status.is_waiting() {
+        request = wait_for_change(&state, request, &mut live, wait).await?;
+    }
     Ok(ok(status_body(&state, &request).await?))
+}
+
+/// Waits up to `wait` seconds (and never past the request's expiry) for the request to leave
+/// the waiting statuses or get a new expert message; returns the request as it is then.
+async fn wait_for_change(
+    state: &AppState,
+    start: RequestRecord,
+    live: &mut broadcast::Receiver<std::sync::Arc<crate::store::LoggedEvent>>,
+    wait: u64,
+) -> ApiResult<RequestRecord> {
+    let until_expiry = start.expires_at.saturating_sub(state.clock.now()).max(0);
+    let limit = Duration::from_secs(wait).min(Duration::from_millis(until_expiry as u64 + 1));
+    let deadline = tokio::time::Instant::now() + limit;
+    let changed = |r: &RequestRecord| {
+        !r.status.is_waiting() || r.last_expert_event != start.last_expert_event
+    };
+    loop {
+        let look = tokio::select! {
+            () = tokio::time::sleep_until(deadline) => break,
+            () = state.shutdown.cancelled() => break,
+            received = live.recv() => match received {
+                Ok(event) => event.request_id == start.id,
+                Err(broadcast::error::RecvError::Lagged(_)) => true,
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+        };
+        if look {
+            let current = lifecycle::load(&state.store, &start.id, state.clock.now())
+                .await?
+                .ok_or_else(|| ApiError::not_found("Request not found"))?;
+            if changed(&current) {
+                return Ok(current);
+            }
+        }
+    }
+    lifecycle::load(&state.store, &start.id, state.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("Request not found"))
 }
 
 fn timeout_answer(already: bool, status: Option<Status>, fallback: bool) -> Response {

@@ -29,10 +29,11 @@ async fn assigned_request(
     expert: &ExpertRecord,
     id: &str,
 ) -> ApiResult<RequestRecord> {
-    lifecycle::load(&state.store, id, state.clock.now())
-        .await?
-        .filter(|r| r.expert_id == expert.id)
-        .ok_or_else(|| ApiError::not_found("Request not found"))
+    lifecycle::load_if(&state.store, id, state.clock.now(), |r| {
+        r.expert_id == expert.id
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("Request not found"))
 }
 
 fn after(performed: &Performed) -> ApiResult<&RequestRecord> {

@@ -49,6 +49,21 @@ pub(crate) fn validate_encrypted(p: &EncryptedPayload) -> Result<(), String> {
     if p.message_id.as_str().is_empty() {
         return Err("messageId must not be empty".into());
     }
+    // The binary members must be what PROTOCOL part C produces, so an encrypted message can
+    // never take the shape of a plaintext item or an approval marker.
+    let decoded_len = |text: &str| BASE64.decode(text).map(|bytes| bytes.len()).ok();
+    if decoded_len(&p.ciphertext).is_none() {
+        return Err("ciphertext must be standard base64".into());
+    }
+    for (name, value, len) in [
+        ("iv", &p.iv, 12),
+        ("authTag", &p.auth_tag, 16),
+        ("signature", &p.signature, 64),
+    ] {
+        if decoded_len(value) != Some(len) {
+            return Err(format!("{name} must be standard base64 of {len} bytes"));
+        }
+    }
     Ok(())
 }
 
@@ -73,11 +88,13 @@ pub(crate) async fn visible_request(
     caller: &Caller,
     id: &str,
 ) -> ApiResult<Option<RequestRecord>> {
-    let request = lifecycle::load(&state.store, id, state.clock.now()).await?;
-    Ok(request.filter(|r| match caller {
-        Caller::Client(key) => r.client_key_id == key.id,
-        Caller::Expert(expert) => r.expert_id == expert.id,
-    }))
+    Ok(
+        lifecycle::load_if(&state.store, id, state.clock.now(), |r| match caller {
+            Caller::Client(key) => r.client_key_id == key.id,
+            Caller::Expert(expert) => r.expert_id == expert.id,
+        })
+        .await?,
+    )
 }
 
 fn not_yours(caller: &Caller) -> ApiError {
@@ -124,6 +141,11 @@ pub(crate) async fn send(
     let now = state.clock.now();
 
     let message = match (&body.plaintext, body.ciphertext.is_some()) {
+        (Some(_), false) if request.sealed => {
+            return Err(ApiError::bad_request(
+                "This request is end-to-end encrypted: plaintext messages are not accepted",
+            ));
+        }
         (Some(text), false) => {
             if text.chars().count() > MAX_PLAINTEXT_CHARS {
                 return Err(ApiError::bad_request("Validation failed").member(

@@ -166,9 +166,23 @@ impl Store {
         delegate!(self.devices(client_key_id))
     }
 
-    /// Enrolls a device. `false` when that device id is already enrolled.
-    pub async fn insert_device(&self, device: DeviceRecord) -> Result<bool, StoreError> {
-        delegate!(self.insert_device(device))
+    /// Enrolls a device. `false` when that device id is already enrolled, or when
+    /// `only_if_first` and the key has a device already (an unsigned enrollment racing another).
+    pub async fn insert_device(
+        &self,
+        device: DeviceRecord,
+        only_if_first: bool,
+    ) -> Result<bool, StoreError> {
+        delegate!(self.insert_device(device, only_if_first))
+    }
+
+    /// The stored response of an earlier creation with this idempotency key, if any.
+    pub async fn idempotent_response(
+        &self,
+        client_key_id: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        delegate!(self.idempotent_response(client_key_id, key))
     }
 
     /// Records a request nonce until `expires_at`; `false` when it was already recorded
@@ -242,17 +256,8 @@ impl Store {
         delegate!(self.messages(request_id))
     }
 
-    /// Whether a message id was already used on a request.
-    pub async fn message_exists(
-        &self,
-        request_id: &str,
-        message_id: &str,
-    ) -> Result<bool, StoreError> {
-        delegate!(self.message_exists(request_id, message_id))
-    }
-
-    /// Applies one lifecycle step atomically: the patch (only if the request still has
-    /// `expected_status`, else [`StoreError::Conflict`]), the message (skipped as a duplicate
+    /// Applies one lifecycle step atomically: the patch (only if the request is still at
+    /// `expected_version`, else [`StoreError::Conflict`]), the message (skipped as a duplicate
     /// when its message id exists on the request) and the events. Only the lifecycle module
     /// calls this.
     pub async fn apply(&self, change: Change) -> Result<ApplyOutcome, StoreError> {
@@ -272,6 +277,46 @@ impl Store {
     /// Ids of live requests whose expiry has passed, at most `limit`.
     pub async fn due_for_expiry(&self, now: Millis, limit: u32) -> Result<Vec<String>, StoreError> {
         delegate!(self.due_for_expiry(now, limit))
+    }
+
+    /// A live feed of appended events in log order. A receiver that lags behind gets
+    /// `RecvError::Lagged` and should re-read the log with [`Store::events_after`].
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<LoggedEvent>> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.subscribe(),
+        }
+    }
+
+    /// The newest log position published to live subscribers.
+    pub fn last_event_id(&self) -> i64 {
+        match &self.backend {
+            Backend::Sqlite(db) => db.last_event_id(),
+        }
+    }
+
+    /// Publishes events appended by other processes on the same database (CLI commands).
+    pub async fn publish_external(&self) -> Result<(), StoreError> {
+        delegate!(self.publish_external())
+    }
+
+    /// Events after a log position within a scope, in order, at most `limit`.
+    pub async fn events_after(
+        &self,
+        after: i64,
+        scope: EventScope,
+        limit: u32,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        delegate!(self.events_after(after, scope, limit))
+    }
+
+    /// The highest log position retention has pruned (0 when none).
+    pub async fn pruned_through(&self) -> Result<i64, StoreError> {
+        delegate!(self.pruned_through())
+    }
+
+    /// Deletes events appended before `before`; returns how many.
+    pub async fn prune_events(&self, before: Millis) -> Result<u64, StoreError> {
+        delegate!(self.prune_events(before))
     }
 
     /// Deletes expired nonces and idempotency records older than `idempotency_before`.

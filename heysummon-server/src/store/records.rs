@@ -103,8 +103,8 @@ pub struct DeviceRecord {
     pub created_at: Millis,
 }
 
-/// A help request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A help request. `Debug` leaves out the question, the context and the keys.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RequestRecord {
     /// Opaque id.
     pub id: String,
@@ -116,6 +116,8 @@ pub struct RequestRecord {
     pub expert_id: String,
     /// Current status.
     pub status: Status,
+    /// Bumped by every lifecycle step (optimistic concurrency).
+    pub version: i64,
     /// `false` for notifications.
     pub response_required: bool,
     /// Approval mode.
@@ -176,8 +178,8 @@ pub struct RequestRecord {
     pub rated_at: Option<Millis>,
 }
 
-/// A stored message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A stored message. `Debug` leaves out its content.
+#[derive(Clone, PartialEq, Eq)]
 pub struct MessageRecord {
     /// Row id (`id` on the wire).
     pub id: String,
@@ -251,6 +253,61 @@ pub struct NewEvent {
     pub created_at: Millis,
 }
 
+/// An event as the log stored it, with its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedEvent {
+    /// Position in the log (the SSE `id:`); strictly increasing.
+    pub id: i64,
+    /// Event type (`new_request`, `responded`, …).
+    pub event_type: String,
+    /// The request.
+    pub request_id: String,
+    /// Its client key.
+    pub client_key_id: String,
+    /// Its expert.
+    pub expert_id: String,
+    /// The JSON payload (ids, type, status; never content).
+    pub payload: String,
+    /// Append time.
+    pub created_at: Millis,
+}
+
+/// Which events a reader of the log wants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventScope {
+    /// The requests of one client key, optionally only one of them.
+    Client {
+        /// The client key.
+        client_key_id: String,
+        /// Only this request.
+        request_id: Option<String>,
+    },
+    /// The requests routed to one expert.
+    Expert {
+        /// The expert.
+        expert_id: String,
+    },
+    /// Everything (a Mercure subscriber authorised by JWT filters topics itself).
+    All,
+}
+
+impl EventScope {
+    /// Whether an event is in scope.
+    pub fn contains(&self, event: &LoggedEvent) -> bool {
+        match self {
+            Self::Client {
+                client_key_id,
+                request_id,
+            } => {
+                event.client_key_id == *client_key_id
+                    && request_id.as_ref().is_none_or(|id| event.request_id == *id)
+            }
+            Self::Expert { expert_id } => event.expert_id == *expert_id,
+            Self::All => true,
+        }
+    }
+}
+
 /// The columns a lifecycle step may set. `None` leaves a column as it is.
 #[derive(Clone, Debug, Default)]
 pub struct RequestPatch {
@@ -287,6 +344,8 @@ pub struct Change {
     pub request_id: String,
     /// The status the step was planned from.
     pub expected_status: Status,
+    /// The version the step was planned from; the step applies only if it is still current.
+    pub expected_version: i64,
     /// The new column values.
     pub patch: RequestPatch,
     /// A message to insert (deduplicated by message id on the request).
@@ -313,4 +372,32 @@ pub enum FeedSide {
     Expert,
     /// The consumer's feed.
     Consumer,
+}
+
+impl std::fmt::Debug for RequestRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestRecord")
+            .field("id", &self.id)
+            .field("ref_code", &self.ref_code)
+            .field("status", &self.status)
+            .field("version", &self.version)
+            .field("sealed", &self.sealed)
+            .field("response_required", &self.response_required)
+            .field("requires_approval", &self.requires_approval)
+            .field("approval_decision", &self.approval_decision)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for MessageRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageRecord")
+            .field("id", &self.id)
+            .field("request_id", &self.request_id)
+            .field("sender", &self.sender)
+            .field("message_id", &self.message_id)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }

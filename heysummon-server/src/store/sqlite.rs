@@ -3,11 +3,12 @@
 //! call runs on tokio's blocking pool.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use heysummon_sdk::wire::{ApprovalDecision, Sender, Status};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use tokio::sync::broadcast;
 
 use super::StoreError;
 use super::records::*;
@@ -19,6 +20,8 @@ const READERS: usize = 4;
 #[derive(Debug)]
 struct Inner {
     writer: std::sync::mpsc::Sender<Job>,
+    hub: broadcast::Sender<Arc<LoggedEvent>>,
+    last_published: Arc<AtomicI64>,
     checkpointer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -32,18 +35,24 @@ pub(super) struct SqliteStore {
 
 /// A unit of work for the writer thread: runs against the connection inside a savepoint and
 /// returns whether it succeeded plus how to hand its result over once the batch committed.
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Delivery) + Send>;
+type Job = Box<dyn FnOnce(&Connection, &mut Vec<LoggedEvent>) -> (bool, Delivery) + Send>;
 /// Hands a job's result to its caller, given the outcome of the batch's commit.
 type Delivery = Box<dyn FnOnce(Result<(), String>) + Send>;
 
 /// Most jobs folded into one transaction.
 const MAX_BATCH: usize = 128;
+/// Events buffered for live subscribers; one that falls further behind re-reads the log.
+const HUB_CAPACITY: usize = 4096;
 
 /// Starts the writer thread: it owns the one write connection and commits in groups. Every
 /// job that is waiting when a transaction starts joins it, each inside its own savepoint so a
 /// failing job rolls back alone; callers hear back only after the commit. Under load this
 /// turns many small commits into few larger ones.
-fn spawn_writer(mut conn: Connection) -> Result<std::sync::mpsc::Sender<Job>, StoreError> {
+fn spawn_writer(
+    mut conn: Connection,
+    hub: broadcast::Sender<Arc<LoggedEvent>>,
+    last_published: Arc<AtomicI64>,
+) -> Result<std::sync::mpsc::Sender<Job>, StoreError> {
     let (sender, receiver) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("heysummon-sqlite-writer".into())
@@ -56,27 +65,38 @@ fn spawn_writer(mut conn: Connection) -> Result<std::sync::mpsc::Sender<Job>, St
                         Err(_) => break,
                     }
                 }
-                run_batch(&mut conn, batch);
+                run_batch(&mut conn, batch, &hub, &last_published);
             }
         })
         .map_err(|_| StoreError::Task)?;
     Ok(sender)
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+fn run_batch(
+    conn: &mut Connection,
+    batch: Vec<Job>,
+    hub: &broadcast::Sender<Arc<LoggedEvent>>,
+    last_published: &AtomicI64,
+) {
     if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
         // Dropping the jobs unrun tells each caller the write failed.
         tracing::error!(%error, "could not begin a write transaction");
         return;
     }
     let mut pending = Vec::with_capacity(batch.len());
+    let mut appended = Vec::new();
     for job in batch {
+        let mark = appended.len();
         if let Err(error) = conn.execute_batch("SAVEPOINT job") {
             tracing::error!(%error, "could not open a savepoint");
             continue;
         }
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
+        let ran =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn, &mut appended)));
         let keep = matches!(ran, Ok((true, _)));
+        if !keep {
+            appended.truncate(mark);
+        }
         let closed = if keep {
             conn.execute_batch("RELEASE job")
         } else {
@@ -89,10 +109,30 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
             Ok((_, deliver)) => pending.push(deliver),
             Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
         }
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (I/O error, disk full, …): what ran so
+            // far is gone, and running the rest outside a transaction would commit it piece by
+            // piece. Everyone in the batch hears that it failed.
+            tracing::error!("write transaction aborted by the database");
+            appended.clear();
+            for deliver in pending {
+                deliver(Err("the write transaction was aborted".to_owned()));
+            }
+            return;
+        }
     }
     let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
     if committed.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
+    } else {
+        // Published here, on the writer thread, so subscribers see events in log order.
+        for event in appended {
+            if event.id > last_published.load(Ordering::Acquire) {
+                last_published.store(event.id, Ordering::Release);
+                // No subscribers is not an error.
+                let _ = hub.send(Arc::new(event));
+            }
+        }
     }
     for deliver in pending {
         deliver(committed.clone());
@@ -128,6 +168,10 @@ impl SqliteStore {
             // Checkpoints (the only fsyncs with synchronous=NORMAL) run in the background on
             // their own connection instead of inside whichever commit crosses the threshold.
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+            let last_event: i64 =
+                writer.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?;
+            let last_published = Arc::new(AtomicI64::new(last_event));
+            let (hub, _) = broadcast::channel(HUB_CAPACITY);
             let checkpointer = Connection::open(&path)?;
             checkpointer.busy_timeout(std::time::Duration::from_secs(5))?;
             let mut readers = Vec::with_capacity(READERS);
@@ -142,7 +186,9 @@ impl SqliteStore {
             }
             Ok(Self {
                 inner: Arc::new(Inner {
-                    writer: spawn_writer(writer)?,
+                    writer: spawn_writer(writer, hub.clone(), Arc::clone(&last_published))?,
+                    hub,
+                    last_published,
                     checkpointer: Mutex::new(checkpointer),
                     readers,
                     next_reader: AtomicUsize::new(0),
@@ -154,15 +200,27 @@ impl SqliteStore {
     }
 
     /// Runs a write on the writer thread, inside the next group commit; resolves once that
-    /// commit is durable (or failed).
+    /// commit is done (or failed). With `synchronous=NORMAL` in WAL mode a commit survives a
+    /// crash of the process, not necessarily a power loss of the machine: the WAL is synced at
+    /// checkpoints.
     async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
+        self.write_logged(move |conn, _| f(conn)).await
+    }
+
+    /// Like [`Self::write`], for writes that append to the event log: they push what they
+    /// appended, and the writer publishes it to live subscribers once the commit is durable.
+    async fn write_logged<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection, &mut Vec<LoggedEvent>) -> Result<R, StoreError> + Send + 'static,
+    {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn: &Connection| {
-            let result = f(conn);
+        let job: Job = Box::new(move |conn: &Connection, appended: &mut Vec<LoggedEvent>| {
+            let result = f(conn, appended);
             let ok = result.is_ok();
             let deliver: Delivery = Box::new(move |committed: Result<(), String>| {
                 let outcome = match committed {
@@ -175,6 +233,96 @@ impl SqliteStore {
         });
         self.inner.writer.send(job).map_err(|_| StoreError::Task)?;
         answer.await.map_err(|_| StoreError::Task)?
+    }
+
+    /// The newest published log position.
+    pub(super) fn last_event_id(&self) -> i64 {
+        self.inner.last_published.load(Ordering::Acquire)
+    }
+
+    /// A live feed of appended events, in log order.
+    pub(super) fn subscribe(&self) -> broadcast::Receiver<Arc<LoggedEvent>> {
+        self.inner.hub.subscribe()
+    }
+
+    /// Publishes events that another process appended to the log (a CLI command on the same
+    /// database). Runs on the writer thread, so it is ordered with our own publications.
+    pub(super) async fn publish_external(&self) -> Result<(), StoreError> {
+        let last = Arc::clone(&self.inner.last_published);
+        self.write_logged(move |conn, appended| {
+            let after = last.load(Ordering::Acquire);
+            let mut stmt = conn.prepare_cached(&format!(
+                "{EVENT_SELECT} WHERE id > ?1 ORDER BY id LIMIT 1000"
+            ))?;
+            let rows = stmt.query_map([after], event_row)?;
+            for row in rows {
+                appended.push(row?);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Events after a log position, in order, at most `limit`.
+    pub(super) async fn events_after(
+        &self,
+        after: i64,
+        scope: EventScope,
+        limit: u32,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.read(move |conn| {
+            let (sql, key) = match &scope {
+                EventScope::Client { client_key_id, .. } => (
+                    "WHERE client_key_id = ?3 AND id > ?1",
+                    Some(client_key_id.clone()),
+                ),
+                EventScope::Expert { expert_id } => {
+                    ("WHERE expert_id = ?3 AND id > ?1", Some(expert_id.clone()))
+                }
+                EventScope::All => ("WHERE id > ?1 AND ?3 IS NULL", None),
+            };
+            let mut stmt =
+                conn.prepare_cached(&format!("{EVENT_SELECT} {sql} ORDER BY id LIMIT ?2"))?;
+            let rows = stmt.query_map(params![after, limit, key], event_row)?;
+            let mut events = Vec::new();
+            for row in rows {
+                let event = row?;
+                if scope.contains(&event) {
+                    events.push(event);
+                }
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    /// The highest log position pruned by retention (0 when nothing was).
+    pub(super) async fn pruned_through(&self) -> Result<i64, StoreError> {
+        self.read_point(|conn| {
+            Ok(conn.query_row("SELECT pruned_through FROM event_log", [], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    /// Deletes events appended before `before` and records how far the log was pruned.
+    pub(super) async fn prune_events(&self, before: Millis) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            let through: Option<i64> = conn.query_row(
+                "SELECT MAX(id) FROM events WHERE created_at < ?1",
+                [before],
+                |r| r.get(0),
+            )?;
+            let Some(through) = through else {
+                return Ok(0);
+            };
+            let deleted = conn.execute("DELETE FROM events WHERE id <= ?1", [through])?;
+            conn.execute(
+                "UPDATE event_log SET pruned_through = MAX(pruned_through, ?1)",
+                [through],
+            )?;
+            Ok(deleted as u64)
+        })
+        .await
     }
 
     async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
@@ -458,19 +606,43 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn insert_device(&self, device: DeviceRecord) -> Result<bool, StoreError> {
+    pub(super) async fn insert_device(
+        &self,
+        device: DeviceRecord,
+        only_if_first: bool,
+    ) -> Result<bool, StoreError> {
         self.write(move |conn| {
             let inserted = conn.execute(
                 "INSERT OR IGNORE INTO devices (id, client_key_id, public_key, created_at)
-                 VALUES (?1, ?2, ?3, ?4)",
+                 SELECT ?1, ?2, ?3, ?4
+                 WHERE NOT ?5 OR NOT EXISTS (SELECT 1 FROM devices WHERE client_key_id = ?2)",
                 params![
                     device.id,
                     device.client_key_id,
                     device.public_key,
-                    device.created_at
+                    device.created_at,
+                    only_if_first
                 ],
             )?;
             Ok(inserted == 1)
+        })
+        .await
+    }
+
+    pub(super) async fn idempotent_response(
+        &self,
+        client_key_id: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let (client_key_id, key) = (client_key_id.to_owned(), key.to_owned());
+        self.read_point(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT response_json FROM idempotency_keys
+                     WHERE client_key_id = ?1 AND idempotency_key = ?2",
+                )?
+                .query_row(params![client_key_id, key], |r| r.get(0))
+                .optional()?)
         })
         .await
     }
@@ -500,7 +672,7 @@ impl SqliteStore {
         &self,
         new: NewRequest,
     ) -> Result<CreateOutcome, StoreError> {
-        self.write(move |conn| {
+        self.write_logged(move |conn, appended| {
             if let Some(idem) = &new.idempotency {
                 let existing: Option<String> = conn
                     .prepare_cached(
@@ -575,7 +747,7 @@ impl SqliteStore {
                 ])?;
             }
             for event in &new.events {
-                insert_event(conn, event)?;
+                appended.push(insert_event(conn, event)?);
             }
             Ok(CreateOutcome::Created)
         })
@@ -712,23 +884,8 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn message_exists(
-        &self,
-        request_id: &str,
-        message_id: &str,
-    ) -> Result<bool, StoreError> {
-        let (request_id, message_id) = (request_id.to_owned(), message_id.to_owned());
-        self.read_point(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT 1 FROM messages WHERE request_id = ?1 AND message_id = ?2",
-            )?;
-            Ok(stmt.exists(params![request_id, message_id])?)
-        })
-        .await
-    }
-
     pub(super) async fn apply(&self, change: Change) -> Result<ApplyOutcome, StoreError> {
-        self.write(move |conn| {
+        self.write_logged(move |conn, appended| {
             if let Some(message) = &change.message {
                 let exists = conn
                     .prepare_cached(
@@ -760,12 +917,13 @@ impl SqliteStore {
                         rating = COALESCE(?14, rating),
                         rating_feedback = COALESCE(?15, rating_feedback),
                         rated_at = COALESCE(?16, rated_at),
-                        message_count = message_count + ?17
-                     WHERE id = ?1 AND status = ?2",
+                        message_count = message_count + ?17,
+                        version = version + 1
+                     WHERE id = ?1 AND version = ?2",
                 )?
                 .execute(params![
                     change.request_id,
-                    change.expected_status.as_str(),
+                    change.expected_version,
                     p.status.as_ref().map(Status::as_str),
                     status_changed,
                     change.at,
@@ -789,8 +947,9 @@ impl SqliteStore {
                 insert_message(conn, message)?;
             }
             for event in &change.events {
-                insert_event(conn, event)?;
-                let position = conn.last_insert_rowid();
+                let logged = insert_event(conn, event)?;
+                let position = logged.id;
+                appended.push(logged);
                 let column = match event.event_type {
                     "new_message"
                         if change
@@ -926,6 +1085,7 @@ fn request_row(row: &Row<'_>) -> rusqlite::Result<Result<RequestRecord, StoreErr
         client_key_id: row.get("client_key_id")?,
         expert_id: row.get("expert_id")?,
         status: Status::from_wire(&status),
+        version: row.get("version")?,
         response_required: row.get("response_required")?,
         requires_approval: row.get("requires_approval")?,
         approval_decision: None,
@@ -999,7 +1159,7 @@ fn insert_message(conn: &Connection, m: &MessageRecord) -> Result<(), StoreError
     Ok(())
 }
 
-fn insert_event(conn: &Connection, e: &NewEvent) -> Result<(), StoreError> {
+fn insert_event(conn: &Connection, e: &NewEvent) -> Result<LoggedEvent, StoreError> {
     conn.prepare_cached(
         "INSERT INTO events (event_type, request_id, client_key_id, expert_id, payload, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1012,5 +1172,28 @@ fn insert_event(conn: &Connection, e: &NewEvent) -> Result<(), StoreError> {
         e.payload,
         e.created_at
     ])?;
-    Ok(())
+    Ok(LoggedEvent {
+        id: conn.last_insert_rowid(),
+        event_type: e.event_type.to_owned(),
+        request_id: e.request_id.clone(),
+        client_key_id: e.client_key_id.clone(),
+        expert_id: e.expert_id.clone(),
+        payload: e.payload.clone(),
+        created_at: e.created_at,
+    })
+}
+
+const EVENT_SELECT: &str = "SELECT id, event_type, request_id, client_key_id, expert_id, payload,
+    created_at FROM events";
+
+fn event_row(row: &Row<'_>) -> rusqlite::Result<LoggedEvent> {
+    Ok(LoggedEvent {
+        id: row.get(0)?,
+        event_type: row.get(1)?,
+        request_id: row.get(2)?,
+        client_key_id: row.get(3)?,
+        expert_id: row.get(4)?,
+        payload: row.get(5)?,
+        created_at: row.get(6)?,
+    })
 }

@@ -1,0 +1,302 @@
+//! Reply-delivery benchmark for the real-time path (PROTOCOL B1): with N subscribers each
+//! waiting on `GET /api/v1/events/stream?requestId=…` for its own request, an expert answers
+//! a sample of the requests one at a time; the latency is from the expert's
+//! `POST /api/v1/message` returning to the waiting subscriber receiving the `new_message`
+//! event. Also reports the server's resident memory per idle subscriber.
+//!
+//! The server runs in a child process (this binary re-executed with `--serve`) so its memory
+//! is measured alone; both processes share the machine's cores.
+//!
+//! Run: `cargo bench --bench delivery` (options: `-- --subscribers 1000,10000 --samples 300`).
+//! 10,000 subscribers need about 10,100 file descriptors in each process (`ulimit -n`).
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark binary
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Child mode: run a server, write `addr client_key expert_key` to a file, serve forever.
+fn serve(db: &str, out: &Path) {
+    use heysummon_server::{
+        clock::Clock, config::Config, provision, state::AppState, store::Store,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let mut config = Config {
+            database_url: db.to_owned(),
+            ..Config::default()
+        };
+        config.rate_limits.per_key = u32::MAX;
+        config.rate_limits.events_per_key = u32::MAX;
+        let store = Store::open(db).await.unwrap();
+        let clock = Clock::system();
+        let expert = provision::add_expert(&store, &clock, "Bench", None)
+            .await
+            .unwrap();
+        let client = provision::add_client(
+            &store,
+            &clock,
+            expert.expert_id.as_str(),
+            provision::ClientOptions::default(),
+        )
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let line = format!(
+            "{} {} {}",
+            listener.local_addr().unwrap(),
+            client.client_key,
+            expert.expert_key
+        );
+        std::fs::write(out.with_extension("tmp"), line).unwrap();
+        std::fs::rename(out.with_extension("tmp"), out).unwrap();
+        let state = AppState::new(store, clock, config);
+        heysummon_server::app::serve(listener, state).await.unwrap();
+    });
+}
+
+async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+async fn post_json(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    path: &str,
+    key: &str,
+    body: String,
+) -> serde_json::Value {
+    sender.ready().await.unwrap();
+    let request = Request::post(path)
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json")
+        .header("x-api-key", key)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(status.is_success(), "{status} {bytes:?}");
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// One waiting subscriber: opens its stream, reports when it is connected, then reports the
+/// instant the first `new_message` event arrives.
+async fn subscriber(
+    addr: SocketAddr,
+    key: String,
+    request_id: String,
+    index: usize,
+    connected: mpsc::UnboundedSender<()>,
+    woken: mpsc::UnboundedSender<(usize, Instant)>,
+) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let request = Request::get(format!("/api/v1/events/stream?requestId={request_id}"))
+        .header("host", "127.0.0.1")
+        .header("x-api-key", key)
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert!(response.status().is_success());
+    let mut body = response.into_body();
+    let mut seen = Vec::new();
+    let mut announced = false;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return };
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        seen.extend_from_slice(data);
+        if !announced && seen.windows(9).any(|w| w == b"connected") {
+            announced = true;
+            let _ = connected.send(());
+        }
+        if seen.windows(18).any(|w| w == b"event: new_message") {
+            let _ = woken.send((index, Instant::now()));
+            return;
+        }
+        if seen.len() > 4096 {
+            seen.drain(..seen.len() - 64);
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+async fn run(
+    addr: SocketAddr,
+    client_key: &str,
+    expert_key: &str,
+    pid: u32,
+    n: usize,
+    samples: usize,
+) {
+    // Requests to wait on, created over 32 connections.
+    let mut ids = Vec::with_capacity(n);
+    let per = n.div_ceil(32);
+    let mut creators = Vec::new();
+    for c in 0..32 {
+        let key = client_key.to_owned();
+        let count = per.min(n.saturating_sub(c * per));
+        creators.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await;
+            let mut out = Vec::new();
+            for _ in 0..count {
+                let body = serde_json::json!({
+                    "apiKey": key, "signPublicKey": "s", "encryptPublicKey": "e",
+                    "question": "Deliver me"
+                })
+                .to_string();
+                let created = post_json(&mut sender, "/api/v1/help", &key, body).await;
+                out.push(created["requestId"].as_str().unwrap().to_owned());
+            }
+            out
+        }));
+    }
+    for creator in creators {
+        ids.extend(creator.await.unwrap());
+    }
+
+    let rss_before = rss_kib(pid);
+    let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
+    let (woken_tx, mut woken_rx) = mpsc::unbounded_channel();
+    for (index, id) in ids.iter().enumerate() {
+        tokio::spawn(subscriber(
+            addr,
+            client_key.to_owned(),
+            id.clone(),
+            index,
+            connected_tx.clone(),
+            woken_tx.clone(),
+        ));
+        if index % 500 == 499 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    for _ in 0..n {
+        tokio::time::timeout(Duration::from_secs(60), connected_rx.recv())
+            .await
+            .expect("subscribers did not all connect")
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_after = rss_kib(pid);
+
+    // Answer a spread-out sample, one at a time, measuring each delivery.
+    let mut expert = connect(addr).await;
+    let step = (n / samples).max(1);
+    let mut latencies = Vec::new();
+    for index in (0..n).step_by(step).take(samples) {
+        let body = serde_json::json!({"from": "expert", "plaintext": "answer"}).to_string();
+        let path = format!("/api/v1/message/{}", ids[index]);
+        post_json(&mut expert, &path, expert_key, body).await;
+        let returned = Instant::now();
+        let (woken_index, at) = tokio::time::timeout(Duration::from_secs(10), woken_rx.recv())
+            .await
+            .expect("delivery timed out")
+            .unwrap();
+        assert_eq!(woken_index, index);
+        latencies.push(at.saturating_duration_since(returned));
+    }
+    latencies.sort_unstable();
+    println!(
+        "{n} waiting subscribers: delivery p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} answers); \
+         server RSS {} KiB -> {} KiB = {:.1} KiB per idle subscriber",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0),
+        latencies.len(),
+        rss_before,
+        rss_after,
+        (rss_after.saturating_sub(rss_before)) as f64 / n as f64,
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--serve") {
+        serve(&args[i + 1], Path::new(&args[i + 2]));
+        return;
+    }
+    let mut counts = vec![1000, 10_000];
+    let mut samples = 300;
+    for (i, arg) in args.iter().enumerate() {
+        match arg.as_str() {
+            "--subscribers" => {
+                counts = args[i + 1].split(',').map(|c| c.parse().unwrap()).collect();
+            }
+            "--samples" => samples = args[i + 1].parse().unwrap(),
+            _ => {}
+        }
+    }
+    for n in counts {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("server.addr");
+        let db = format!("sqlite://{}", dir.path().join("delivery.db").display());
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--serve", &db, out.to_str().unwrap()])
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !out.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let line = std::fs::read_to_string(&out).unwrap();
+        let mut parts = line.split_whitespace();
+        let addr: SocketAddr = parts.next().unwrap().parse().unwrap();
+        let client_key = parts.next().unwrap().to_owned();
+        let expert_key = parts.next().unwrap().to_owned();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(run(
+            addr,
+            &client_key,
+            &expert_key,
+            child.id(),
+            n,
+            samples.min(n),
+        ));
+        drop(runtime);
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

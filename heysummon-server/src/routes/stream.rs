@@ -1,0 +1,272 @@
+//! Real-time delivery (PROTOCOL B1): `GET /api/v1/events/stream` (Server-Sent Events for a key)
+//! and `GET /.well-known/mercure` (a Mercure draft-07 compatible subscribe endpoint), both over
+//! the durable event log. A subscriber first replays everything after its `Last-Event-ID`
+//! from the store, then follows the live feed; one that falls behind the live feed re-reads
+//! the store, so no event is lost and none is sent twice.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use heysummon_sdk::wire::{LAST_EVENT_ID_EARLIEST, LAST_EVENT_ID_HEADER};
+use serde::Deserialize;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use super::events::events_limit;
+use crate::auth::{ANY_KEY_MESSAGES, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiRequest;
+use crate::mercure::{self, TopicFilter};
+use crate::state::AppState;
+use crate::store::{EventScope, LoggedEvent};
+
+const REPLAY_PAGE: u32 = 500;
+
+/// Where a subscription starts.
+struct Cursor {
+    /// The last event the client has; `None` means "from now on".
+    after: Option<i64>,
+    /// The cursor was older than what retention kept (or unreadable).
+    earliest: bool,
+}
+
+async fn cursor(state: &AppState, req: &ApiRequest, query: Option<&str>) -> ApiResult<Cursor> {
+    let given = req.header(LAST_EVENT_ID_HEADER).or(query);
+    let Some(given) = given.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(Cursor {
+            after: None,
+            earliest: false,
+        });
+    };
+    let pruned = state.store.pruned_through().await?;
+    Ok(match given.parse::<i64>() {
+        Ok(id) if id >= 0 => Cursor {
+            after: Some(id),
+            earliest: id < pruned,
+        },
+        // An id we never issued: replay what we have, and say so.
+        _ => Cursor {
+            after: Some(0),
+            earliest: true,
+        },
+    })
+}
+
+/// One subscriber's state, driven by the response body.
+struct Subscription {
+    state: AppState,
+    scope: EventScope,
+    topics: Option<TopicFilter>,
+    live: broadcast::Receiver<Arc<LoggedEvent>>,
+    last_sent: i64,
+    backlog: VecDeque<LoggedEvent>,
+    replaying: bool,
+    greeted: bool,
+}
+
+impl Subscription {
+    fn wants(&self, event: &LoggedEvent) -> bool {
+        event.id > self.last_sent
+            && self.scope.contains(event)
+            && self.topics.as_ref().is_none_or(|t| t.matches(event))
+    }
+
+    fn frame(&mut self, event: &LoggedEvent) -> Event {
+        self.last_sent = event.id;
+        Event::default()
+            .id(event.id.to_string())
+            .event(&event.event_type)
+            .data(&event.payload)
+    }
+
+    /// The next frame, or `None` when the stream ends (shutdown, or the store failed: the
+    /// client reconnects with its `Last-Event-ID`).
+    async fn next(&mut self) -> Option<Event> {
+        if !self.greeted {
+            self.greeted = true;
+            let retry = Duration::from_millis(self.state.config.events.retry_ms);
+            return Some(Event::default().retry(retry).comment("connected"));
+        }
+        loop {
+            while let Some(event) = self.backlog.pop_front() {
+                if self.wants(&event) {
+                    return Some(self.frame(&event));
+                }
+            }
+            if self.replaying {
+                let page = self
+                    .state
+                    .store
+                    .events_after(self.last_sent, self.scope.clone(), REPLAY_PAGE)
+                    .await;
+                match page {
+                    Ok(page) if page.is_empty() => self.replaying = false,
+                    Ok(page) => {
+                        // Whatever the page skipped (other scopes) is behind us too.
+                        self.backlog.extend(page);
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "event replay failed; ending the stream");
+                        return None;
+                    }
+                }
+                continue;
+            }
+            tokio::select! {
+                () = self.state.shutdown.cancelled() => return None,
+                received = self.live.recv() => match received {
+                    Ok(event) => {
+                        if self.wants(&event) {
+                            return Some(self.frame(&event));
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => self.replaying = true,
+                    Err(RecvError::Closed) => return None,
+                },
+            }
+        }
+    }
+}
+
+fn sse_response(subscription: Subscription, earliest: bool) -> Response {
+    let keep_alive = Duration::from_secs(subscription.state.config.events.keep_alive_secs);
+    let stream = futures_util::stream::unfold(subscription, |mut sub| async move {
+        sub.next()
+            .await
+            .map(|event| (Ok::<Event, Infallible>(event), sub))
+    });
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(keep_alive).text("keep-alive"))
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    if earliest {
+        headers.insert(
+            LAST_EVENT_ID_HEADER,
+            HeaderValue::from_static(LAST_EVENT_ID_EARLIEST),
+        );
+    }
+    response
+}
+
+/// Starts a subscription: subscribes to the live feed first, then decides the starting point,
+/// so nothing appended in between is missed.
+async fn subscribe(
+    state: &AppState,
+    req: &ApiRequest,
+    query_cursor: Option<&str>,
+    scope: EventScope,
+    topics: Option<TopicFilter>,
+) -> ApiResult<Response> {
+    let live = state.store.subscribe();
+    let cursor = cursor(state, req, query_cursor).await?;
+    let (last_sent, replaying) = match cursor.after {
+        Some(after) => (after, true),
+        None => (state.store.last_event_id(), false),
+    };
+    let subscription = Subscription {
+        state: state.clone(),
+        scope,
+        topics,
+        live,
+        last_sent,
+        backlog: VecDeque::new(),
+        replaying,
+        greeted: false,
+    };
+    Ok(sse_response(subscription, cursor.earliest))
+}
+
+/// The query of `GET /api/v1/events/stream`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StreamQuery {
+    request_id: Option<String>,
+    last_event_id: Option<String>,
+}
+
+/// `GET /api/v1/events/stream`: the events of a client key's requests (optionally one), or of
+/// the requests routed to an expert.
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+    Query(query): Query<StreamQuery>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    events_limit(&state, &req)?;
+    let caller = state.authenticate_any(&req, ANY_KEY_MESSAGES).await?;
+    let scope = match caller {
+        Caller::Client(key) => EventScope::Client {
+            client_key_id: key.id,
+            request_id: query.request_id,
+        },
+        Caller::Expert(expert) => EventScope::Expert {
+            expert_id: expert.id,
+        },
+    };
+    subscribe(&state, &req, query.last_event_id.as_deref(), scope, None).await
+}
+
+/// `GET /.well-known/mercure?topic=…`: Mercure-compatible subscription. Authorised by a
+/// subscriber JWT (`mercure.subscribe` selectors, HS256 with the configured secret) or by
+/// `x-api-key` (then only that key's own topics). Anonymous subscriptions are refused.
+pub(crate) async fn mercure_subscribe(
+    State(state): State<AppState>,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    let query = req
+        .path_and_query
+        .split_once('?')
+        .map_or("", |(_, query)| query)
+        .to_owned();
+    let requested = mercure::requested_topics(&query);
+    if requested.is_empty() {
+        return Err(ApiError::bad_request("Missing topic parameter"));
+    }
+    let query_cursor = mercure::query_last_event_id(&query);
+    if let Some(token) = mercure::bearer_token(&req) {
+        let Some(secret) = state.config.events.mercure_jwt_secret.as_deref() else {
+            return Err(ApiError::unauthorized(
+                "Subscriber tokens are not enabled on this hub",
+            ));
+        };
+        let allowed = mercure::verify_subscriber_jwt(token, secret.as_bytes(), state.clock.now())
+            .map_err(|reason| {
+            ApiError::unauthorized("Invalid or expired subscriber token")
+                .member("details", serde_json::Value::String(reason.into()))
+        })?;
+        let topics = TopicFilter::new(requested, Some(allowed));
+        return subscribe(
+            &state,
+            &req,
+            query_cursor.as_deref(),
+            EventScope::All,
+            Some(topics),
+        )
+        .await;
+    }
+    if req.api_key().is_some() {
+        events_limit(&state, &req)?;
+        let caller = state.authenticate_any(&req, ANY_KEY_MESSAGES).await?;
+        let scope = match caller {
+            Caller::Client(key) => EventScope::Client {
+                client_key_id: key.id,
+                request_id: None,
+            },
+            Caller::Expert(expert) => EventScope::Expert {
+                expert_id: expert.id,
+            },
+        };
+        let topics = TopicFilter::new(requested, None);
+        return subscribe(&state, &req, query_cursor.as_deref(), scope, Some(topics)).await;
+    }
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "Anonymous subscriptions are not allowed",
+    ))
+}
