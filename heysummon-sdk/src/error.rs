@@ -35,6 +35,138 @@ pub enum Error {
     /// A signed request was rejected (PROTOCOL B4).
     #[error("request signature rejected: {0}")]
     Signature(SignatureRejection),
+
+    /// The server answered with an HTTP error status. Carries the server's error body when it
+    /// sent one, and its `Retry-After` (429, 503) when it gave one.
+    #[cfg(feature = "client")]
+    #[error("{}", DisplayHttp { status: *status, body: body.as_deref() })]
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The parsed `{"error", "code", "hint"}` body, when the server sent one.
+        body: Option<Box<crate::wire::ErrorBody>>,
+        /// How long the server asked us to wait before trying again.
+        retry_after: Option<std::time::Duration>,
+    },
+
+    /// The server could not be reached, or the connection broke or timed out.
+    #[cfg(feature = "client")]
+    #[error("network error ({kind}): {source}")]
+    Network {
+        /// What kind of failure it was.
+        kind: NetworkErrorKind,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+
+    /// The server answered, but not in the shape the protocol promises (a body that does not
+    /// parse, a stream that is not an event stream, a redirect). Never quotes the body itself:
+    /// it may hold an answer meant only for the agent.
+    #[cfg(feature = "client")]
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+
+    /// A wait ended without a final status: its deadline passed, or the request's expiry passed
+    /// while the server still reported it as waiting. Never means "approved".
+    #[cfg(feature = "client")]
+    #[error("no final status after waiting {waited:?}")]
+    Timeout {
+        /// How long the wait lasted.
+        waited: std::time::Duration,
+    },
+
+    /// The client or the wait options are unusable (no base URL, a malformed URL or API key, a
+    /// zero polling interval).
+    #[cfg(feature = "client")]
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+}
+
+#[cfg(feature = "client")]
+impl Error {
+    /// Whether trying the same call again later may succeed: HTTP 408, 429 and 5xx, and network
+    /// failures. Authentication, validation and "not found" answers are not retryable, nor is a
+    /// [`Error::Timeout`] (the caller's deadline is already spent).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Http { status, .. } => matches!(status, 408 | 429 | 500..=599),
+            Self::Network { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The HTTP status code, when the server answered with an error status.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The server's machine-readable `code` (`NO_RESPONSE_REQUIRED`, `SIGNATURE_REPLAYED`, …).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Http { body, .. } => body.as_ref().and_then(|body| body.code.as_deref()),
+            _ => None,
+        }
+    }
+
+    /// The server's `Retry-After`, when it gave one.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// What kind of network failure an [`Error::Network`] is.
+#[cfg(feature = "client")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NetworkErrorKind {
+    /// No connection could be made: refused, unresolvable host, TLS handshake failure.
+    Connect,
+    /// A request, or a stream's liveness window, timed out.
+    Timeout,
+    /// The connection broke, or a stream ended, in the middle of a response.
+    Interrupted,
+    /// Anything else the HTTP stack reported.
+    Other,
+}
+
+#[cfg(feature = "client")]
+impl fmt::Display for NetworkErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connect",
+            Self::Timeout => "timeout",
+            Self::Interrupted => "interrupted",
+            Self::Other => "other",
+        })
+    }
+}
+
+/// Formats an HTTP error as `HTTP 404: Request not found (CODE)`.
+#[cfg(feature = "client")]
+struct DisplayHttp<'a> {
+    status: u16,
+    body: Option<&'a crate::wire::ErrorBody>,
+}
+
+#[cfg(feature = "client")]
+impl fmt::Display for DisplayHttp<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(body) = self.body {
+            write!(f, ": {}", body.error)?;
+            if let Some(code) = &body.code {
+                write!(f, " ({code})")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The two key algorithms of the protocol.

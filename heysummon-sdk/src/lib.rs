@@ -15,6 +15,10 @@
 //! - [`signing`]: the signed-request scheme of the guard (`HEYSUMMON-SIG-V1`), including the
 //!   verifier a server runs, with the clock and the nonce store as inputs.
 //!
+//! With the `client` feature (on by default), `client` adds the async HTTP client on reqwest and
+//! tokio: `Client::wait` waits for an expert's answer over Server-Sent Events, long-polls or
+//! two-phase smart polling.
+//!
 //! ```
 //! use heysummon_sdk::envelope::Channel;
 //! use heysummon_sdk::keys::PartyKeys;
@@ -34,6 +38,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod envelope;
 mod error;
 pub mod keys;
@@ -41,4 +47,8 @@ pub mod safety;
 pub mod signing;
 pub mod wire;
 
+#[cfg(feature = "client")]
+pub use client::{BackoffPolicy, Client, ClientBuilder, WaitOptions, WaitStrategy};
+#[cfg(feature = "client")]
+pub use error::NetworkErrorKind;
 pub use error::{Error, KeyAlgorithm, KeyProblem, SignatureRejection};

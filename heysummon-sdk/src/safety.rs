@@ -554,16 +554,15 @@ fn push_group(
     }
 
     // SSN: NNN-NN-NNNN.
-    if let [.., area, serial, last] = chain.as_slice() {
-        if area.len == 3
-            && area.open_left
-            && serial.len == 2
-            && serial.after_dash
-            && last.len == 4
-            && last.after_dash
-        {
-            hit(FlagType::SsnBsn, area.start);
-        }
+    if let [.., area, serial, last] = chain.as_slice()
+        && area.len == 3
+        && area.open_left
+        && serial.len == 2
+        && serial.after_dash
+        && last.len == 4
+        && last.after_dash
+    {
+        hit(FlagType::SsnBsn, area.start);
     }
 
     // Card: 13–19 digits, one group or groups split where cards are printed.
@@ -620,7 +619,7 @@ fn luhn_valid(digits: impl DoubleEndedIterator<Item = u8>) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The Dutch BSN 11-check over nine digits.

@@ -456,12 +456,10 @@ pub async fn perform(
         if !matches!(action, Action::Expire | Action::ExpireNow)
             && is_live(&current.status)
             && current.expires_at <= now
-        {
-            if let Performed::Changed { request, .. } =
+            && let Performed::Changed { request, .. } =
                 Box::pin(perform(store, current.clone(), Action::Expire, now)).await?
-            {
-                current = *request;
-            }
+        {
+            current = *request;
         }
         let (patch, message, events) =
             match plan(&current, &action, now).map_err(LifecycleError::Refused)? {

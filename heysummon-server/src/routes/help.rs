@@ -154,10 +154,10 @@ pub(crate) async fn create(State(state): State<AppState>, req: ApiRequest) -> Ap
         },
     };
     // A retry gets the original answer, whatever changed since (PROTOCOL B2).
-    if let Some(idem) = &idempotency_key {
-        if let Some(original) = state.store.idempotent_response(&key.id, idem).await? {
-            return Ok(json_response(original));
-        }
+    if let Some(idem) = &idempotency_key
+        && let Some(original) = state.store.idempotent_response(&key.id, idem).await?
+    {
+        return Ok(json_response(original));
     }
     let expert = state
         .store

@@ -1,0 +1,222 @@
+//! The HTTP side of the client: requests, answers, and turning failures into [`Error`]s.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, RETRY_AFTER};
+
+use super::Inner;
+use super::sse::{self, SseStream};
+use super::transport::Transport;
+use crate::Error;
+use crate::error::NetworkErrorKind;
+use crate::wire::{ErrorBody, HelpStatusResponse, RequestId, Timestamp};
+
+/// The header that carries the API key.
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+/// The largest body we read: the server caps requests at 1 MiB, and its answers are smaller.
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
+/// The largest error body we read.
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+
+impl Inner {
+    /// `GET /api/v1/help/:id`, with `?wait=N` when `hold` is given.
+    pub(crate) async fn get_status(
+        &self,
+        id: &RequestId,
+        hold: Option<Duration>,
+    ) -> Result<HelpStatusResponse, Error> {
+        let mut url = self.endpoint(&["help", id.as_str()]);
+        let mut timeout = self.request_timeout;
+        if let Some(hold) = hold {
+            let secs = hold.min(super::MAX_LONG_POLL_WAIT).as_secs();
+            url.query_pairs_mut().append_pair("wait", &secs.to_string());
+            timeout = timeout.saturating_add(Duration::from_secs(secs));
+        }
+        let response = self
+            .http
+            .get(url)
+            .header(API_KEY_HEADER, self.api_key.header_value()?)
+            .header(ACCEPT, "application/json")
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(from_reqwest)?;
+        read_json(response).await
+    }
+}
+
+impl Transport for Inner {
+    type Stream = SseStream;
+
+    async fn status(&self, id: &RequestId) -> Result<HelpStatusResponse, Error> {
+        self.get_status(id, None).await
+    }
+
+    async fn long_poll(&self, id: &RequestId, hold: Duration) -> Result<HelpStatusResponse, Error> {
+        self.get_status(id, Some(hold)).await
+    }
+
+    fn open_stream(&self, id: &RequestId, last_event_id: Option<&str>) -> SseStream {
+        sse::open(self, id, last_event_id)
+    }
+}
+
+/// A success body as `T`, or the error the server answered.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, Error> {
+    if !response.status().is_success() {
+        return Err(http_error(response).await);
+    }
+    let body = read_limited(response, MAX_BODY).await?;
+    serde_json::from_slice(&body).map_err(|e| describe_json_error("the answer", &e))
+}
+
+/// An [`Error::Http`] from an error answer, with its parsed body and `Retry-After`.
+async fn http_error(response: reqwest::Response) -> Error {
+    let status = response.status().as_u16();
+    let retry_after = retry_after(response.headers());
+    // An unreadable or non-JSON body leaves just the status.
+    let body = read_limited(response, MAX_ERROR_BODY).await.ok();
+    http_error_from(status, retry_after, body.as_deref())
+}
+
+/// An [`Error::Http`] from its parts.
+pub(crate) fn http_error_from(
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Option<&[u8]>,
+) -> Error {
+    let body = body
+        .and_then(|bytes| serde_json::from_slice::<ErrorBody>(bytes).ok())
+        .map(Box::new);
+    Error::Http {
+        status,
+        body,
+        retry_after,
+    }
+}
+
+/// Reads a body, refusing one larger than `limit`.
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(from_reqwest)? {
+        if body.len() + chunk.len() > limit {
+            return Err(Error::Protocol(format!("answer larger than {limit} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Says what was wrong with a JSON body without quoting it (it may hold the expert's answer).
+pub(crate) fn describe_json_error(what: &str, error: &serde_json::Error) -> Error {
+    Error::Protocol(format!(
+        "{what} is not the expected JSON ({:?} error at line {}, column {})",
+        error.classify(),
+        error.line(),
+        error.column()
+    ))
+}
+
+/// The `Retry-After` of an answer.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| parse_retry_after(value, Timestamp::now()))
+}
+
+/// `Retry-After` is either delay-seconds or an HTTP date.
+pub(crate) fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let ahead_ms = at.timestamp_millis().saturating_sub(now.unix_millis());
+    Some(Duration::from_millis(u64::try_from(ahead_ms).unwrap_or(0)))
+}
+
+/// Classifies a reqwest failure.
+pub(crate) fn from_reqwest(error: reqwest::Error) -> Error {
+    if error.is_builder() {
+        return Error::Config(error.to_string());
+    }
+    Error::Network {
+        kind: network_kind(&error),
+        source: Box::new(error),
+    }
+}
+
+pub(crate) fn network_kind(error: &reqwest::Error) -> NetworkErrorKind {
+    if error.is_connect() {
+        NetworkErrorKind::Connect
+    } else if error.is_timeout() {
+        NetworkErrorKind::Timeout
+    } else if error.is_body() || error.is_decode() {
+        NetworkErrorKind::Interrupted
+    } else {
+        NetworkErrorKind::Other
+    }
+}
+
+/// The value of the API key header, marked sensitive (never printed by `Debug`, never indexed by
+/// HTTP/2 header compression).
+pub(crate) fn sensitive(value: &str) -> Result<HeaderValue, Error> {
+    let mut header = HeaderValue::from_str(value)
+        .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = Timestamp::parse("2026-04-25T19:56:45.000Z").unwrap();
+        assert_eq!(parse_retry_after("60", now), Some(Duration::from_secs(60)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sat, 25 Apr 2026 19:57:45 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_retry_after("Sat, 25 Apr 2026 19:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn http_errors_carry_status_and_body() {
+        let error = http_error_from(
+            404,
+            None,
+            Some(br#"{"error":"Request not found","code":"NOT_FOUND"}"#),
+        );
+        assert_eq!(error.http_status(), Some(404));
+        assert_eq!(error.code(), Some("NOT_FOUND"));
+        assert!(!error.is_retryable());
+        assert_eq!(error.to_string(), "HTTP 404: Request not found (NOT_FOUND)");
+
+        let limited = http_error_from(429, Some(Duration::from_secs(60)), Some(b"<html>"));
+        assert!(limited.is_retryable());
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(60)));
+        assert_eq!(limited.to_string(), "HTTP 429");
+        assert!(http_error_from(503, None, None).is_retryable());
+        assert!(!http_error_from(401, None, None).is_retryable());
+    }
+
+    #[test]
+    fn json_errors_do_not_quote_the_body() {
+        let secret = r#"{"requestId":"r","refCode":"HS-AAAAAAAA","status":987654321,"response":"the launch code is 0000"}"#;
+        let error = serde_json::from_str::<HelpStatusResponse>(secret).unwrap_err();
+        let described = describe_json_error("the answer", &error).to_string();
+        assert!(!described.contains("launch code"), "{described}");
+        assert!(!described.contains("987654321"), "{described}");
+    }
+}
