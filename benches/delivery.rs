@@ -2,7 +2,9 @@
 //! waiting on `GET /api/v1/events/stream?requestId=…` for its own request, an expert answers
 //! a sample of the requests one at a time; the latency is from the expert's
 //! `POST /api/v1/message` returning to the waiting subscriber receiving the `new_message`
-//! event. Also reports the server's resident memory per idle subscriber.
+//! event (raw SSE subscribers), and to the SDK's `Client::wait` returning (SDK waiters: the
+//! wake-up includes the SDK's confirming `GET /help/:id`). Also reports the server's resident
+//! memory per idle subscriber (one SSE connection each).
 //!
 //! The server runs in a child process (this binary re-executed with `--serve`) so its memory
 //! is measured alone; both processes share the machine's cores.
@@ -150,20 +152,83 @@ async fn subscriber(
     }
 }
 
+/// The same measurement through the SDK: N `Client::wait` calls (SSE strategy) sharing one
+/// `Client`, as a process running many agents would.
+async fn run_sdk(
+    addr: SocketAddr,
+    client_key: &str,
+    expert_key: &str,
+    ids: &[String],
+    samples: usize,
+) {
+    use heysummon_sdk::wire::RequestId;
+    use heysummon_sdk::{Client, WaitOptions, WaitStrategy};
+    let client = Client::builder()
+        .base_url(format!("http://{addr}"))
+        .api_key(client_key)
+        .build()
+        .unwrap();
+    let n = ids.len();
+    let (woken_tx, mut woken_rx) = mpsc::unbounded_channel();
+    let step = (n / samples).max(1);
+    let answered: Vec<usize> = (0..n).step_by(step).take(samples).collect();
+    for (index, id) in ids.iter().enumerate() {
+        let client = client.clone();
+        let id = RequestId::new(id);
+        let woken = woken_tx.clone();
+        tokio::spawn(async move {
+            let options = WaitOptions::new()
+                .with_strategy(WaitStrategy::Sse)
+                .with_timeout(Duration::from_secs(600));
+            if let Ok(status) = client.wait(&id, options).await {
+                let _ = woken.send((index, Instant::now(), status.status));
+            }
+        });
+        if index % 500 == 499 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // Let every waiter open its stream.
+    tokio::time::sleep(Duration::from_secs(3 + n as u64 / 1000)).await;
+    let mut expert = connect(addr).await;
+    let mut latencies = Vec::new();
+    let mut from_sent = Vec::new();
+    for index in answered {
+        let body = serde_json::json!({"from": "expert", "plaintext": "answer"}).to_string();
+        let path = format!("/api/v1/message/{}", ids[index]);
+        let sent = Instant::now();
+        post_json(&mut expert, &path, expert_key, body).await;
+        let returned = Instant::now();
+        let (woken_index, at, status) =
+            tokio::time::timeout(Duration::from_secs(10), woken_rx.recv())
+                .await
+                .expect("SDK wake-up timed out")
+                .unwrap();
+        assert_eq!(woken_index, index);
+        assert_eq!(status.as_str(), "responded");
+        latencies.push(at.saturating_duration_since(returned));
+        from_sent.push(at.saturating_duration_since(sent));
+    }
+    latencies.sort_unstable();
+    from_sent.sort_unstable();
+    println!(
+        "{n} SDK waiters (Client::wait, SSE): wake-up after the POST returned p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} answers); after the POST was sent p50 {:.3} ms, p99 {:.3} ms",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0),
+        latencies.len(),
+        percentile(&from_sent, 0.50),
+        percentile(&from_sent, 0.99),
+    );
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index].as_secs_f64() * 1000.0
 }
 
-async fn run(
-    addr: SocketAddr,
-    client_key: &str,
-    expert_key: &str,
-    pid: u32,
-    n: usize,
-    samples: usize,
-) {
-    // Requests to wait on, created over 32 connections.
+/// Requests to wait on, created over 32 connections.
+async fn create_requests(addr: SocketAddr, client_key: &str, n: usize) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);
     let per = n.div_ceil(32);
     let mut creators = Vec::new();
@@ -188,7 +253,19 @@ async fn run(
     for creator in creators {
         ids.extend(creator.await.unwrap());
     }
+    ids
+}
 
+async fn run(
+    addr: SocketAddr,
+    client_key: &str,
+    expert_key: &str,
+    pid: u32,
+    n: usize,
+    samples: usize,
+) {
+    // Requests to wait on, created over 32 connections.
+    let ids = create_requests(addr, client_key, n).await;
     let rss_before = rss_kib(pid);
     let (connected_tx, mut connected_rx) = mpsc::unbounded_channel();
     let (woken_tx, mut woken_rx) = mpsc::unbounded_channel();
@@ -218,9 +295,11 @@ async fn run(
     let mut expert = connect(addr).await;
     let step = (n / samples).max(1);
     let mut latencies = Vec::new();
+    let mut from_sent = Vec::new();
     for index in (0..n).step_by(step).take(samples) {
         let body = serde_json::json!({"from": "expert", "plaintext": "answer"}).to_string();
         let path = format!("/api/v1/message/{}", ids[index]);
+        let sent = Instant::now();
         post_json(&mut expert, &path, expert_key, body).await;
         let returned = Instant::now();
         let (woken_index, at) = tokio::time::timeout(Duration::from_secs(10), woken_rx.recv())
@@ -229,15 +308,20 @@ async fn run(
             .unwrap();
         assert_eq!(woken_index, index);
         latencies.push(at.saturating_duration_since(returned));
+        from_sent.push(at.saturating_duration_since(sent));
     }
     latencies.sort_unstable();
+    from_sent.sort_unstable();
     println!(
-        "{n} waiting subscribers: delivery p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} answers); \
+        "{n} waiting subscribers: delivery after the POST returned p50 {:.3} ms, p99 {:.3} ms, \
+         max {:.3} ms ({} answers), after the POST was sent p50 {:.3} ms, p99 {:.3} ms; \
          server RSS {} KiB -> {} KiB = {:.1} KiB per idle subscriber",
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
         percentile(&latencies, 1.0),
         latencies.len(),
+        percentile(&from_sent, 0.50),
+        percentile(&from_sent, 0.99),
         rss_before,
         rss_after,
         (rss_after.saturating_sub(rss_before)) as f64 / n as f64,
@@ -262,41 +346,53 @@ fn main() {
         }
     }
     for n in counts {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("server.addr");
-        let db = format!("sqlite://{}", dir.path().join("delivery.db").display());
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--serve", &db, out.to_str().unwrap()])
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !out.exists() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        for sdk in [false, true] {
+            with_server(|addr, client_key, expert_key, pid| async move {
+                if sdk {
+                    let ids = create_requests(addr, &client_key, n).await;
+                    run_sdk(addr, &client_key, &expert_key, &ids, samples.min(n)).await;
+                } else {
+                    run(addr, &client_key, &expert_key, pid, n, samples.min(n)).await;
+                }
+            });
         }
-        let line = std::fs::read_to_string(&out).unwrap();
-        let mut parts = line.split_whitespace();
-        let addr: SocketAddr = parts.next().unwrap().parse().unwrap();
-        let client_key = parts.next().unwrap().to_owned();
-        let expert_key = parts.next().unwrap().to_owned();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(run(
-            addr,
-            &client_key,
-            &expert_key,
-            child.id(),
-            n,
-            samples.min(n),
-        ));
-        drop(runtime);
-        child.kill().unwrap();
-        child.wait().unwrap();
     }
+}
+
+/// Starts a server child process on a fresh database, runs `body` against it on a fresh
+/// runtime (whose connections all close when it is dropped), then stops the child.
+fn with_server<F, Fut>(body: F)
+where
+    F: FnOnce(SocketAddr, String, String, u32) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("server.addr");
+    let db = format!("sqlite://{}", dir.path().join("delivery.db").display());
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--serve", &db, out.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !out.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let line = std::fs::read_to_string(&out).unwrap();
+    let mut parts = line.split_whitespace();
+    let addr: SocketAddr = parts.next().unwrap().parse().unwrap();
+    let client_key = parts.next().unwrap().to_owned();
+    let expert_key = parts.next().unwrap().to_owned();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(body(addr, client_key, expert_key, child.id()));
+    drop(runtime);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -25,8 +25,8 @@ use crate::ids::new_id;
 use crate::lifecycle::{self, Action, LifecycleError};
 use crate::state::AppState;
 use crate::store::{
-    ClientKeyRecord, CreateOutcome, IdempotencyRecord, MessageRecord, NewRequest, RequestRecord,
-    StoreError,
+    ClientKeyRecord, CreateOutcome, EventScope, Feed, IdempotencyRecord, MessageRecord, NewRequest,
+    RequestRecord, StoreError,
 };
 
 const MAX_QUESTION_CHARS: usize = 50_000;
@@ -388,7 +388,10 @@ pub(crate) async fn status(
         .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
         .await?;
     // Subscribe before reading, so nothing that happens in between is missed.
-    let mut live = state.store.subscribe();
+    let mut live = state.store.subscribe(&EventScope::Client {
+        client_key_id: key.id.clone(),
+        request_id: Some(id.clone()),
+    });
     let mut request = own_request(&state, &key, &id).await?;
     if wait > 0 && request.status.is_waiting() {
         request = wait_for_change(&state, request, &mut live, wait).await?;
@@ -401,7 +404,7 @@ pub(crate) async fn status(
 async fn wait_for_change(
     state: &AppState,
     start: RequestRecord,
-    live: &mut broadcast::Receiver<std::sync::Arc<crate::store::LoggedEvent>>,
+    live: &mut Feed,
     wait: u64,
 ) -> ApiResult<RequestRecord> {
     let until_expiry = start.expires_at.saturating_sub(state.clock.now()).max(0);

@@ -164,7 +164,7 @@ async fn subscribe(
     scope: EventScope,
     topics: Option<TopicFilter>,
 ) -> ApiResult<Response> {
-    let live = state.store.subscribe();
+    let live = state.store.subscribe(&scope);
     let cursor = cursor(state, req, query_cursor).await?;
     let (last_sent, replaying) = match cursor.after {
         Some(after) => (after, true),

@@ -3,8 +3,11 @@
 //! and the lifecycle only see `Store` and the records below, so a PostgreSQL backend slots in
 //! behind the same methods.
 
+mod hub;
 mod records;
 mod sqlite;
+
+pub use hub::Feed;
 
 use std::path::Path;
 
@@ -279,11 +282,12 @@ impl Store {
         delegate!(self.due_for_expiry(now, limit))
     }
 
-    /// A live feed of appended events in log order. A receiver that lags behind gets
-    /// `RecvError::Lagged` and should re-read the log with [`Store::events_after`].
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<LoggedEvent>> {
+    /// A live feed of the appended events in `scope`, in log order; it wakes only for those.
+    /// A receiver that lags behind gets `RecvError::Lagged` and should re-read the log with
+    /// [`Store::events_after`].
+    pub fn subscribe(&self, scope: &EventScope) -> Feed {
         match &self.backend {
-            Backend::Sqlite(db) => db.subscribe(),
+            Backend::Sqlite(db) => db.subscribe(scope),
         }
     }
 

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use heysummon_sdk::wire::{ApprovalDecision, Sender, Status};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
-use tokio::sync::broadcast;
+
+use super::hub::{Feed, Hub};
 
 use super::StoreError;
 use super::records::*;
@@ -20,7 +21,7 @@ const READERS: usize = 4;
 #[derive(Debug)]
 struct Inner {
     writer: std::sync::mpsc::Sender<Job>,
-    hub: broadcast::Sender<Arc<LoggedEvent>>,
+    hub: Arc<Hub>,
     last_published: Arc<AtomicI64>,
     checkpointer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
@@ -41,8 +42,6 @@ type Delivery = Box<dyn FnOnce(Result<(), String>) + Send>;
 
 /// Most jobs folded into one transaction.
 const MAX_BATCH: usize = 128;
-/// Events buffered for live subscribers; one that falls further behind re-reads the log.
-const HUB_CAPACITY: usize = 4096;
 
 /// Starts the writer thread: it owns the one write connection and commits in groups. Every
 /// job that is waiting when a transaction starts joins it, each inside its own savepoint so a
@@ -50,7 +49,7 @@ const HUB_CAPACITY: usize = 4096;
 /// turns many small commits into few larger ones.
 fn spawn_writer(
     mut conn: Connection,
-    hub: broadcast::Sender<Arc<LoggedEvent>>,
+    hub: Arc<Hub>,
     last_published: Arc<AtomicI64>,
 ) -> Result<std::sync::mpsc::Sender<Job>, StoreError> {
     let (sender, receiver) = std::sync::mpsc::channel::<Job>();
@@ -72,12 +71,7 @@ fn spawn_writer(
     Ok(sender)
 }
 
-fn run_batch(
-    conn: &mut Connection,
-    batch: Vec<Job>,
-    hub: &broadcast::Sender<Arc<LoggedEvent>>,
-    last_published: &AtomicI64,
-) {
+fn run_batch(conn: &mut Connection, batch: Vec<Job>, hub: &Hub, last_published: &AtomicI64) {
     if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
         // Dropping the jobs unrun tells each caller the write failed.
         tracing::error!(%error, "could not begin a write transaction");
@@ -129,8 +123,7 @@ fn run_batch(
         for event in appended {
             if event.id > last_published.load(Ordering::Acquire) {
                 last_published.store(event.id, Ordering::Release);
-                // No subscribers is not an error.
-                let _ = hub.send(Arc::new(event));
+                hub.publish(event);
             }
         }
     }
@@ -171,7 +164,7 @@ impl SqliteStore {
             let last_event: i64 =
                 writer.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?;
             let last_published = Arc::new(AtomicI64::new(last_event));
-            let (hub, _) = broadcast::channel(HUB_CAPACITY);
+            let hub = Arc::new(Hub::default());
             let checkpointer = Connection::open(&path)?;
             checkpointer.busy_timeout(std::time::Duration::from_secs(5))?;
             let mut readers = Vec::with_capacity(READERS);
@@ -186,7 +179,7 @@ impl SqliteStore {
             }
             Ok(Self {
                 inner: Arc::new(Inner {
-                    writer: spawn_writer(writer, hub.clone(), Arc::clone(&last_published))?,
+                    writer: spawn_writer(writer, Arc::clone(&hub), Arc::clone(&last_published))?,
                     hub,
                     last_published,
                     checkpointer: Mutex::new(checkpointer),
@@ -240,9 +233,9 @@ impl SqliteStore {
         self.inner.last_published.load(Ordering::Acquire)
     }
 
-    /// A live feed of appended events, in log order.
-    pub(super) fn subscribe(&self) -> broadcast::Receiver<Arc<LoggedEvent>> {
-        self.inner.hub.subscribe()
+    /// A live feed of the appended events in `scope`, in log order.
+    pub(super) fn subscribe(&self, scope: &EventScope) -> Feed {
+        self.inner.hub.subscribe(scope)
     }
 
     /// Publishes events that another process appended to the log (a CLI command on the same
