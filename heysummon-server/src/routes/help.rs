@@ -416,7 +416,14 @@ async fn wait_for_change(
     loop {
         let look = tokio::select! {
             () = tokio::time::sleep_until(deadline) => break,
-            () = state.shutdown.cancelled() => break,
+            () = state.shutdown.cancelled() => {
+                // Not an answer: the client should come back (to this instance after a restart,
+                // or to another), not conclude that long-polls are not held.
+                return Err(ApiError {
+                    retry_after: Some(1),
+                    ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Server is shutting down")
+                });
+            }
             received = live.recv() => match received {
                 Ok(event) => event.request_id == start.id,
                 Err(broadcast::error::RecvError::Lagged(_)) => true,
