@@ -725,3 +725,117 @@ async fn long_poll_answers_as_soon_as_the_status_changes() {
         assert!(started.elapsed() < Duration::from_millis(500), "{query}");
     }
 }
+
+// Regressions found in review: a replay that a topic filter (or another request's events)
+// empties must still move on; events another process commits are published in their place;
+// shutdown ends a stream even while it replays.
+
+#[tokio::test]
+async fn replay_moves_past_events_the_topic_filter_drops() {
+    let server = TestServer::start_with(|c| {
+        c.events.mercure_jwt_secret = Some(SECRET.into());
+    })
+    .await;
+    let r1 = server.ask_ok(&server.client_key, "one").await;
+    let r2 = server.ask_ok(&server.client_key, "two").await;
+    let tok = subscriber_jwt(&[&format!("/heysummon/requests/{r1}")], FAR_FUTURE, SECRET);
+    let auth = format!("Bearer {tok}");
+    let r1_topic = mercure(&format!("/heysummon/requests/{r1}"));
+    let headers = [("authorization", auth.as_str()), ("last-event-id", "0")];
+    let mut s = Stream::connect(&server, &r1_topic, &headers).await;
+    let _first = s.next_event().await;
+    let (_idle, _) = s.collect(Duration::from_secs(3)).await;
+    // now a live r1 event: does it arrive?
+    server.answer(&server.expert_key, &r1, "a").await;
+    let (events, _) = s.collect(Duration::from_secs(2)).await;
+    let _ = r2;
+    assert!(
+        !events.is_empty(),
+        "live events never arrive: replay loop stuck"
+    );
+}
+
+#[tokio::test]
+async fn request_replay_is_not_cut_short_by_other_requests_events() {
+    let server = TestServer::start_with(|c| c.rate_limits.per_key = 1_000_000).await;
+    let target = server.ask_ok(&server.client_key, "target").await;
+    let mark = {
+        let key = [("x-api-key", server.client_key.as_str())];
+        let mut s = Stream::connect(&server, STREAM, &key).await;
+        let id = server.ask_ok(&server.client_key, "noise0").await;
+        let _ = id;
+        s.next_event().await.id()
+    };
+    // 600 events of other requests of the same key
+    for i in 0..600 {
+        server
+            .ask_ok(&server.client_key, &format!("noise {i}"))
+            .await;
+    }
+    server.answer(&server.expert_key, &target, "a").await;
+    let path = format!("{STREAM}?requestId={target}");
+    let m = mark.to_string();
+    let headers = [
+        ("x-api-key", server.client_key.as_str()),
+        ("last-event-id", m.as_str()),
+    ];
+    let mut s = Stream::connect(&server, &path, &headers).await;
+    let (events, _) = s.collect(Duration::from_secs(2)).await;
+    assert!(
+        !events.is_empty(),
+        "target's events after 600 noise events were not replayed"
+    );
+}
+
+#[tokio::test]
+async fn events_of_other_processes_are_published_in_place() {
+    let server = TestServer::start().await;
+    let key = [("x-api-key", server.client_key.as_str())];
+    let mut s = Stream::connect(&server, STREAM, &key).await;
+    let r1 = server.ask_ok(&server.client_key, "one").await;
+    let _first = s.next_event().await;
+    // A "CLI" on the same database file.
+    let other = heysummon_server::store::Store::open(&server.state.config.database_url)
+        .await
+        .unwrap();
+    let rec = other.request(&r1).await.unwrap().unwrap();
+    let now = server.clock.now();
+    let _ = heysummon_server::lifecycle::perform(
+        &other,
+        rec,
+        heysummon_server::lifecycle::Action::ExpireNow,
+        now,
+    )
+    .await
+    .unwrap();
+    // An in-process write before the 500 ms external-publication tick.
+    let _r2 = server.ask_ok(&server.client_key, "two").await;
+    let (events, _) = s.collect(Duration::from_secs(2)).await;
+    let got: Vec<_> = events
+        .iter()
+        .map(|f| (f.id(), f.kind().to_owned(), f.request_id()))
+        .collect();
+    assert!(
+        got.iter().any(|(_, k, r)| k == "expired" && *r == r1),
+        "CLI's expired event never published live"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_ends_streams_that_are_replaying() {
+    let mut server = TestServer::start().await;
+    let r1 = server.ask_ok(&server.client_key, "one").await;
+    let _r2 = server.ask_ok(&server.client_key, "two").await;
+    let topic = mercure(&format!("/heysummon/requests/{r1}"));
+    let headers = [
+        ("x-api-key", server.client_key.as_str()),
+        ("last-event-id", "0"),
+    ];
+    let mut s = Stream::connect(&server, &topic, &headers).await;
+    let _ = s.next_event().await;
+    let done = tokio::time::timeout(Duration::from_secs(5), server.shutdown()).await;
+    assert!(
+        done.is_ok(),
+        "graceful shutdown did not finish within 5 s while a stream replays"
+    );
+}

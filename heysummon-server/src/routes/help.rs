@@ -387,14 +387,18 @@ pub(crate) async fn status(
     let key = state
         .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
         .await?;
-    // Subscribe before reading, so nothing that happens in between is missed.
-    let mut live = state.store.subscribe(&EventScope::Client {
-        client_key_id: key.id.clone(),
-        request_id: Some(id.clone()),
-    });
     let mut request = own_request(&state, &key, &id).await?;
     if wait > 0 && request.status.is_waiting() {
-        request = wait_for_change(&state, request, &mut live, wait).await?;
+        // Subscribe (only to a request that is ours), then read again, so nothing that
+        // happens in between is missed.
+        let mut live = state.store.subscribe(&EventScope::Client {
+            client_key_id: key.id.clone(),
+            request_id: Some(id.clone()),
+        });
+        request = own_request(&state, &key, &id).await?;
+        if request.status.is_waiting() {
+            request = wait_for_change(&state, request, &mut live, wait).await?;
+        }
     }
     Ok(ok(status_body(&state, &request).await?))
 }

@@ -45,11 +45,12 @@ async fn cursor(state: &AppState, req: &ApiRequest, query: Option<&str>) -> ApiR
     };
     let pruned = state.store.pruned_through().await?;
     Ok(match given.parse::<i64>() {
-        Ok(id) if id >= 0 => Cursor {
+        Ok(id) if id >= 0 && id <= state.store.last_event_id() => Cursor {
             after: Some(id),
             earliest: id < pruned,
         },
-        // An id we never issued: replay what we have, and say so.
+        // An id we never issued (garbage, or ahead of this log after a restore): replay what
+        // we have, and say so.
         _ => Cursor {
             after: Some(0),
             earliest: true,
@@ -64,6 +65,9 @@ struct Subscription {
     topics: Option<TopicFilter>,
     live: broadcast::Receiver<Arc<LoggedEvent>>,
     last_sent: i64,
+    /// Where the next replay page starts: the last log position read, sent or not (events the
+    /// topic filter drops must not be read again).
+    replay_cursor: i64,
     backlog: VecDeque<LoggedEvent>,
     replaying: bool,
     greeted: bool,
@@ -99,17 +103,20 @@ impl Subscription {
                 }
             }
             if self.replaying {
-                let page = self
-                    .state
-                    .store
-                    .events_after(self.last_sent, self.scope.clone(), REPLAY_PAGE)
-                    .await;
+                let page = tokio::select! {
+                    () = self.state.shutdown.cancelled() => return None,
+                    page = self.state.store.events_after(
+                        self.replay_cursor,
+                        self.scope.clone(),
+                        REPLAY_PAGE,
+                    ) => page,
+                };
                 match page {
-                    Ok(page) if page.is_empty() => self.replaying = false,
-                    Ok(page) => {
-                        // Whatever the page skipped (other scopes) is behind us too.
-                        self.backlog.extend(page);
+                    Ok((events, Some(scanned))) => {
+                        self.replay_cursor = scanned;
+                        self.backlog.extend(events);
                     }
+                    Ok((_, None)) => self.replaying = false,
                     Err(error) => {
                         tracing::warn!(%error, "event replay failed; ending the stream");
                         return None;
@@ -125,7 +132,10 @@ impl Subscription {
                             return Some(self.frame(&event));
                         }
                     }
-                    Err(RecvError::Lagged(_)) => self.replaying = true,
+                    Err(RecvError::Lagged(_)) => {
+                        self.replay_cursor = self.last_sent;
+                        self.replaying = true;
+                    }
                     Err(RecvError::Closed) => return None,
                 },
             }
@@ -176,6 +186,7 @@ async fn subscribe(
         topics,
         live,
         last_sent,
+        replay_cursor: last_sent,
         backlog: VecDeque::new(),
         replaying,
         greeted: false,
@@ -201,10 +212,16 @@ pub(crate) async fn stream(
     events_limit(&state, &req)?;
     let caller = state.authenticate_any(&req, ANY_KEY_MESSAGES).await?;
     let scope = match caller {
-        Caller::Client(key) => EventScope::Client {
-            client_key_id: key.id,
-            request_id: query.request_id,
-        },
+        Caller::Client(key) => {
+            if let Some(id) = &query.request_id {
+                // Only a request of this key can be narrowed to (and given a live topic).
+                super::help::own_request(&state, &key, id).await?;
+            }
+            EventScope::Client {
+                client_key_id: key.id,
+                request_id: query.request_id,
+            }
+        }
         Caller::Expert(expert) => EventScope::Expert {
             expert_id: expert.id,
         },

@@ -16,7 +16,7 @@ use super::records::{EventScope, LoggedEvent};
 const TOPIC_CAPACITY: usize = 8;
 /// Buffered events of the everything topic.
 const ALL_CAPACITY: usize = 4096;
-/// Publications between sweeps of topics nobody listens to any more.
+/// Publications and subscriptions between sweeps of topics nobody listens to any more.
 const SWEEP_EVERY: u64 = 1024;
 
 /// A live event feed.

@@ -303,13 +303,14 @@ impl Store {
         delegate!(self.publish_external())
     }
 
-    /// Events after a log position within a scope, in order, at most `limit`.
+    /// Events after a log position within a scope, in order, reading at most `limit` rows;
+    /// with the last position read (`None` when the log has nothing more in the scope).
     pub async fn events_after(
         &self,
         after: i64,
         scope: EventScope,
         limit: u32,
-    ) -> Result<Vec<LoggedEvent>, StoreError> {
+    ) -> Result<(Vec<LoggedEvent>, Option<i64>), StoreError> {
         delegate!(self.events_after(after, scope, limit))
     }
 

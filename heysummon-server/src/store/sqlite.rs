@@ -79,6 +79,9 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, hub: &Hub, last_published: 
     }
     let mut pending = Vec::with_capacity(batch.len());
     let mut appended = Vec::new();
+    // A batch without logged events still checks the log when one job asked to (the periodic
+    // check for events of other processes pushes a marker with id 0).
+    let mut publish_always = false;
     for job in batch {
         let mark = appended.len();
         if let Err(error) = conn.execute_batch("SAVEPOINT job") {
@@ -90,6 +93,10 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, hub: &Hub, last_published: 
         let keep = matches!(ran, Ok((true, _)));
         if !keep {
             appended.truncate(mark);
+        }
+        if appended.last().is_some_and(|e| e.id == 0) {
+            appended.pop();
+            publish_always = true;
         }
         let closed = if keep {
             conn.execute_batch("RELEASE job")
@@ -119,17 +126,31 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, hub: &Hub, last_published: 
     if committed.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     } else {
-        // Published here, on the writer thread, so subscribers see events in log order.
-        for event in appended {
-            if event.id > last_published.load(Ordering::Acquire) {
-                last_published.store(event.id, Ordering::Release);
-                hub.publish(event);
-            }
+        // Published here, on the writer thread, so subscribers see events in log order. What
+        // is published is read back from the log rather than taken from what this batch
+        // appended, so events another process (a CLI command) committed in between are
+        // published too, in their place.
+        if (!appended.is_empty() || publish_always)
+            && let Err(error) = publish_new(conn, hub, last_published)
+        {
+            tracing::error!(%error, "could not publish appended events");
         }
     }
     for deliver in pending {
         deliver(committed.clone());
     }
+}
+
+/// Publishes every logged event after `last_published`, in order.
+fn publish_new(conn: &Connection, hub: &Hub, last_published: &AtomicI64) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("{EVENT_SELECT} WHERE id > ?1 ORDER BY id"))?;
+    let rows = stmt.query_map([last_published.load(Ordering::Acquire)], event_row)?;
+    for row in rows {
+        let event = row?;
+        last_published.store(event.id, Ordering::Release);
+        hub.publish(event);
+    }
+    Ok(())
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -241,50 +262,66 @@ impl SqliteStore {
     /// Publishes events that another process appended to the log (a CLI command on the same
     /// database). Runs on the writer thread, so it is ordered with our own publications.
     pub(super) async fn publish_external(&self) -> Result<(), StoreError> {
-        let last = Arc::clone(&self.inner.last_published);
-        self.write_logged(move |conn, appended| {
-            let after = last.load(Ordering::Acquire);
-            let mut stmt = conn.prepare_cached(&format!(
-                "{EVENT_SELECT} WHERE id > ?1 ORDER BY id LIMIT 1000"
-            ))?;
-            let rows = stmt.query_map([after], event_row)?;
-            for row in rows {
-                appended.push(row?);
-            }
+        self.write_logged(move |_, appended| {
+            // The marker asks the writer to check the log after this batch commits.
+            appended.push(LoggedEvent {
+                id: 0,
+                event_type: String::new(),
+                request_id: String::new(),
+                client_key_id: String::new(),
+                expert_id: String::new(),
+                payload: String::new(),
+                created_at: 0,
+            });
             Ok(())
         })
         .await
     }
 
-    /// Events after a log position, in order, at most `limit`.
+    /// Events in `scope` after a log position, in order, reading at most `limit` rows of the
+    /// log; also returns the last position read (`None` when nothing was left), which is where
+    /// the next page starts even if filtering dropped every row of this one.
     pub(super) async fn events_after(
         &self,
         after: i64,
         scope: EventScope,
         limit: u32,
-    ) -> Result<Vec<LoggedEvent>, StoreError> {
+    ) -> Result<(Vec<LoggedEvent>, Option<i64>), StoreError> {
         self.read(move |conn| {
-            let (sql, key) = match &scope {
-                EventScope::Client { client_key_id, .. } => (
-                    "WHERE client_key_id = ?3 AND id > ?1",
+            let (sql, first, second) = match &scope {
+                EventScope::Client {
+                    client_key_id,
+                    request_id: Some(request_id),
+                } => (
+                    "WHERE request_id = ?3 AND client_key_id = ?4 AND id > ?1",
+                    Some(request_id.clone()),
                     Some(client_key_id.clone()),
                 ),
-                EventScope::Expert { expert_id } => {
-                    ("WHERE expert_id = ?3 AND id > ?1", Some(expert_id.clone()))
-                }
-                EventScope::All => ("WHERE id > ?1 AND ?3 IS NULL", None),
+                EventScope::Client { client_key_id, .. } => (
+                    "WHERE client_key_id = ?3 AND id > ?1 AND ?4 IS NULL",
+                    Some(client_key_id.clone()),
+                    None,
+                ),
+                EventScope::Expert { expert_id } => (
+                    "WHERE expert_id = ?3 AND id > ?1 AND ?4 IS NULL",
+                    Some(expert_id.clone()),
+                    None,
+                ),
+                EventScope::All => ("WHERE id > ?1 AND ?3 IS NULL AND ?4 IS NULL", None, None),
             };
             let mut stmt =
                 conn.prepare_cached(&format!("{EVENT_SELECT} {sql} ORDER BY id LIMIT ?2"))?;
-            let rows = stmt.query_map(params![after, limit, key], event_row)?;
+            let rows = stmt.query_map(params![after, limit, first, second], event_row)?;
             let mut events = Vec::new();
+            let mut scanned = None;
             for row in rows {
                 let event = row?;
+                scanned = Some(event.id);
                 if scope.contains(&event) {
                     events.push(event);
                 }
             }
-            Ok(events)
+            Ok((events, scanned))
         })
         .await
     }
