@@ -87,6 +87,15 @@ async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Fu
     sender
 }
 
+async fn connect_empty(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Empty<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
 async fn post_json(
     sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
     path: &str,
@@ -344,6 +353,37 @@ fn main() {
             "--samples" => samples = args[i + 1].parse().unwrap(),
             _ => {}
         }
+    }
+    if args.iter().any(|a| a == "--baseline") {
+        // For comparison: the server's memory per idle keep-alive connection that made one
+        // plain request (GET /api/v1/health) — what any HTTP/1.1 client costs, before streams.
+        for n in counts {
+            with_server(|addr, _, _, pid| async move {
+                let before = rss_kib(pid);
+                let mut held = Vec::with_capacity(n);
+                for i in 0..n {
+                    let mut sender = connect_empty(addr).await;
+                    sender.ready().await.unwrap();
+                    let request = Request::get("/api/v1/health")
+                        .header("host", "127.0.0.1")
+                        .body(Empty::<Bytes>::new())
+                        .unwrap();
+                    let response = sender.send_request(request).await.unwrap();
+                    let _ = response.into_body().collect().await.unwrap();
+                    held.push(sender);
+                    if i % 500 == 499 {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let after = rss_kib(pid);
+                println!(
+                    "{n} idle keep-alive connections (baseline): server RSS {before} KiB -> {after} KiB = {:.1} KiB each",
+                    after.saturating_sub(before) as f64 / n as f64
+                );
+            });
+        }
+        return;
     }
     for n in counts {
         for sdk in [false, true] {
