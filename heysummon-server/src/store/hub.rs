@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 use super::records::{EventScope, LoggedEvent};
 
 /// Buffered events per narrow topic (a request, a key, an expert).
-const TOPIC_CAPACITY: usize = 8;
+const TOPIC_CAPACITY: usize = 4;
 /// Buffered events of the everything topic.
 const ALL_CAPACITY: usize = 4096;
 /// Publications and subscriptions between sweeps of topics nobody listens to any more.
