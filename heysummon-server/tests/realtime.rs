@@ -309,6 +309,9 @@ async fn sse_delivers_answer_events_without_content() {
         assert!(!frame.data().contains("ANSWER-TEXT"), "{frame:?}");
     }
     assert_eq!(events[0].json()["from"], "expert");
+    // The first event repeats the `retry:` hint (clients that ignore it on the greeting).
+    assert_eq!(events[0].retry, Some(3000), "{:?}", events[0]);
+    assert_eq!(events[1].retry, None, "{:?}", events[1]);
     stream.assert_quiet().await;
 
     // `?requestId=` narrows the stream to one request of the key.

@@ -71,6 +71,7 @@ struct Subscription {
     backlog: VecDeque<LoggedEvent>,
     replaying: bool,
     greeted: bool,
+    last_sent_on_this_connection: Option<i64>,
 }
 
 impl Subscription {
@@ -81,11 +82,20 @@ impl Subscription {
     }
 
     fn frame(&mut self, event: &LoggedEvent) -> Event {
+        let first = self.last_sent_on_this_connection.is_none();
         self.last_sent = event.id;
-        Event::default()
+        self.last_sent_on_this_connection = Some(event.id);
+        let frame = Event::default()
             .id(event.id.to_string())
             .event(&event.event_type)
-            .data(&event.payload)
+            .data(&event.payload);
+        // The greeting carries `retry:` already, but some clients (eventsource-client among
+        // them) ignore a `retry:` in a block without data: repeat it on the first event.
+        if first {
+            frame.retry(Duration::from_millis(self.state.config.events.retry_ms))
+        } else {
+            frame
+        }
     }
 
     /// The next frame, or `None` when the stream ends (shutdown, or the store failed: the
@@ -190,6 +200,7 @@ async fn subscribe(
         backlog: VecDeque::new(),
         replaying,
         greeted: false,
+        last_sent_on_this_connection: None,
     };
     Ok(sse_response(subscription, cursor.earliest))
 }
