@@ -71,13 +71,7 @@ async fn ip_limits(State(state): State<AppState>, req: Request, next: Next) -> R
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    let exempt = limits.exempt_loopback
-        && peer.is_some_and(|ip| match ip {
-            std::net::IpAddr::V4(v4) => v4.is_loopback(),
-            std::net::IpAddr::V6(v6) => {
-                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-            }
-        });
+    let exempt = limits.exempt_loopback && peer.is_some_and(crate::http::is_loopback);
     if let (Some(ip), false) = (peer, exempt) {
         let now = state.clock.now();
         // Inside the nested router the URI has lost its `/api/v1` prefix.

@@ -134,14 +134,14 @@ impl ApiRequest {
             }
         })
     }
+}
 
-    /// Whether the peer is a loopback address.
-    pub fn is_loopback(&self) -> bool {
-        self.peer.is_some_and(|ip| match ip {
-            IpAddr::V4(v4) => v4.is_loopback(),
-            IpAddr::V6(v6) => {
-                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-            }
-        })
+/// Whether an address is a loopback address (IPv4, IPv6, or IPv4-mapped IPv6).
+pub fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
     }
 }
