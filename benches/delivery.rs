@@ -35,46 +35,15 @@ fn rss_kib(pid: u32) -> u64 {
 
 /// Child mode: run a server, write `addr client_key expert_key` to a file, serve forever.
 fn serve(db: &str, out: &Path) {
-    use heysummon_server::{
-        clock::Clock, config::Config, provision, state::AppState, store::Store,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
-        let mut config = Config {
-            database_url: db.to_owned(),
-            ..Config::default()
-        };
-        config.rate_limits.per_key = u32::MAX;
-        config.rate_limits.events_per_key = u32::MAX;
-        let store = Store::open(db).await.unwrap();
-        let clock = Clock::system();
-        let expert = provision::add_expert(&store, &clock, "Bench", None)
-            .await
-            .unwrap();
-        let client = provision::add_client(
-            &store,
-            &clock,
-            expert.expert_id.as_str(),
-            provision::ClientOptions::default(),
-        )
-        .await
-        .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    heysummon_workspace::run_bench_server(db, |server| {
         let line = format!(
             "{} {} {}",
-            listener.local_addr().unwrap(),
-            client.client_key,
-            expert.expert_key
+            server.addr, server.client_key, server.expert_key
         );
         std::fs::write(out.with_extension("tmp"), line).unwrap();
         std::fs::rename(out.with_extension("tmp"), out).unwrap();
-        let state = AppState::new(store, clock, config);
-        heysummon_server::app::serve(listener, state).await.unwrap();
-    });
+    })
+    .unwrap();
 }
 
 async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {

@@ -12,11 +12,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use heysummon_server::clock::Clock;
-use heysummon_server::config::Config;
-use heysummon_server::provision::{self, ClientOptions};
-use heysummon_server::state::AppState;
-use heysummon_server::store::Store;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
@@ -48,36 +43,10 @@ fn start_server(dir: &std::path::Path) -> (SocketAddr, String) {
     let (tx, rx) = std::sync::mpsc::channel();
     let url = format!("sqlite://{}", dir.join("load.db").display());
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let mut config = Config {
-                database_url: url.clone(),
-                ..Config::default()
-            };
-            config.rate_limits.per_key = u32::MAX;
-            let store = Store::open(&url).await.unwrap();
-            let clock = Clock::system();
-            let expert = provision::add_expert(&store, &clock, "Load", None)
-                .await
-                .unwrap();
-            let client = provision::add_client(
-                &store,
-                &clock,
-                expert.expert_id.as_str(),
-                ClientOptions::default(),
-            )
-            .await
-            .unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send((listener.local_addr().unwrap(), client.client_key))
-                .unwrap();
-            let state = AppState::new(store, clock, config);
-            heysummon_server::app::serve(listener, state).await.unwrap();
-        });
+        heysummon_workspace::run_bench_server(&url, |server| {
+            tx.send((server.addr, server.client_key)).unwrap();
+        })
+        .unwrap();
     });
     rx.recv().unwrap()
 }

@@ -33,6 +33,16 @@ pub enum Caller {
     Expert(ExpertRecord),
 }
 
+impl Caller {
+    /// Tenancy: a client key sees the requests it created, an expert the requests routed to it.
+    pub fn may_see(&self, request: &crate::store::RequestRecord) -> bool {
+        match self {
+            Self::Client(key) => request.client_key_id == key.id,
+            Self::Expert(expert) => request.expert_id == expert.id,
+        }
+    }
+}
+
 /// The 401 bodies an endpoint uses.
 #[derive(Clone, Copy, Debug)]
 pub struct AuthMessages {

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ok;
-use crate::auth::{ANY_KEY_MESSAGES, CLIENT_MESSAGES, Caller, EXPERT_MESSAGES};
+use crate::auth::{ANY_KEY_MESSAGES, CLIENT_MESSAGES, EXPERT_MESSAGES};
 use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
@@ -84,11 +84,7 @@ pub(crate) async fn by_ref(
         .request_by_ref(code.as_str())
         .await?
         .ok_or_else(not_found)?;
-    let mine = match &caller {
-        Caller::Client(key) => request.client_key_id == key.id,
-        Caller::Expert(expert) => request.expert_id == expert.id,
-    };
-    if !mine {
+    if !caller.may_see(&request) {
         return Err(not_found());
     }
     let request = crate::lifecycle::load(&state.store, &request.id, state.clock.now())

@@ -88,13 +88,7 @@ pub(crate) async fn visible_request(
     caller: &Caller,
     id: &str,
 ) -> ApiResult<Option<RequestRecord>> {
-    Ok(
-        lifecycle::load_if(&state.store, id, state.clock.now(), |r| match caller {
-            Caller::Client(key) => r.client_key_id == key.id,
-            Caller::Expert(expert) => r.expert_id == expert.id,
-        })
-        .await?,
-    )
+    Ok(lifecycle::load_if(&state.store, id, state.clock.now(), |r| caller.may_see(r)).await?)
 }
 
 fn not_yours(caller: &Caller) -> ApiError {
