@@ -36,6 +36,10 @@ pub enum Error {
     #[error("request signature rejected: {0}")]
     Signature(SignatureRejection),
 
+    /// The local key store could not be read or written.
+    #[error("key store: {0}")]
+    KeyStore(String),
+
     /// The server answered with an HTTP error status. Carries the server's error body when it
     /// sent one, and its `Retry-After` (429, 503) when it gave one.
     #[cfg(feature = "client")]
@@ -81,6 +85,46 @@ pub enum Error {
     #[cfg(feature = "client")]
     #[error("invalid client configuration: {0}")]
     Config(String),
+
+    /// The expert's published keys are not the ones this client pinned (in configuration or, on
+    /// first use, in its key store), or the expert withdrew the keys it had published. Nothing
+    /// was sent. Never re-pinned silently: if the expert really rotated its keys, compare the new
+    /// fingerprint out of band and replace the pin.
+    #[cfg(feature = "client")]
+    #[error("the expert's key changed: pinned {pinned}, published {}", published.as_deref().unwrap_or("none"))]
+    ExpertKeyChanged {
+        /// The expert.
+        expert_id: String,
+        /// The pinned fingerprint, lowercase hex.
+        pinned: String,
+        /// The fingerprint of the keys the server now publishes, if any.
+        published: Option<String>,
+    },
+
+    /// The encryption policy is [`crate::client::EncryptionPolicy::Required`], and the question
+    /// or message could only be sent in a form the server can read (the expert has published no
+    /// keys, or no keys were exchanged yet). Nothing was sent.
+    #[cfg(feature = "client")]
+    #[error("end-to-end encryption is required but not available: {0}")]
+    EncryptionUnavailable(String),
+
+    /// The request ended without what was waited for (an answer, a decision): it expired, was
+    /// cancelled or closed. Never means "approved".
+    #[cfg(feature = "client")]
+    #[error("the request ended with status {status} and no answer")]
+    RequestEnded {
+        /// The final status.
+        status: crate::wire::Status,
+    },
+
+    /// The key store holds no keys for this request, so it cannot be resumed or read (a
+    /// different key store, or a request made by another client).
+    #[cfg(feature = "client")]
+    #[error("no keys for request {request_id} in the key store")]
+    UnknownRequest {
+        /// The request.
+        request_id: String,
+    },
 }
 
 #[cfg(feature = "client")]

@@ -15,6 +15,10 @@
 //! - [`signing`]: the signed-request scheme of the guard (`HEYSUMMON-SIG-V1`), including the
 //!   verifier a server runs, with the clock and the nonce store as inputs.
 //!
+//! With the `keystore` feature (implied by `client`), `keystore` keeps per-request private keys,
+//! trust-on-first-use pins of expert fingerprints and long-term identities, in memory or in
+//! owner-only files written atomically, so an agent that crashed mid-wait can still open the answer.
+//!
 //! With the `client` feature (on by default), `client` adds the async HTTP client on reqwest and
 //! tokio: `Client::wait` waits for an expert's answer over Server-Sent Events, long-polls or
 //! two-phase smart polling.
@@ -43,12 +47,17 @@ pub mod client;
 pub mod envelope;
 mod error;
 pub mod keys;
+#[cfg(feature = "keystore")]
+pub mod keystore;
 pub mod safety;
 pub mod signing;
 pub mod wire;
 
 #[cfg(feature = "client")]
-pub use client::{BackoffPolicy, Client, ClientBuilder, WaitOptions, WaitStrategy};
+pub use client::{
+    Answer, Approval, AskOptions, BackoffPolicy, Client, ClientBuilder, Conversation,
+    EncryptionPolicy, ExpertClient, WaitOptions, WaitStrategy,
+};
 #[cfg(feature = "client")]
 pub use error::NetworkErrorKind;
 pub use error::{Error, KeyAlgorithm, KeyProblem, SignatureRejection};

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
 use super::Inner;
 use super::sse::{self, SseStream};
@@ -33,14 +33,8 @@ impl Inner {
             timeout = timeout.saturating_add(Duration::from_secs(secs));
         }
         let response = self
-            .http
-            .get(url)
-            .header(API_KEY_HEADER, self.api_key.header_value()?)
-            .header(ACCEPT, "application/json")
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(from_reqwest)?;
+            .send_once(&reqwest::Method::GET, &url, None, &[], timeout, true)
+            .await?;
         read_json(response).await
     }
 }
@@ -62,7 +56,7 @@ impl Transport for Inner {
 }
 
 /// A success body as `T`, or the error the server answered.
-async fn read_json<T: serde::de::DeserializeOwned>(
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
     response: reqwest::Response,
 ) -> Result<T, Error> {
     if !response.status().is_success() {

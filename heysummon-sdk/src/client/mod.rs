@@ -26,8 +26,13 @@
 //! Every public async function documents whether it is cancel-safe. None of them changes
 //! anything on the server, so dropping one loses nothing: calling it again starts over.
 
+mod api;
+mod ask;
 mod backoff;
+mod conversation;
+mod expert;
 mod http;
+mod nudge;
 mod options;
 mod sse;
 mod transport;
@@ -45,10 +50,16 @@ use std::time::Duration;
 use reqwest::Url;
 use zeroize::Zeroizing;
 
+pub use ask::{Answer, Approval, AskOptions, EncryptionPolicy, Notification};
 pub use backoff::BackoffPolicy;
+pub use conversation::{Content, Conversation, ConversationMessage};
+pub use expert::{EXPERT_IDENTITY, ExpertClient, ExpertRequest, IncomingRequest};
 pub use options::{MAX_LONG_POLL_WAIT, WaitOptions, WaitStrategy};
 
 use crate::Error;
+use crate::keys::{Fingerprint, SigningKeyPair};
+use crate::keystore::{KeyStore, MemoryKeyStore};
+use crate::signing::RequestSigner;
 use crate::wire::{HelpStatusResponse, RequestId};
 
 /// The default limit of one ordinary request (not a long-poll's hold, not a stream).
@@ -56,10 +67,13 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default limit on establishing a connection, for the client the builder makes itself.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The default number of attempts of a call that is safe to repeat (the first and three retries).
+pub const DEFAULT_RETRY_ATTEMPTS: u32 = 4;
+
 /// A HeySummon client for one server and one API key. Cheap to clone: clones share one
-/// connection pool.
+/// connection pool and one key store.
 ///
-/// `Debug` never shows the API key.
+/// `Debug` never shows the API key or a private key.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -72,6 +86,25 @@ pub(crate) struct Inner {
     base_url: Url,
     api_key: ApiKey,
     request_timeout: Duration,
+    /// Signs every request (PROTOCOL B4) when the agent has a device key.
+    signer: Option<RequestSigner>,
+    /// Retries of calls that are safe to repeat.
+    retry: RetryPolicy,
+    /// Per-request keys, expert pins and identities.
+    key_store: Arc<dyn KeyStore>,
+    /// Whether questions are sealed.
+    encryption: ask::EncryptionPolicy,
+    /// A fingerprint given in configuration: the only expert key this client accepts.
+    expert_fingerprint: Option<Fingerprint>,
+}
+
+/// How calls that are safe to repeat are retried.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RetryPolicy {
+    /// Attempts in all, at least 1.
+    pub(crate) attempts: u32,
+    /// The wait between attempts.
+    pub(crate) backoff: BackoffPolicy,
 }
 
 impl Client {
@@ -142,12 +175,66 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `GET /api/v1/whoami`: the key, its expert and its owner.
+    ///
+    /// # Errors
+    /// As any call (401 for an unknown key).
+    pub async fn whoami(&self) -> Result<crate::wire::WhoamiResponse, Error> {
+        self.inner.whoami().await
+    }
+
+    /// `GET /api/v1/experts`: the experts this key is linked to, with their published keys.
+    ///
+    /// # Errors
+    /// As any call.
+    pub async fn experts(&self) -> Result<Vec<crate::wire::ExpertInfo>, Error> {
+        Ok(self.inner.experts().await?.experts)
+    }
+
+    /// Enrolls the client's device key (see [`ClientBuilder::device_key`]) as the API key's
+    /// first device (`POST /api/v1/devices`, PROTOCOL B4; sent unsigned, since the server does
+    /// not know the device yet): from then on the server accepts only requests signed by an
+    /// enrolled device for this API key. Returns the device id.
+    ///
+    /// # Errors
+    /// [`Error::Config`] without a device key; 401 `SIGNATURE_REQUIRED` when the key already
+    /// has another device (a new one can only be added by a signed request).
+    pub async fn enroll_device(&self) -> Result<crate::wire::EnrollDeviceResponse, Error> {
+        let signer = self
+            .inner
+            .signer
+            .as_ref()
+            .ok_or_else(|| Error::Config("the client has no device key".into()))?;
+        let body = crate::wire::EnrollDeviceRequest {
+            public_key: signer.public_key().to_hex(),
+        };
+        let url = self.inner.endpoint(&["devices"]);
+        self.inner
+            .call_signed(
+                reqwest::Method::POST,
+                url,
+                Some(&body),
+                &[],
+                api::Retry::Idempotent,
+                false,
+            )
+            .await
+    }
+}
+
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url.as_str())
             .field("api_key", &self.inner.api_key)
             .field("request_timeout", &self.inner.request_timeout)
+            .field(
+                "device",
+                &self.inner.signer.as_ref().map(RequestSigner::device_id),
+            )
+            .field("encryption", &self.inner.encryption)
+            .field("key_store", &self.inner.key_store)
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +262,11 @@ impl ApiKey {
         Self(Arc::new(Zeroizing::new(key)))
     }
 
+    /// The key itself, for the signature's key hash.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// The key as a sensitive header value.
     pub(crate) fn header_value(&self) -> Result<reqwest::header::HeaderValue, Error> {
         http::sensitive(&self.0)
@@ -195,6 +287,12 @@ pub struct ClientBuilder {
     request_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     http: Option<reqwest::Client>,
+    device_key: Option<RequestSigner>,
+    retry_attempts: Option<u32>,
+    retry_backoff: Option<BackoffPolicy>,
+    key_store: Option<Arc<dyn KeyStore>>,
+    encryption: ask::EncryptionPolicy,
+    expert_fingerprint: Option<String>,
 }
 
 impl ClientBuilder {
@@ -239,12 +337,73 @@ impl ClientBuilder {
         self
     }
 
+    /// Signs every request with this device key (PROTOCOL B4), so a Rust agent gets signed
+    /// requests without the guard. Enroll the key's public half with the server first
+    /// ([`Client::enroll_device`], or `heysummon-server client add --device-key`).
+    #[must_use]
+    pub fn device_key(mut self, key: SigningKeyPair) -> Self {
+        self.device_key = Some(RequestSigner::new(key));
+        self
+    }
+
+    /// How many attempts a call that is safe to repeat gets in all (default
+    /// [`DEFAULT_RETRY_ATTEMPTS`]; 1 disables retries), and the backoff between them.
+    #[must_use]
+    pub fn retries(mut self, attempts: u32, backoff: BackoffPolicy) -> Self {
+        self.retry_attempts = Some(attempts);
+        self.retry_backoff = Some(backoff);
+        self
+    }
+
+    /// Where per-request private keys, expert pins and identities are kept. Default: a
+    /// [`MemoryKeyStore`], which does not survive a restart; use a
+    /// [`crate::keystore::FileKeyStore`] for [`Client::resume`] after a restart and for
+    /// trust-on-first-use pins that last.
+    #[must_use]
+    pub fn key_store(mut self, store: impl KeyStore + 'static) -> Self {
+        self.key_store = Some(Arc::new(store));
+        self
+    }
+
+    /// Shares one key store between clients.
+    #[must_use]
+    pub fn shared_key_store(mut self, store: Arc<dyn KeyStore>) -> Self {
+        self.key_store = Some(store);
+        self
+    }
+
+    /// Whether questions are sealed to the expert's published keys. Default
+    /// [`EncryptionPolicy::Preferred`].
+    #[must_use]
+    pub fn encryption(mut self, policy: EncryptionPolicy) -> Self {
+        self.encryption = policy;
+        self
+    }
+
+    /// Pins the expert's key fingerprint from configuration (64 hex digits, spaces allowed):
+    /// questions are sealed only to keys with this fingerprint, and any other published key is
+    /// refused with [`Error::ExpertKeyChanged`]. Without it, the first key seen is pinned in the
+    /// key store (trust on first use).
+    #[must_use]
+    pub fn expert_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.expert_fingerprint = Some(fingerprint.into());
+        self
+    }
+
+    /// Builds an [`ExpertClient`] instead: the same settings, with an expert key as the API key.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::build`].
+    pub fn build_expert(self) -> Result<ExpertClient, Error> {
+        self.build().map(ExpertClient::from_client)
+    }
+
     /// Builds the client.
     ///
     /// # Errors
     /// [`Error::Config`] without a base URL or API key, for a URL that is not `http(s)` or has a
-    /// query or fragment, for an API key that cannot be a header value, or when the HTTP client
-    /// cannot be made.
+    /// query or fragment, for an API key that cannot be a header value, for a malformed expert
+    /// fingerprint or zero retry attempts, or when the HTTP client cannot be made.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = parse_base_url(
             self.base_url
@@ -264,12 +423,34 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
         };
+        let expert_fingerprint = self
+            .expert_fingerprint
+            .as_deref()
+            .map(|text| {
+                Fingerprint::parse(text)
+                    .ok_or_else(|| Error::Config("expert fingerprint: not 64 hex digits".into()))
+            })
+            .transpose()?;
+        let attempts = self.retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS);
+        if attempts == 0 {
+            return Err(Error::Config("retry attempts must be at least 1".into()));
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base_url,
                 api_key,
                 request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+                signer: self.device_key,
+                retry: RetryPolicy {
+                    attempts,
+                    backoff: self.retry_backoff.unwrap_or_default(),
+                },
+                key_store: self
+                    .key_store
+                    .unwrap_or_else(|| Arc::new(MemoryKeyStore::new())),
+                encryption: self.encryption,
+                expert_fingerprint,
             }),
         })
     }

@@ -15,6 +15,7 @@
 //! hint is not seen.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -32,6 +33,7 @@ use super::transport::{SseEvent, SseItem};
 use super::{ApiKey, Inner};
 use crate::Error;
 use crate::error::NetworkErrorKind;
+use crate::signing::{RequestParts, RequestSigner};
 use crate::wire::{RequestId, Timestamp};
 
 /// One connection's items.
@@ -68,6 +70,7 @@ pub(crate) fn open_url(inner: &Inner, url: reqwest::Url, last_event_id: Option<&
         http: inner.http.clone(),
         api_key: inner.api_key.clone(),
         base_url: inner.base_url.clone(),
+        signer: inner.signer.clone().map(Arc::new),
     };
     let body_timeout = inner.request_timeout;
     let events = builder.build_with_transport(transport).stream();
@@ -174,20 +177,39 @@ struct ReqwestTransport {
     http: reqwest::Client,
     api_key: ApiKey,
     base_url: reqwest::Url,
+    /// Signs each connection afresh (PROTOCOL B4), when the client has a device key.
+    signer: Option<Arc<RequestSigner>>,
 }
 
 impl HttpTransport for ReqwestTransport {
     fn request(&self, request: Request<Option<Bytes>>) -> ResponseFuture {
         let (parts, body) = request.into_parts();
         let url = parts.uri.to_string();
+        let method = parts.method.clone();
         let mut builder = self
             .http
             .request(parts.method, url.as_str())
             .headers(parts.headers);
-        let ours =
-            reqwest::Url::parse(&url).is_ok_and(|url| url.origin() == self.base_url.origin());
-        if ours && let Ok(key) = self.api_key.header_value() {
+        let parsed = reqwest::Url::parse(&url).ok();
+        let ours = parsed
+            .as_ref()
+            .filter(|url| url.origin() == self.base_url.origin());
+        if let Some(target) = ours
+            && let Ok(key) = self.api_key.header_value()
+        {
             builder = builder.header(API_KEY_HEADER, key);
+            if let Some(signer) = &self.signer {
+                let path = super::api::path_and_query(target);
+                let parts = RequestParts {
+                    method: method.as_str(),
+                    path_and_query: &path,
+                    body: body.as_deref().unwrap_or_default(),
+                    api_key: self.api_key.expose(),
+                };
+                for (name, value) in signer.sign(&parts).to_pairs() {
+                    builder = builder.header(name, value);
+                }
+            }
         }
         if let Some(body) = body {
             builder = builder.body(body);

@@ -43,19 +43,40 @@ const EARLY_LONG_POLLS_BEFORE_FALLBACK: u32 = 3;
 /// Only a hold at least this long tells whether the server honours `wait`.
 const MIN_PROBING_HOLD: Duration = Duration::from_secs(2);
 
+/// When a wait is over: the status says so.
+pub(crate) type Done = fn(&HelpStatusResponse) -> bool;
+
+/// The usual end of a wait: the request is no longer waiting.
+pub(crate) fn not_waiting(status: &HelpStatusResponse) -> bool {
+    !status.status.is_waiting()
+}
+
 /// Waits until the request's status is no longer waiting; see [`super::Client::wait`].
 pub(crate) async fn wait<T: Transport>(
     transport: &T,
     id: &RequestId,
     options: &WaitOptions,
 ) -> Result<HelpStatusResponse, Error> {
+    wait_until(transport, id, options, not_waiting).await
+}
+
+/// Waits until `done` holds for the request's status. Every event of the request on the stream,
+/// every long-poll answer and every poll is a chance to see it; at the request's expiry the
+/// status is read once more, and if `done` still does not hold the wait ends with
+/// [`Error::Timeout`] (or with the final status, when the request reached one).
+pub(crate) async fn wait_until<T: Transport>(
+    transport: &T,
+    id: &RequestId,
+    options: &WaitOptions,
+    done: Done,
+) -> Result<HelpStatusResponse, Error> {
     options.validate()?;
     let started = Instant::now();
     let deadline = earliest(options.timeout.map(|t| later(started, t)), options.deadline);
     let run = async {
-        let mut waiter = Waiter::new(transport, id, options, started);
+        let mut waiter = Waiter::new(transport, id, options, started, done);
         let first = waiter.status_retrying().await?;
-        if !first.status.is_waiting() {
+        if waiter.finished(&first) {
             return Ok(first);
         }
         waiter.learn(&first);
@@ -139,6 +160,8 @@ struct Waiter<'a, T> {
     expiry: Instant,
     /// Retries of requests (status, long-poll).
     backoff: Backoff,
+    /// When the wait is over.
+    done: Done,
     /// Reconnects of the event stream: a connection that succeeds and dies young must not reset
     /// it, so it is kept apart from the request retries (same implementation, own count).
     stream_backoff: Backoff,
@@ -154,6 +177,7 @@ impl<'a, T: Transport> Waiter<'a, T> {
         id: &'a RequestId,
         options: &'a WaitOptions,
         started: Instant,
+        done: Done,
     ) -> Self {
         let expiry = options.expires_at.map_or_else(
             || later(started, DEFAULT_MAX_WAIT),
@@ -167,6 +191,7 @@ impl<'a, T: Transport> Waiter<'a, T> {
             age_at_start: Duration::ZERO,
             expiry,
             backoff: Backoff::new(options.backoff),
+            done,
             stream_backoff: Backoff::new(options.backoff),
             last_event_id: None,
             retry_hint: None,
@@ -186,6 +211,12 @@ impl<'a, T: Transport> Waiter<'a, T> {
         {
             self.expiry = to_instant(expires, self.started);
         }
+    }
+
+    /// Whether the wait is over: `done` holds, or the request reached a terminal status (after
+    /// which nothing can change).
+    fn finished(&self, status: &HelpStatusResponse) -> bool {
+        (self.done)(status) || status.status.is_terminal()
     }
 
     async fn run(mut self) -> Result<HelpStatusResponse, Error> {
@@ -358,7 +389,7 @@ impl<'a, T: Transport> Waiter<'a, T> {
                     .max(1),
             );
             match self.transport.long_poll(self.id, hold).await {
-                Ok(status) if !status.status.is_waiting() => return Ok(Outcome::Done(status)),
+                Ok(status) if self.finished(&status) => return Ok(Outcome::Done(status)),
                 Ok(_) => {
                     self.backoff.reset();
                     if asked_at.elapsed() >= hold / 2 {
@@ -395,7 +426,7 @@ impl<'a, T: Transport> Waiter<'a, T> {
             }
             let interval = self.interval_at(now);
             match self.transport.status(self.id).await {
-                Ok(status) if !status.status.is_waiting() => return Ok(Outcome::Done(status)),
+                Ok(status) if self.finished(&status) => return Ok(Outcome::Done(status)),
                 Ok(_) => {
                     self.backoff.reset();
                     next = later(now, interval);
@@ -435,7 +466,7 @@ impl<'a, T: Transport> Waiter<'a, T> {
     /// is still waiting after its expiry.
     async fn confirm(&mut self) -> Result<Option<HelpStatusResponse>, Error> {
         let status = self.status_retrying().await?;
-        if !status.status.is_waiting() {
+        if self.finished(&status) {
             Ok(Some(status))
         } else if self.expired() {
             Err(self.timeout())

@@ -1,0 +1,290 @@
+//! Typed calls of the v1 API and our additions, on one request path that signs (PROTOCOL B4,
+//! when the client has a device key) and retries what is safe to retry.
+//!
+//! A call is retried only when repeating it cannot do anything twice: reads, and writes the
+//! server deduplicates (`POST /help` with an `Idempotency-Key`, `POST /message` with a
+//! `messageId`, close and acknowledge, which are idempotent). Retryable failures are HTTP 408,
+//! 429 and 5xx and network errors; each retry waits with the client's one backoff, never less
+//! than the server's `Retry-After`. Every attempt is signed afresh (a new nonce), so a retry is
+//! never mistaken for a replay.
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::{Method, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::Inner;
+use super::backoff::Backoff;
+use super::http::{API_KEY_HEADER, from_reqwest, read_json};
+use crate::Error;
+use crate::signing::RequestParts;
+use crate::wire::{
+    AcknowledgeResponse, ApprovalDecision, ApproveRequest, CloseResponse, CreateHelpRequest,
+    CreateHelpResponse, EventAckResponse, ExpertsResponse, IDEMPOTENCY_KEY_HEADER,
+    KeyExchangeRequest, KeyExchangeResponse, MessagesResponse, PendingEventsResponse,
+    PublishExpertKeysRequest, PublishExpertKeysResponse, RateRequest, RateResponse, RequestId,
+    RequestsListResponse, SendMessageRequest, SendMessageResponse, WhoamiResponse,
+};
+
+/// Whether a call may be repeated after a retryable failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Repeating it cannot change anything twice.
+    Idempotent,
+    /// One attempt only.
+    Never,
+}
+
+/// The path and query of `url` exactly as reqwest sends them (what a signature covers).
+pub(crate) fn path_and_query(url: &Url) -> String {
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+impl Inner {
+    /// One attempt: headers, signature, timeout.
+    pub(crate) async fn send_once(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        headers: &[(&'static str, String)],
+        timeout: std::time::Duration,
+        sign: bool,
+    ) -> Result<reqwest::Response, Error> {
+        let mut builder = self
+            .http
+            .request(method.clone(), url.clone())
+            .header(API_KEY_HEADER, self.api_key.header_value()?)
+            .header(ACCEPT, "application/json")
+            .timeout(timeout);
+        for (name, value) in headers {
+            builder = builder.header(*name, value);
+        }
+        if let Some(signer) = self.signer.as_ref().filter(|_| sign) {
+            let path = path_and_query(url);
+            let parts = RequestParts {
+                method: method.as_str(),
+                path_and_query: &path,
+                body: body.unwrap_or_default(),
+                api_key: self.api_key.expose(),
+            };
+            for (name, value) in signer.sign(&parts).to_pairs() {
+                builder = builder.header(name, value);
+            }
+        }
+        if let Some(body) = body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        builder.send().await.map_err(from_reqwest)
+    }
+
+    /// A JSON call: serializes `body`, sends (signed when the client has a device key),
+    /// retries per `retry`, parses the answer.
+    pub(crate) async fn call<B, T>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        headers: &[(&'static str, String)],
+        retry: Retry,
+    ) -> Result<T, Error>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        self.call_signed(method, url, body, headers, retry, true)
+            .await
+    }
+
+    /// [`Inner::call`], choosing whether to sign.
+    pub(crate) async fn call_signed<B, T>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        headers: &[(&'static str, String)],
+        retry: Retry,
+        sign: bool,
+    ) -> Result<T, Error>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::Config(format!("request body: {e}")))?;
+        let mut backoff = Backoff::new(self.retry.backoff);
+        let mut attempt = 1u32;
+        loop {
+            let result = match self
+                .send_once(
+                    &method,
+                    &url,
+                    body.as_deref(),
+                    headers,
+                    self.request_timeout,
+                    sign,
+                )
+                .await
+            {
+                Ok(response) => read_json(response).await,
+                Err(error) => Err(error),
+            };
+            match result {
+                Err(error)
+                    if retry == Retry::Idempotent
+                        && error.is_retryable()
+                        && attempt < self.retry.attempts =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(backoff.next_delay(error.retry_after())).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    // ---- consumer ---------------------------------------------------------------------------
+
+    /// `POST /api/v1/help` with an `Idempotency-Key` (retried: the server answers a repeat with
+    /// the original request).
+    pub(crate) async fn create_help(
+        &self,
+        body: &CreateHelpRequest,
+        idempotency_key: &str,
+    ) -> Result<CreateHelpResponse, Error> {
+        let headers = [(IDEMPOTENCY_KEY_HEADER, idempotency_key.to_owned())];
+        let url = self.endpoint(&["help"]);
+        self.call(Method::POST, url, Some(body), &headers, Retry::Idempotent)
+            .await
+    }
+
+    /// `GET /api/v1/messages/:id`.
+    pub(crate) async fn messages(&self, id: &RequestId) -> Result<MessagesResponse, Error> {
+        let url = self.endpoint(&["messages", id.as_str()]);
+        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
+            .await
+    }
+
+    /// `POST /api/v1/message/:id` (retried: the server deduplicates by `messageId`).
+    pub(crate) async fn send_message(
+        &self,
+        id: &RequestId,
+        body: &SendMessageRequest,
+    ) -> Result<SendMessageResponse, Error> {
+        let retry = if body.message_id.is_some() {
+            Retry::Idempotent
+        } else {
+            Retry::Never
+        };
+        let url = self.endpoint(&["message", id.as_str()]);
+        self.call(Method::POST, url, Some(body), &[], retry).await
+    }
+
+    /// `POST /api/v1/close/:id` (idempotent).
+    pub(crate) async fn close(&self, id: &RequestId) -> Result<CloseResponse, Error> {
+        let url = self.endpoint(&["close", id.as_str()]);
+        self.call::<(), _>(Method::POST, url, None, &[], Retry::Idempotent)
+            .await
+    }
+
+    /// `POST /api/v1/acknowledge/:id` (idempotent).
+    pub(crate) async fn acknowledge(&self, id: &RequestId) -> Result<AcknowledgeResponse, Error> {
+        let url = self.endpoint(&["acknowledge", id.as_str()]);
+        self.call::<(), _>(Method::POST, url, None, &[], Retry::Idempotent)
+            .await
+    }
+
+    /// `POST /api/v1/rate/:id` (not retried: a repeat answers 409).
+    pub(crate) async fn rate(
+        &self,
+        id: &RequestId,
+        body: &RateRequest,
+    ) -> Result<RateResponse, Error> {
+        let url = self.endpoint(&["rate", id.as_str()]);
+        self.call(Method::POST, url, Some(body), &[], Retry::Never)
+            .await
+    }
+
+    /// `GET /api/v1/experts`.
+    pub(crate) async fn experts(&self) -> Result<ExpertsResponse, Error> {
+        let url = self.endpoint(&["experts"]);
+        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
+            .await
+    }
+
+    /// `GET /api/v1/whoami`.
+    pub(crate) async fn whoami(&self) -> Result<WhoamiResponse, Error> {
+        let url = self.endpoint(&["whoami"]);
+        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
+            .await
+    }
+
+    // ---- expert -----------------------------------------------------------------------------
+
+    /// `PUT /api/v1/expert/keys` (idempotent: the same keys again change nothing).
+    pub(crate) async fn publish_keys(
+        &self,
+        body: &PublishExpertKeysRequest,
+    ) -> Result<PublishExpertKeysResponse, Error> {
+        let url = self.endpoint(&["expert", "keys"]);
+        self.call(Method::PUT, url, Some(body), &[], Retry::Idempotent)
+            .await
+    }
+
+    /// `POST /api/v1/key-exchange/:id` (not retried: a repeat answers 400).
+    pub(crate) async fn key_exchange(
+        &self,
+        id: &RequestId,
+        body: &KeyExchangeRequest,
+    ) -> Result<KeyExchangeResponse, Error> {
+        let url = self.endpoint(&["key-exchange", id.as_str()]);
+        self.call(Method::POST, url, Some(body), &[], Retry::Never)
+            .await
+    }
+
+    /// `POST /api/v1/approve/:id` (not retried: a repeat answers 409 with the decision).
+    pub(crate) async fn approve(
+        &self,
+        id: &RequestId,
+        decision: ApprovalDecision,
+    ) -> Result<crate::wire::ApproveResponse, Error> {
+        let url = self.endpoint(&["approve", id.as_str()]);
+        let body = ApproveRequest { decision };
+        self.call(Method::POST, url, Some(&body), &[], Retry::Never)
+            .await
+    }
+
+    /// `GET /api/v1/events/pending`.
+    pub(crate) async fn pending_events(&self) -> Result<PendingEventsResponse, Error> {
+        let url = self.endpoint(&["events", "pending"]);
+        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
+            .await
+    }
+
+    /// `POST /api/v1/events/ack/:id` (idempotent).
+    pub(crate) async fn ack_event(&self, id: &RequestId) -> Result<EventAckResponse, Error> {
+        let url = self.endpoint(&["events", "ack", id.as_str()]);
+        self.call::<(), _>(Method::POST, url, None, &[], Retry::Idempotent)
+            .await
+    }
+
+    /// `GET /api/v1/requests` (expert), optionally filtered by status.
+    pub(crate) async fn requests(
+        &self,
+        status: Option<&str>,
+    ) -> Result<RequestsListResponse, Error> {
+        let mut url = self.endpoint(&["requests"]);
+        if let Some(status) = status {
+            url.query_pairs_mut().append_pair("status", status);
+        }
+        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
+            .await
+    }
+}

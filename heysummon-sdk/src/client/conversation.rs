@@ -1,0 +1,418 @@
+//! A handle on one request: wait, read the decrypted conversation, send follow-ups, stream
+//! replies, close, rate.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{Stream, stream};
+
+use super::ask::{Answer, Approval, EncryptionPolicy, latest_expert_text};
+use super::backoff::Backoff;
+use super::nudge::Nudge;
+use super::{Client, WaitOptions, wait};
+use crate::Error;
+use crate::envelope::Channel;
+use crate::keys::{PartyKeys, PublicKeys};
+use crate::keystore::StoredRequest;
+use crate::wire::{
+    ApprovalDecision, CloseResponse, HelpStatusResponse, MessageId, MessageKind, MessagesResponse,
+    RateRequest, RateResponse, RefCode, RequestId, SendMessageRequest, Sender, Status, Timestamp,
+};
+
+/// What a message says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Content {
+    /// Text.
+    Text(String),
+    /// The record of an approval decision.
+    Decision(ApprovalDecision),
+}
+
+/// One message of a conversation, decrypted and verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConversationMessage {
+    /// Who sent it.
+    pub from: Sender,
+    /// What it says.
+    pub content: Content,
+    /// Whether it was end-to-end encrypted and its signature verified (`false` for plaintext,
+    /// which the server could read and alter, and for decision markers).
+    pub end_to_end: bool,
+    /// The sender's message id.
+    pub message_id: MessageId,
+    /// When the server stored it.
+    pub created_at: Timestamp,
+}
+
+/// A request this client created: cheap to clone. `Debug` never shows keys.
+#[derive(Clone)]
+pub struct Conversation {
+    client: Client,
+    record: Arc<StoredRequest>,
+    request_id: RequestId,
+    ref_code: RefCode,
+}
+
+impl std::fmt::Debug for Conversation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conversation")
+            .field("request_id", &self.request_id)
+            .field("ref_code", &self.ref_code)
+            .field("sealed", &self.record.sealed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Conversation {
+    pub(crate) fn from_record(client: Client, record: StoredRequest) -> Result<Self, Error> {
+        let (Some(request_id), Some(ref_code)) =
+            (record.request_id.clone(), record.ref_code.clone())
+        else {
+            return Err(Error::KeyStore(
+                "the stored request has no request id yet".into(),
+            ));
+        };
+        Ok(Self {
+            client,
+            record: Arc::new(record),
+            request_id,
+            ref_code,
+        })
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The request.
+    pub fn request_id(&self) -> &RequestId {
+        &self.request_id
+    }
+
+    /// Its reference code, for people.
+    pub fn ref_code(&self) -> &RefCode {
+        &self.ref_code
+    }
+
+    /// Whether the question was sealed to the expert's published keys (PROTOCOL B3).
+    pub fn is_sealed(&self) -> bool {
+        self.record.sealed
+    }
+
+    /// The current status (`GET /help/:id`; one attempt).
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
+    ///
+    /// # Errors
+    /// As [`Client::status`].
+    pub async fn status(&self) -> Result<HelpStatusResponse, Error> {
+        self.client.status(&self.request_id).await
+    }
+
+    /// Waits until the request is no longer waiting; see [`Client::wait`].
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
+    ///
+    /// # Errors
+    /// As [`Client::wait`].
+    pub async fn wait(&self, options: WaitOptions) -> Result<HelpStatusResponse, Error> {
+        self.client.wait(&self.request_id, options).await
+    }
+
+    /// Waits for the expert's answer and returns it decrypted, with the whole conversation.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
+    ///
+    /// # Errors
+    /// [`Error::RequestEnded`] when the request ended unanswered; [`Error::Timeout`];
+    /// [`Error::Crypto`] when a message fails authentication; as [`Client::wait`].
+    pub async fn answer(&self, options: WaitOptions) -> Result<Answer, Error> {
+        let status = self.wait(options).await?;
+        let conversation = self.messages().await?;
+        let (text, end_to_end) = match latest_expert_text(&conversation) {
+            Some(found) => found,
+            None => match status.response {
+                // A plaintext answer the server reports but does not list.
+                Some(text) if status.status == Status::Responded => (text, false),
+                _ => {
+                    return Err(Error::RequestEnded {
+                        status: status.status,
+                    });
+                }
+            },
+        };
+        Ok(Answer {
+            text,
+            end_to_end,
+            request_id: self.request_id.clone(),
+            ref_code: self.ref_code.clone(),
+            conversation,
+        })
+    }
+
+    /// Waits for the expert's explicit decision on an approval request. Fails closed: a
+    /// request that ends undecided is [`Error::RequestEnded`], a deadline [`Error::Timeout`].
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
+    ///
+    /// # Errors
+    /// As [`Conversation::answer`].
+    pub async fn decision(&self, options: WaitOptions) -> Result<Approval, Error> {
+        let status = wait::wait_until(&*self.client.inner, &self.request_id, &options, |status| {
+            status.approval_decision.is_some()
+        })
+        .await?;
+        let Some(decision) = status.approval_decision else {
+            return Err(if status.status.is_terminal() {
+                Error::RequestEnded {
+                    status: status.status,
+                }
+            } else {
+                Error::Timeout {
+                    waited: Duration::ZERO,
+                }
+            });
+        };
+        // The comment is a courtesy: the decision stands without it.
+        let comment = self
+            .messages()
+            .await
+            .ok()
+            .and_then(|messages| latest_expert_text(&messages))
+            .map(|(text, _)| text);
+        Ok(Approval {
+            decision,
+            request_id: self.request_id.clone(),
+            ref_code: self.ref_code.clone(),
+            comment,
+        })
+    }
+
+    /// The conversation so far, oldest first, every encrypted message verified and decrypted.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] when any encrypted message fails authentication (no partial
+    /// transcript); [`Error::Protocol`] for a message of no known form; as any call.
+    pub async fn messages(&self) -> Result<Vec<ConversationMessage>, Error> {
+        let response = self.client.inner.messages(&self.request_id).await?;
+        self.decrypt(&response)
+    }
+
+    /// Sends a follow-up message: encrypted to the expert's keys when there are any (always for
+    /// a sealed question); in plaintext otherwise, unless the policy is
+    /// [`EncryptionPolicy::Required`]. Retried safely (the server deduplicates by message id).
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: a dropped call may or may not have delivered the message.
+    ///
+    /// # Errors
+    /// [`Error::EncryptionUnavailable`] under `Required` without expert keys; as any call (400
+    /// once the request is closed or expired, 409 `NO_RESPONSE_REQUIRED` for a notification).
+    pub async fn send(&self, text: impl Into<String>) -> Result<MessageId, Error> {
+        let text = text.into();
+        let expert = match self.record.expert_keys {
+            Some(keys) => Some(keys),
+            None => expert_keys_of(&self.client.inner.messages(&self.request_id).await?)?,
+        };
+        let message_id = MessageId::random();
+        let body = match expert {
+            Some(expert) => {
+                let payload = Channel::new(&self.record.keys, &expert)?
+                    .seal(&text, Some(message_id.clone()))?;
+                SendMessageRequest::encrypted(Sender::Consumer, payload)
+            }
+            None if self.client.inner.encryption == EncryptionPolicy::Required => {
+                return Err(Error::EncryptionUnavailable(
+                    "the expert has not exchanged keys yet".into(),
+                ));
+            }
+            None => SendMessageRequest::plaintext(Sender::Consumer, text)
+                .with_message_id(message_id.clone()),
+        };
+        let sent = self
+            .client
+            .inner
+            .send_message(&self.request_id, &body)
+            .await?;
+        Ok(sent.message_id)
+    }
+
+    /// The expert's messages as they arrive: first those already there, then each new one,
+    /// until the request reaches a terminal status (then the stream ends). Woken by the event
+    /// stream, with a re-read at least every [`WaitOptions::first_phase_interval`] as a safety
+    /// net. Items that fail authentication are [`Error::Crypto`]; after an error that is not
+    /// retryable the stream ends.
+    pub fn replies(
+        &self,
+        options: WaitOptions,
+    ) -> impl Stream<Item = Result<ConversationMessage, Error>> + Send + 'static {
+        let mut url = self.client.inner.endpoint(&["events", "stream"]);
+        url.query_pairs_mut()
+            .append_pair("requestId", self.request_id.as_str());
+        let state = Replies {
+            nudge: Nudge::new(url, options.first_phase_interval),
+            conversation: self.clone(),
+            options,
+            seen: HashSet::new(),
+            queue: VecDeque::new(),
+            finished: false,
+        };
+        stream::unfold(state, |mut state| async move {
+            let item = state.next().await?;
+            Some((item, state))
+        })
+    }
+
+    /// Closes the conversation (`POST /close/:id`; idempotent, retried).
+    ///
+    /// # Errors
+    /// As any call (409 `NOT_APPLICABLE` for an unacknowledged notification).
+    pub async fn close(&self) -> Result<CloseResponse, Error> {
+        self.client.inner.close(&self.request_id).await
+    }
+
+    /// Rates the expert's answer, 1 to 5, with optional feedback (`POST /rate/:id`; once).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a rating out of range; 409 when already rated; 400 before an
+    /// answer.
+    pub async fn rate(&self, rating: u8, feedback: Option<&str>) -> Result<RateResponse, Error> {
+        let mut body =
+            RateRequest::new(rating).ok_or_else(|| Error::Config("a rating is 1 to 5".into()))?;
+        if let Some(feedback) = feedback {
+            body = body.with_feedback(feedback);
+        }
+        self.client.inner.rate(&self.request_id, &body).await
+    }
+
+    /// Verifies and decrypts every message.
+    fn decrypt(&self, response: &MessagesResponse) -> Result<Vec<ConversationMessage>, Error> {
+        let expert = match self.record.expert_keys {
+            // Sealed: only the pinned keys count, whatever the server now says.
+            Some(keys) => Some(keys),
+            None => expert_keys_of(response)?,
+        };
+        decrypt_messages(&self.record.keys, Sender::Consumer, expert, response)
+    }
+}
+
+/// Verifies and decrypts every message of a conversation between `local` (who sends as
+/// `local_side`) and `peer`. Any encrypted message that fails authentication fails the whole
+/// read with [`Error::Crypto`]: never a partial transcript.
+pub(crate) fn decrypt_messages(
+    local: &PartyKeys,
+    local_side: Sender,
+    peer: Option<PublicKeys>,
+    response: &MessagesResponse,
+) -> Result<Vec<ConversationMessage>, Error> {
+    let ours = local.public();
+    response
+        .messages
+        .iter()
+        .map(|item| {
+            let (content, end_to_end) = match item.kind() {
+                Some(MessageKind::Encrypted(payload)) => {
+                    let peer = peer.ok_or(Error::Crypto)?;
+                    // Our own messages carry our signature; the key agreement is the same.
+                    let signer = if item.from == local_side {
+                        ours.sign
+                    } else {
+                        peer.sign
+                    };
+                    let remote = PublicKeys {
+                        sign: signer,
+                        encrypt: peer.encrypt,
+                    };
+                    let text = Channel::new(local, &remote)?.open(&payload)?;
+                    (Content::Text(text), true)
+                }
+                Some(MessageKind::Plaintext(text)) => (Content::Text(text), false),
+                Some(MessageKind::ApprovalMarker(decision)) => (Content::Decision(decision), false),
+                None => {
+                    return Err(Error::Protocol(
+                        "a message is neither encrypted, plaintext nor a decision".into(),
+                    ));
+                }
+            };
+            Ok(ConversationMessage {
+                from: item.from,
+                content,
+                end_to_end,
+                message_id: item.message_id.clone(),
+                created_at: item.created_at,
+            })
+        })
+        .collect()
+}
+
+/// The expert keys a `GET /messages` answer carries (after a key exchange).
+pub(crate) fn expert_keys_of(response: &MessagesResponse) -> Result<Option<PublicKeys>, Error> {
+    match (
+        &response.expert_sign_pub_key,
+        &response.expert_encrypt_pub_key,
+    ) {
+        (Some(sign), Some(encrypt)) => PublicKeys::parse(sign, encrypt).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The state of [`Conversation::replies`].
+struct Replies {
+    conversation: Conversation,
+    options: WaitOptions,
+    seen: HashSet<MessageId>,
+    queue: VecDeque<ConversationMessage>,
+    nudge: Nudge,
+    finished: bool,
+}
+
+impl Replies {
+    async fn next(&mut self) -> Option<Result<ConversationMessage, Error>> {
+        let mut backoff = Backoff::new(self.options.backoff);
+        loop {
+            if let Some(message) = self.queue.pop_front() {
+                return Some(Ok(message));
+            }
+            if self.finished {
+                return None;
+            }
+            match self.refresh().await {
+                Ok(()) => backoff.reset(),
+                Err(error) if error.is_retryable() => {
+                    tokio::time::sleep(backoff.next_delay(error.retry_after())).await;
+                    continue;
+                }
+                Err(error) => {
+                    self.finished = true;
+                    return Some(Err(error));
+                }
+            }
+            if self.queue.is_empty() && !self.finished {
+                self.nudge.wait(&self.conversation.client.inner).await;
+            }
+        }
+    }
+
+    /// Reads the conversation and queues the expert messages not seen yet.
+    async fn refresh(&mut self) -> Result<(), Error> {
+        let inner = &self.conversation.client.inner;
+        let response = inner.messages(&self.conversation.request_id).await?;
+        self.finished = response.status.is_terminal();
+        for message in self.conversation.decrypt(&response)? {
+            if message.from == Sender::Expert && self.seen.insert(message.message_id.clone()) {
+                self.queue.push_back(message);
+            }
+        }
+        Ok(())
+    }
+}
