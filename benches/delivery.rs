@@ -15,7 +15,6 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark binary
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -25,25 +24,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
-/// Child mode: run a server, write `addr client_key expert_key` to a file, serve forever.
-fn serve(db: &str, out: &Path) {
-    heysummon_workspace::run_bench_server(db, |server| {
-        let line = format!(
-            "{} {} {}",
-            server.addr, server.client_key, server.expert_key
-        );
-        std::fs::write(out.with_extension("tmp"), line).unwrap();
-        std::fs::rename(out.with_extension("tmp"), out).unwrap();
-    })
-    .unwrap();
+    heysummon_workspace::rss_kib(pid).unwrap()
 }
 
 async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
@@ -307,11 +288,10 @@ async fn run(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--serve") {
-        serve(&args[i + 1], Path::new(&args[i + 2]));
+    if heysummon_workspace::serve_if_child().unwrap() {
         return;
     }
+    let args: Vec<String> = std::env::args().collect();
     let mut counts = vec![1000, 10_000];
     let mut samples = 300;
     for (i, arg) in args.iter().enumerate() {
@@ -375,33 +355,18 @@ where
     F: FnOnce(SocketAddr, String, String, u32) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("server.addr");
-    let db = format!("sqlite://{}", dir.path().join("delivery.db").display());
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--serve", &db, out.to_str().unwrap()])
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !out.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let line = std::fs::read_to_string(&out).unwrap();
-    let mut parts = line.split_whitespace();
-    let addr: SocketAddr = parts.next().unwrap().parse().unwrap();
-    let client_key = parts.next().unwrap().to_owned();
-    let expert_key = parts.next().unwrap().to_owned();
+    let child = heysummon_workspace::ChildServer::spawn().unwrap();
+    let server = child.server.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(body(addr, client_key, expert_key, child.id()));
+    runtime.block_on(body(
+        server.addr,
+        server.client_key,
+        server.expert_key,
+        child.pid(),
+    ));
     drop(runtime);
-    child.kill().unwrap();
-    child.wait().unwrap();
 }

@@ -2,6 +2,8 @@
 //! Nothing here is published.
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 pub use heysummon_sdk;
 use heysummon_server::clock::Clock;
@@ -65,4 +67,107 @@ pub fn run_bench_server(database_url: &str, ready: impl FnOnce(BenchServer)) -> 
         heysummon_server::app::serve(listener, AppState::new(store, clock, config)).await?;
         Ok(())
     })
+}
+
+/// The resident set size of a process, in KiB (`VmRSS` of `/proc/PID/status`).
+pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS for process {pid}"))
+}
+
+/// A benchmark server in a child process (the benchmark binary re-executed with
+/// `--serve DATABASE_URL OUT_FILE`; see [`serve_if_child`]), so that its memory and CPU are
+/// measured apart from the load generator's. Killed on drop.
+#[derive(Debug)]
+pub struct ChildServer {
+    /// The server's address, keys and database.
+    pub server: BenchServer,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl ChildServer {
+    /// Starts the current executable as a server on a fresh SQLite file and waits until it
+    /// listens.
+    pub fn spawn() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let out = dir.path().join("server.addr");
+        let db = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let out_arg = out
+            .to_str()
+            .ok_or_else(|| anyhow::anyhow!("temporary path is not UTF-8"))?;
+        let child = std::process::Command::new(std::env::current_exe()?)
+            .args(["--serve", &db, out_arg])
+            .spawn()?;
+        let mut server = Self {
+            server: BenchServer {
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                client_key: String::new(),
+                expert_key: String::new(),
+            },
+            child,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        while !out.exists() {
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let line = std::fs::read_to_string(&out)?;
+        let mut parts = line.split_whitespace();
+        let mut next = || {
+            parts
+                .next()
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow::anyhow!("malformed server file"))
+        };
+        server.server.addr = next()?.parse()?;
+        server.server.client_key = next()?;
+        server.server.expert_key = next()?;
+        Ok(server)
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// In a benchmark's `main`: when the arguments are `--serve DATABASE_URL OUT_FILE`, runs the
+/// server (writing `ADDR CLIENT_KEY EXPERT_KEY` to `OUT_FILE` once it listens) and returns
+/// `true` when it stops; otherwise returns `false` at once.
+pub fn serve_if_child() -> anyhow::Result<bool> {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(i) = args.iter().position(|a| a == "--serve") else {
+        return Ok(false);
+    };
+    let (Some(db), Some(out)) = (args.get(i + 1), args.get(i + 2)) else {
+        anyhow::bail!("usage: --serve DATABASE_URL OUT_FILE");
+    };
+    let out = Path::new(out).to_owned();
+    let mut written = Ok(());
+    run_bench_server(db, |server| {
+        let line = format!(
+            "{} {} {}",
+            server.addr, server.client_key, server.expert_key
+        );
+        let tmp = out.with_extension("tmp");
+        written = std::fs::write(&tmp, line).and_then(|()| std::fs::rename(&tmp, &out));
+    })?;
+    written?;
+    Ok(true)
 }

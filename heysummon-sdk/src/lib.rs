@@ -3,6 +3,43 @@
 //! The client side of HeySummon, the pager for AI agents: an agent that needs approval, hits
 //! ambiguity or lacks context asks a human expert, the expert answers, the agent resumes.
 //!
+//! ## Quickstart
+//!
+//! One dependency, one call. Keys, sealing the question to the expert's pinned key, signing,
+//! waiting (Server-Sent Events, long-poll or smart polling), retries and decryption are done for
+//! you:
+//!
+//! ```no_run
+//! use heysummon_sdk::Client;
+//! use heysummon_sdk::keystore::FileKeyStore;
+//!
+//! # async fn agent() -> Result<(), heysummon_sdk::Error> {
+//! let client = Client::builder()
+//!     .base_url("http://127.0.0.1:8080")
+//!     .api_key(std::env::var("HEYSUMMON_API_KEY").unwrap_or_default())
+//!     // Per-request keys and expert pins survive a restart (see `Client::resume`).
+//!     .key_store(FileKeyStore::open(".heysummon")?)
+//!     .build()?;
+//!
+//! let answer = client.ask("May I run the migration on production?").await?;
+//! println!("{} ({}): {}", answer.ref_code, answer.request_id, answer.text);
+//!
+//! // Approvals fail closed: only an explicit decision is `Ok`; a timeout, an expiry or a
+//! // cancellation is an error, never "approved".
+//! let approval = client.approval("Delete 1,204 stale branches?").await?;
+//! if approval.is_approved() {
+//!     // go ahead
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The expert's side is `ExpertClient` (publish keys, stream requests, open sealed questions,
+//! reply, decide). Runnable examples: `examples/ask.rs`, `examples/approval.rs` and
+//! `examples/expert-answerer.rs` in the repository.
+//!
+//! ## What is inside
+//!
 //! Without features this crate does no I/O. It is the one definition of the protocol that the
 //! SDK, the guard and the server share:
 //!
@@ -20,8 +57,9 @@
 //! owner-only files written atomically, so an agent that crashed mid-wait can still open the answer.
 //!
 //! With the `client` feature (on by default), `client` adds the async HTTP client on reqwest and
-//! tokio: `Client::wait` waits for an expert's answer over Server-Sent Events, long-polls or
-//! two-phase smart polling.
+//! tokio: `Client::ask`, `Client::approval`, `Client::notify`, conversations, `Client::resume`,
+//! `ExpertClient`, and `Client::wait`, which waits for an expert's answer over Server-Sent
+//! Events, long-polls or two-phase smart polling.
 //!
 //! ```
 //! use heysummon_sdk::envelope::Channel;

@@ -286,7 +286,9 @@ impl ExpertClient {
     ) -> Result<MessageId, Error> {
         let inner = &self.client.inner;
         let identity = self.identity()?;
-        let mut response = inner.messages(request_id).await?;
+        let response = inner.messages(request_id).await?;
+        // The agent's keys first: no key exchange for a request nobody could answer.
+        let consumer = consumer_keys(&response)?.ok_or(Error::Crypto)?;
         match expert_keys_of(&response)? {
             Some(keys) if keys == identity.public() => {}
             Some(_) => {
@@ -294,12 +296,8 @@ impl ExpertClient {
                     "the request's expert keys are not this expert's identity".into(),
                 ));
             }
-            None => {
-                self.exchange_keys(request_id).await?;
-                response = inner.messages(request_id).await?;
-            }
+            None => self.exchange_keys(request_id).await?,
         }
-        let consumer = consumer_keys(&response)?.ok_or(Error::Crypto)?;
         let message_id = MessageId::random();
         let payload = Channel::new(&identity, &consumer)?.seal(text, Some(message_id.clone()))?;
         let mut body = SendMessageRequest::encrypted(Sender::Expert, payload);
