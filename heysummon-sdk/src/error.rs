@@ -108,6 +108,16 @@ pub enum Error {
     #[error("end-to-end encryption is required but not available: {0}")]
     EncryptionUnavailable(String),
 
+    /// The question was not sent: the content-safety rules found a payment card number, a
+    /// social security number or a BSN in it (checked on this machine before sealing, since the
+    /// server cannot scan what it cannot read). Names the kinds of finding, never the text.
+    #[cfg(feature = "client")]
+    #[error("content blocked by the safety filter: {}", flags.join(", "))]
+    ContentBlocked {
+        /// The kinds of blocking finding (`credit_card`, `ssn_bsn`).
+        flags: Vec<String>,
+    },
+
     /// The request ended without what was waited for (an answer, a decision): it expired, was
     /// cancelled or closed. Never means "approved".
     #[cfg(feature = "client")]

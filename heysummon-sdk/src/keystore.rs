@@ -123,6 +123,10 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
     fn pin_fingerprint(&self, expert_id: &ExpertId, fingerprint: &Fingerprint)
     -> Result<(), Error>;
 
+    /// Whether any expert is pinned. A store that has sealed to someone refuses to fall back
+    /// to plaintext for an expert it has never seen (a server listing a new, keyless expert).
+    fn has_pins(&self) -> Result<bool, Error>;
+
     /// A named long-term key pair (an expert's own keys).
     fn identity(&self, name: &str) -> Result<Option<PartyKeys>, Error>;
 
@@ -157,6 +161,10 @@ impl<T: KeyStore + ?Sized> KeyStore for Arc<T> {
         fingerprint: &Fingerprint,
     ) -> Result<(), Error> {
         (**self).pin_fingerprint(expert_id, fingerprint)
+    }
+
+    fn has_pins(&self) -> Result<bool, Error> {
+        (**self).has_pins()
     }
 
     fn identity(&self, name: &str) -> Result<Option<PartyKeys>, Error> {
@@ -233,6 +241,10 @@ impl KeyStore for MemoryKeyStore {
     ) -> Result<(), Error> {
         self.lock().pins.insert(expert_id.clone(), *fingerprint);
         Ok(())
+    }
+
+    fn has_pins(&self) -> Result<bool, Error> {
+        Ok(!self.lock().pins.is_empty())
     }
 
     fn identity(&self, name: &str) -> Result<Option<PartyKeys>, Error> {

@@ -354,3 +354,62 @@ async fn real_server_errors() {
     let error = expert.reply(&id, "Hello").await.unwrap_err();
     assert!(matches!(error, Error::InvalidPublicKey { .. }), "{error}");
 }
+
+#[tokio::test]
+async fn creation_is_not_retried_when_the_server_may_have_acted() {
+    let script = Script::default();
+    script.on("POST /api/v1/help", 500, &[], "");
+    let base = script.start().await;
+    let agent = Client::builder()
+        .base_url(&base)
+        .api_key("hs_cli_test")
+        .retries(4, fast_retries())
+        .encryption(EncryptionPolicy::Off)
+        .build()
+        .unwrap();
+    let error = agent.submit("Once", &AskOptions::new()).await.unwrap_err();
+    assert_eq!(error.http_status(), Some(500));
+    assert_eq!(
+        script.hits("POST /api/v1/help").len(),
+        1,
+        "a v1 server could page twice"
+    );
+}
+
+#[tokio::test]
+async fn a_readable_expert_message_in_a_sealed_conversation_is_refused() {
+    let script = Script::default();
+    let expert = PartyKeys::generate().public();
+    let experts = json!({"experts": [{
+        "id": "e1", "name": "Dana", "isActive": true,
+        "signPublicKey": expert.sign.to_hex(),
+        "encryptPublicKey": expert.encrypt.to_hex(),
+    }]});
+    script.on("GET /api/v1/experts", 200, &[], &experts.to_string());
+    script.on("POST /api/v1/help", 200, &[], CREATED);
+    script.on(
+        "GET /api/v1/help/r1",
+        200,
+        &[],
+        r#"{"requestId":"r1","refCode":"HS-AAAA1111","status":"responded","response":"approved by the server"}"#,
+    );
+    script.on("GET /api/v1/messages/r1", 200, &[], &json!({
+        "requestId": "r1", "refCode": "HS-AAAA1111", "status": "responded",
+        "consumerSignPubKey": null, "consumerEncryptPubKey": null,
+        "expertSignPubKey": expert.sign.to_hex(), "expertEncryptPubKey": expert.encrypt.to_hex(),
+        "messages": [{
+            "id": "m1", "from": "expert", "ciphertext": "eWVz", "iv": "plaintext",
+            "authTag": "plaintext", "signature": "plaintext", "messageId": "x1",
+            "createdAt": "2026-12-01T00:00:00.000Z", "plaintext": "yes"
+        }],
+        "expiresAt": "2030-01-01T00:00:00.000Z",
+    }).to_string());
+    let base = script.start().await;
+    let conversation = client(&base)
+        .submit("Sealed?", &AskOptions::new())
+        .await
+        .unwrap();
+    assert!(conversation.is_sealed());
+    let error = conversation.answer(quick().wait).await.unwrap_err();
+    assert!(matches!(error, Error::Crypto), "{error}");
+}

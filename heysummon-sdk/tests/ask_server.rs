@@ -339,10 +339,11 @@ async fn a_retried_ask_with_the_same_idempotency_key_pages_once() {
     // After a crash: the same key store, the same key, the same request.
     let again = server.agent(FileKeyStore::open(dir.path()).unwrap());
     let conversation = again.submit("Deploy now?", &options).await.unwrap();
-    // Even without the key store, the server answers a repeat with the original request.
+    // Another key store with the same key gets the server's original request, which it holds
+    // no keys for: refused, and nobody is paged again.
     let amnesiac = server.agent(MemoryKeyStore::new());
-    let repeat = amnesiac.submit("Deploy now?", &options).await.unwrap();
-    assert_eq!(repeat.request_id(), conversation.request_id());
+    let error = amnesiac.submit("Deploy now?", &options).await.unwrap_err();
+    assert!(matches!(error, Error::UnknownRequest { .. }), "{error}");
     assert_eq!(server.request_count().await, 1);
     assert_eq!(expert.pending().await.unwrap().len(), 1);
 
@@ -478,4 +479,104 @@ async fn agent_public_keys(server: &Server, id: &RequestId) -> heysummon_sdk::ke
         messages["consumerEncryptPubKey"].as_str().unwrap(),
     )
     .unwrap()
+}
+
+#[tokio::test]
+async fn a_question_ended_without_an_answer_is_request_ended() {
+    let server = Server::start().await;
+    let expert = server.expert(MemoryKeyStore::new());
+    expert.publish_keys().await.unwrap();
+    let agent = server.agent(MemoryKeyStore::new());
+    let asking = tokio::spawn({
+        let agent = agent.clone();
+        async move { agent.ask_with("Anyone there?", quick()).await }
+    });
+    let id = server.wait_for_pending(&expert).await;
+    expert.close(&id).await.unwrap();
+    let error = asking.await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::RequestEnded {
+                status: Status::Closed
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn sealed_content_is_checked_here_before_it_is_sealed() {
+    let server = Server::start().await;
+    let expert = server.expert(MemoryKeyStore::new());
+    expert.publish_keys().await.unwrap();
+    let agent = server.agent(MemoryKeyStore::new());
+    let error = agent
+        .ask_with("Charge card 4111 1111 1111 1111 please", quick())
+        .await
+        .unwrap_err();
+    match &error {
+        Error::ContentBlocked { flags } => assert_eq!(flags, &["credit_card".to_owned()]),
+        other => panic!("expected ContentBlocked, got {other}"),
+    }
+    assert!(!error.to_string().contains("4111"));
+    let context = AskOptions::new().with_context(vec![serde_json::json!({
+        "role": "user", "content": "my SSN is 123-45-6789"
+    })]);
+    assert!(matches!(
+        agent.submit("Is this fine?", &context).await.unwrap_err(),
+        Error::ContentBlocked { .. }
+    ));
+    assert_eq!(server.request_count().await, 0);
+}
+
+#[tokio::test]
+async fn no_silent_downgrade_to_plaintext() {
+    let server = Server::start().await;
+    // The expert has published no keys.
+    let _expert = server.expert(MemoryKeyStore::new());
+    // A fingerprint in configuration makes sealing mandatory: a keyless expert is refused.
+    let configured = server
+        .agent_builder(MemoryKeyStore::new())
+        .expert_fingerprint(
+            heysummon_sdk::keys::PartyKeys::generate()
+                .public()
+                .fingerprint()
+                .to_string(),
+        )
+        .build()
+        .unwrap();
+    assert!(matches!(
+        configured.ask_with("Secret?", quick()).await.unwrap_err(),
+        Error::ExpertKeyChanged {
+            published: None,
+            ..
+        }
+    ));
+    // So does a key store that has sealed to an expert before (here: another expert id, as a
+    // server listing a new keyless expert would make it look).
+    let store = MemoryKeyStore::new();
+    heysummon_sdk::keystore::KeyStore::pin_fingerprint(
+        &store,
+        &heysummon_sdk::wire::ExpertId::new("someone-else"),
+        &heysummon_sdk::keys::PartyKeys::generate()
+            .public()
+            .fingerprint(),
+    )
+    .unwrap();
+    let pinned = server.agent(store);
+    assert!(matches!(
+        pinned.ask_with("Secret?", quick()).await.unwrap_err(),
+        Error::EncryptionUnavailable(_)
+    ));
+    assert_eq!(server.request_count().await, 0);
+    // A fresh agent with the default policy uses the v1 flow.
+    let fresh = server.agent(MemoryKeyStore::new());
+    assert!(
+        !fresh
+            .submit("Not secret", &AskOptions::new())
+            .await
+            .unwrap()
+            .is_sealed()
+    );
 }

@@ -31,6 +31,10 @@ use crate::wire::{
 pub(crate) enum Retry {
     /// Repeating it cannot change anything twice.
     Idempotent,
+    /// Repeated only when the server certainly did not act on it: the connection was never
+    /// made, or the server refused it outright (429, 503). `POST /help` is retried this way, so
+    /// that a HeySummon v1 server, which ignores `Idempotency-Key`, never pages twice.
+    Unprocessed,
     /// One attempt only.
     Never,
 }
@@ -40,6 +44,18 @@ pub(crate) fn path_and_query(url: &Url) -> String {
     match url.query() {
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),
+    }
+}
+
+/// Whether a failed call of this kind may be repeated.
+fn may_retry(retry: Retry, error: &Error) -> bool {
+    match retry {
+        Retry::Never => false,
+        Retry::Idempotent => error.is_retryable(),
+        Retry::Unprocessed => match error {
+            Error::Network { kind, .. } => *kind == crate::NetworkErrorKind::Connect,
+            _ => matches!(error.http_status(), Some(429 | 503)),
+        },
     }
 }
 
@@ -137,11 +153,7 @@ impl Inner {
                 Err(error) => Err(error),
             };
             match result {
-                Err(error)
-                    if retry == Retry::Idempotent
-                        && error.is_retryable()
-                        && attempt < self.retry.attempts =>
-                {
+                Err(error) if attempt < self.retry.attempts && may_retry(retry, &error) => {
                     attempt += 1;
                     tokio::time::sleep(backoff.next_delay(error.retry_after())).await;
                 }
@@ -152,8 +164,9 @@ impl Inner {
 
     // ---- consumer ---------------------------------------------------------------------------
 
-    /// `POST /api/v1/help` with an `Idempotency-Key` (retried: the server answers a repeat with
-    /// the original request).
+    /// `POST /api/v1/help` with an `Idempotency-Key`. Our server answers a repeat with the
+    /// original request; since a HeySummon v1 server does not, only failures where the server
+    /// certainly did not act are retried.
     pub(crate) async fn create_help(
         &self,
         body: &CreateHelpRequest,
@@ -161,7 +174,7 @@ impl Inner {
     ) -> Result<CreateHelpResponse, Error> {
         let headers = [(IDEMPOTENCY_KEY_HEADER, idempotency_key.to_owned())];
         let url = self.endpoint(&["help"]);
-        self.call(Method::POST, url, Some(body), &headers, Retry::Idempotent)
+        self.call(Method::POST, url, Some(body), &headers, Retry::Unprocessed)
             .await
     }
 

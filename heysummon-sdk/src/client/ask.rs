@@ -16,6 +16,7 @@ use crate::Error;
 use crate::envelope::Channel;
 use crate::keys::{PartyKeys, PublicKeys};
 use crate::keystore::{RequestKind, StoredRequest};
+use crate::safety::scan_help_request;
 use crate::wire::{
     ApprovalDecision, CreateHelpRequest, ExpertInfo, HelpStatusResponse, MAX_IDEMPOTENCY_KEY_LEN,
     RefCode, RequestId,
@@ -144,6 +145,9 @@ impl Notification {
 
     /// Marks the notification acknowledged (`POST /acknowledge/:id`; idempotent, retried).
     ///
+    /// # Cancel safety
+    /// Cancel-safe: acknowledging is idempotent, so calling it again is harmless.
+    ///
     /// # Errors
     /// As any call: [`Error::Http`], [`Error::Network`], [`Error::Protocol`].
     pub async fn acknowledge(&self) -> Result<crate::wire::AcknowledgeResponse, Error> {
@@ -169,7 +173,10 @@ impl Client {
     /// # Cancel safety
     /// Not cancel-safe in itself, but restart-safe: the request's keys are saved in the key store
     /// before it is sent; after a cancellation or a crash, [`Client::resume`] with the request id,
-    /// or asking again with the same [`AskOptions::idempotency_key`], picks it up.
+    /// or asking again with the same [`AskOptions::idempotency_key`], picks it up. Give an
+    /// idempotency key of your own (say, derived from the task) to be safe also against a crash
+    /// between sending and learning the request id: the default key is random and dies with
+    /// the process.
     ///
     /// # Errors
     /// As [`Client::ask_with`].
@@ -206,6 +213,9 @@ impl Client {
     /// Asks the expert to approve or deny `action`, and waits for the decision; see
     /// [`Client::approval_with`].
     ///
+    /// # Cancel safety
+    /// As [`Client::approval_with`].
+    ///
     /// # Errors
     /// As [`Client::approval_with`].
     pub async fn approval(&self, action: impl Into<String>) -> Result<Approval, Error> {
@@ -234,6 +244,9 @@ impl Client {
 
     /// Sends a notification (`responseRequired: false`): the expert is told, nobody answers.
     /// Returns once the server has it.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe unless an idempotency key is given: a dropped call may have sent the notification, and without the key a new call sends another.
     ///
     /// # Errors
     /// As [`Client::submit`].
@@ -269,6 +282,9 @@ impl Client {
     /// After a restart: finds the request's keys in the key store, keeps waiting and decrypts
     /// the answer.
     ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
+    ///
     /// # Errors
     /// [`Error::UnknownRequest`] when the key store has no keys for it; otherwise as
     /// [`Client::ask_with`].
@@ -277,6 +293,9 @@ impl Client {
     }
 
     /// After a restart: keeps waiting for the decision on an approval request.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
     ///
     /// # Errors
     /// As [`Client::resume`] and [`Client::approval_with`].
@@ -335,6 +354,22 @@ impl Client {
             None => PartyKeys::generate(),
         };
         let target = self.sealing_target().await?;
+        if target.is_some() {
+            // The server cannot scan what it cannot read: the same rules, here, first.
+            let report = scan_help_request(Some(&text), Some(&options.context));
+            if report.blocked() {
+                let mut kinds: Vec<&'static str> = report
+                    .flags
+                    .iter()
+                    .filter(|f| f.kind.blocks())
+                    .map(|f| f.kind.as_str())
+                    .collect();
+                kinds.dedup();
+                return Err(Error::ContentBlocked {
+                    flags: kinds.into_iter().map(str::to_owned).collect(),
+                });
+            }
+        }
         let public = keys.public();
         let mut record = StoredRequest::new(idempotency_key.clone(), kind, keys);
         record.sealed = target.is_some();
@@ -372,12 +407,20 @@ impl Client {
         record.request_id = Some(created.request_id);
         record.ref_code = Some(created.ref_code);
         record.expires_at = Some(created.expires_at);
+        if options.idempotency_key.is_some() {
+            // A caller's key may have created the request from another key store, with other
+            // keys: such a request is not ours to read.
+            self.check_consumer_keys(&record).await?;
+        }
         store.save_request(&record)?;
         Conversation::from_record(self.clone(), record)
     }
 
     /// The expert keys to seal to, per the encryption policy and the pins; `None` for the
     /// plaintext (HeySummon-compatible) flow.
+    ///
+    /// Never a silent downgrade: with a fingerprint in configuration, or once this key store has
+    /// pinned any expert, an expert without published keys is refused, not asked in plaintext.
     async fn sealing_target(&self) -> Result<Option<PublicKeys>, Error> {
         let policy = self.inner.encryption;
         if policy == EncryptionPolicy::Off {
@@ -385,6 +428,13 @@ impl Client {
         }
         let experts = self.inner.experts().await?.experts;
         let configured = self.inner.expert_fingerprint;
+        let store = &self.inner.key_store;
+        // A configured pin, or a store that has sealed before, makes sealing mandatory.
+        let policy = if configured.is_some() || store.has_pins()? {
+            EncryptionPolicy::Required
+        } else {
+            policy
+        };
         // With a configured pin, the expert whose keys match it; else the first listed.
         let expert = experts
             .iter()
@@ -403,7 +453,7 @@ impl Client {
         let published = published_keys(expert)?;
         let pinned = match configured {
             Some(pin) => Some(pin),
-            None => self.inner.key_store.pinned_fingerprint(&expert.id)?,
+            None => store.pinned_fingerprint(&expert.id)?,
         };
         match (published, pinned) {
             (Some(keys), Some(pin)) if keys.fingerprint() == pin => Ok(Some(keys)),
@@ -413,12 +463,36 @@ impl Client {
                 published: published.map(|keys| keys.fingerprint().to_string()),
             }),
             (Some(keys), None) => {
-                self.inner
-                    .key_store
-                    .pin_fingerprint(&expert.id, &keys.fingerprint())?;
+                store.pin_fingerprint(&expert.id, &keys.fingerprint())?;
                 Ok(Some(keys))
             }
             (None, None) => unavailable(policy, "the expert has published no keys"),
+        }
+    }
+}
+
+impl Client {
+    /// Fails with [`Error::UnknownRequest`] when the request the server returned carries other
+    /// consumer keys than the record's (it was created by another key store).
+    async fn check_consumer_keys(&self, record: &StoredRequest) -> Result<(), Error> {
+        let Some(id) = &record.request_id else {
+            return Ok(());
+        };
+        let messages = self.inner.messages(id).await?;
+        let ours = record.keys.public();
+        let theirs = match (
+            &messages.consumer_sign_pub_key,
+            &messages.consumer_encrypt_pub_key,
+        ) {
+            (Some(sign), Some(encrypt)) => PublicKeys::parse(sign, encrypt).ok(),
+            _ => None,
+        };
+        if theirs == Some(ours) {
+            Ok(())
+        } else {
+            Err(Error::UnknownRequest {
+                request_id: id.as_str().to_owned(),
+            })
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{Stream, stream};
+use futures_util::{Stream, StreamExt as _, stream};
 
 use super::ask::{Answer, Approval, EncryptionPolicy, latest_expert_text};
 use super::backoff::Backoff;
@@ -138,8 +138,11 @@ impl Conversation {
         let (text, end_to_end) = match latest_expert_text(&conversation) {
             Some(found) => found,
             None => match status.response {
-                // A plaintext answer the server reports but does not list.
-                Some(text) if status.status == Status::Responded => (text, false),
+                // A plaintext answer the server reports but does not list (never for a sealed
+                // question: that would be the server speaking for the expert).
+                Some(text) if status.status == Status::Responded && !self.record.sealed => {
+                    (text, false)
+                }
                 _ => {
                     return Err(Error::RequestEnded {
                         status: status.status,
@@ -251,11 +254,15 @@ impl Conversation {
     /// until the request reaches a terminal status (then the stream ends). Woken by the event
     /// stream, with a re-read at least every [`WaitOptions::first_phase_interval`] as a safety
     /// net. Items that fail authentication are [`Error::Crypto`]; after an error that is not
-    /// retryable the stream ends.
+    /// retryable the stream ends. It only reads: dropping it, even mid-poll, loses nothing, and a
+    /// new stream starts again with the messages already there.
     pub fn replies(
         &self,
         options: WaitOptions,
     ) -> impl Stream<Item = Result<ConversationMessage, Error>> + Send + 'static {
+        if let Err(error) = options.validate() {
+            return stream::once(async move { Err(error) }).left_stream();
+        }
         let mut url = self.client.inner.endpoint(&["events", "stream"]);
         url.query_pairs_mut()
             .append_pair("requestId", self.request_id.as_str());
@@ -271,9 +278,13 @@ impl Conversation {
             let item = state.next().await?;
             Some((item, state))
         })
+        .right_stream()
     }
 
     /// Closes the conversation (`POST /close/:id`; idempotent, retried).
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: closing is idempotent, so calling it again is harmless.
     ///
     /// # Errors
     /// As any call (409 `NOT_APPLICABLE` for an unacknowledged notification).
@@ -282,6 +293,9 @@ impl Conversation {
     }
 
     /// Rates the expert's answer, 1 to 5, with optional feedback (`POST /rate/:id`; once).
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: a dropped call may have recorded the rating (a new one then answers 409).
     ///
     /// # Errors
     /// [`Error::Config`] for a rating out of range; 409 when already rated; 400 before an
@@ -302,7 +316,17 @@ impl Conversation {
             Some(keys) => Some(keys),
             None => expert_keys_of(response)?,
         };
-        decrypt_messages(&self.record.keys, Sender::Consumer, expert, response)
+        let messages = decrypt_messages(&self.record.keys, Sender::Consumer, expert, response)?;
+        // In a sealed conversation the server refuses plaintext; an expert "message" it could
+        // read is one it may have written itself.
+        let forged = self.record.sealed
+            && messages.iter().any(|m| {
+                m.from == Sender::Expert && matches!(m.content, Content::Text(_)) && !m.end_to_end
+            });
+        if forged {
+            return Err(Error::Crypto);
+        }
+        Ok(messages)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use futures_util::{Stream, stream};
+use futures_util::{Stream, StreamExt as _, stream};
 
 use super::backoff::Backoff;
 use super::conversation::{ConversationMessage, decrypt_messages, expert_keys_of};
@@ -111,6 +111,9 @@ impl ExpertClient {
     /// questions to them; returns their fingerprint, to be compared out of band by agents that
     /// pin it in configuration.
     ///
+    /// # Cancel safety
+    /// Cancel-safe: publishing the same keys again is harmless.
+    ///
     /// # Errors
     /// [`Error::Protocol`] when the server reports another fingerprint; as any call.
     pub async fn publish_keys(&self) -> Result<Fingerprint, Error> {
@@ -132,6 +135,9 @@ impl ExpertClient {
     /// The requests and notifications waiting for this expert (`GET /events/pending`), oldest
     /// first. A request stays listed until acknowledged with [`ExpertClient::ack`].
     ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
+    ///
     /// # Errors
     /// As any call.
     pub async fn pending(&self) -> Result<Vec<IncomingRequest>, Error> {
@@ -151,11 +157,15 @@ impl ExpertClient {
     /// Every waiting request once, then each new one as it arrives: woken by the expert's event
     /// stream, re-reading the pending feed at least every [`WaitOptions::first_phase_interval`].
     /// Transient failures are retried with backoff; the stream ends after an error that is not
-    /// retryable (a revoked key, say).
+    /// retryable (a revoked key, say). It only reads: dropping it loses nothing, and a new stream
+    /// lists every request still pending.
     pub fn requests(
         &self,
         options: WaitOptions,
     ) -> impl Stream<Item = Result<IncomingRequest, Error>> + Send + 'static {
+        if let Err(error) = options.validate() {
+            return stream::once(async move { Err(error) }).left_stream();
+        }
         let url = self.client.inner.endpoint(&["events", "stream"]);
         let state = Incoming {
             expert: self.clone(),
@@ -169,10 +179,14 @@ impl ExpertClient {
             let item = state.next().await?;
             Some((item, state))
         })
+        .right_stream()
     }
 
     /// Marks a request as seen (`POST /events/ack/:id`): it leaves the pending feed until
     /// something new happens on it.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: acknowledging is idempotent.
     ///
     /// # Errors
     /// As any call.
@@ -182,6 +196,9 @@ impl ExpertClient {
 
     /// Opens a request: the question (decrypted when sealed to this expert's keys) and the
     /// conversation, every encrypted message verified.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
     ///
     /// # Errors
     /// [`Error::Crypto`] when a message fails authentication; 404/403 for a request not routed
@@ -225,6 +242,9 @@ impl ExpertClient {
     /// Exchanges keys on a HeySummon-style request (`POST /key-exchange/:id`) with the
     /// expert's identity, so replies can be encrypted. Sealed requests need none.
     ///
+    /// # Cancel safety
+    /// Not cancel-safe: a dropped call may have installed the keys (a new one then answers 400; [`ExpertClient::reply`] copes with both).
+    ///
     /// # Errors
     /// 400 when keys were exchanged already or the request is closed; as any call.
     pub async fn exchange_keys(&self, request_id: &RequestId) -> Result<(), Error> {
@@ -238,6 +258,9 @@ impl ExpertClient {
     /// exchanges keys first when the request has none yet. Retried safely (deduplicated by
     /// message id).
     ///
+    /// # Cancel safety
+    /// Not cancel-safe: a dropped call may have delivered the reply.
+    ///
     /// # Errors
     /// [`Error::Config`] when the request's expert keys are not this expert's identity; 400 once
     /// the request is closed or expired; 409 `NO_RESPONSE_REQUIRED` for a notification.
@@ -246,6 +269,9 @@ impl ExpertClient {
     }
 
     /// Replies with a decision on an approval request and an encrypted comment.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: a dropped call may have delivered the decision.
     ///
     /// # Errors
     /// As [`ExpertClient::reply`]; 409 when already decided.
@@ -260,6 +286,9 @@ impl ExpertClient {
 
     /// Approves or denies (`POST /approve/:id`). Decisions are one-shot.
     ///
+    /// # Cancel safety
+    /// Not cancel-safe: a dropped call may have recorded the decision (a new one then answers 409 with it).
+    ///
     /// # Errors
     /// 409 when already decided; 400 for a request that is not an approval, or has ended.
     pub async fn decide(
@@ -271,6 +300,9 @@ impl ExpertClient {
     }
 
     /// Closes a request (`POST /close/:id`; idempotent).
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: closing is idempotent.
     ///
     /// # Errors
     /// As any call.

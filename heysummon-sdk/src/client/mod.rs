@@ -23,8 +23,9 @@
 //! # }
 //! ```
 //!
-//! Every public async function documents whether it is cancel-safe. None of them changes
-//! anything on the server, so dropping one loses nothing: calling it again starts over.
+//! Every public async function documents whether it is cancel-safe. The waits and reads only
+//! read, so dropping one loses nothing; the calls that change something on the server say what a
+//! dropped call may have done, and the asking calls are restart-safe through the key store.
 
 mod api;
 mod ask;
@@ -178,6 +179,9 @@ impl Client {
 impl Client {
     /// `GET /api/v1/whoami`: the key, its expert and its owner.
     ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
+    ///
     /// # Errors
     /// As any call (401 for an unknown key).
     pub async fn whoami(&self) -> Result<crate::wire::WhoamiResponse, Error> {
@@ -185,6 +189,9 @@ impl Client {
     }
 
     /// `GET /api/v1/experts`: the experts this key is linked to, with their published keys.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: it only reads.
     ///
     /// # Errors
     /// As any call.
@@ -196,6 +203,9 @@ impl Client {
     /// first device (`POST /api/v1/devices`, PROTOCOL B4; sent unsigned, since the server does
     /// not know the device yet): from then on the server accepts only requests signed by an
     /// enrolled device for this API key. Returns the device id.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: a dropped call may have enrolled the device; `whoami` or a signed call tells.
     ///
     /// # Errors
     /// [`Error::Config`] without a device key; 401 `SIGNATURE_REQUIRED` when the key already
@@ -216,7 +226,7 @@ impl Client {
                 url,
                 Some(&body),
                 &[],
-                api::Retry::Idempotent,
+                api::Retry::Never,
                 false,
             )
             .await

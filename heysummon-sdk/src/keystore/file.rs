@@ -192,6 +192,25 @@ impl KeyStore for FileKeyStore {
         write_atomic(&path, &json)
     }
 
+    fn has_pins(&self) -> Result<bool, Error> {
+        let dir = self.root.join(PINS);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(error) => {
+                return Err(Error::KeyStore(format!("{}: {error}", dir.display())));
+            }
+        };
+        for entry in entries {
+            let entry =
+                entry.map_err(|error| Error::KeyStore(format!("{}: {error}", dir.display())))?;
+            if entry.path().extension().is_some_and(|ext| ext == "json") {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     fn identity(&self, name: &str) -> Result<Option<PartyKeys>, Error> {
         let path = self.identity_path(name);
         let Some(identity) = record::read::<IdentityRecord>(&path)? else {
