@@ -279,6 +279,23 @@ impl Client {
             .await
     }
 
+    /// Creates an approval request without waiting; wait for the decision with
+    /// [`Conversation::decision`].
+    ///
+    /// # Cancel safety
+    /// As [`Client::submit`].
+    ///
+    /// # Errors
+    /// As [`Client::submit`].
+    pub async fn submit_approval(
+        &self,
+        action: impl Into<String>,
+        options: &AskOptions,
+    ) -> Result<Conversation, Error> {
+        self.create(action.into(), options, RequestKind::Approval)
+            .await
+    }
+
     /// After a restart: finds the request's keys in the key store, keeps waiting and decrypts
     /// the answer.
     ///

@@ -309,6 +309,26 @@ impl Conversation {
         self.client.inner.rate(&self.request_id, &body).await
     }
 
+    /// Verifies and decrypts every message of a `GET /messages/:id` answer for this request
+    /// (one read elsewhere, by a proxy say), with the same rules as [`Conversation::messages`].
+    ///
+    /// # Errors
+    /// As [`Conversation::messages`]; [`Error::Protocol`] for another request's answer.
+    pub fn open_messages(
+        &self,
+        response: &MessagesResponse,
+    ) -> Result<Vec<ConversationMessage>, Error> {
+        if response.request_id != self.request_id {
+            return Err(Error::Protocol("the messages are another request's".into()));
+        }
+        self.decrypt(response)
+    }
+
+    /// The kind of request: a question, an approval or a notification.
+    pub fn kind(&self) -> crate::keystore::RequestKind {
+        self.record.kind
+    }
+
     /// Verifies and decrypts every message.
     fn decrypt(&self, response: &MessagesResponse) -> Result<Vec<ConversationMessage>, Error> {
         let expert = match self.record.expert_keys {
