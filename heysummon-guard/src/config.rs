@@ -1,0 +1,305 @@
+//! Configuration: defaults → optional TOML file (`--config`) → `HEYSUMMON_*` environment →
+//! flags, validated once at startup.
+//!
+//! The API key is never a flag (a flag would show in `ps`): it comes from a file
+//! (`api_key_file`, `HEYSUMMON_API_KEY_FILE`, `--api-key-file`) or from `HEYSUMMON_API_KEY`.
+//! A file named on the command line or in the environment wins over `HEYSUMMON_API_KEY`, which
+//! wins over a file named in the TOML file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hyper::Uri;
+use serde::Deserialize;
+
+use crate::apikey::ApiKey;
+use crate::error::Error;
+
+/// The default upstream server.
+pub const DEFAULT_UPSTREAM: &str = "http://127.0.0.1:8080";
+/// The default listen address (loopback only).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// The largest request body forwarded (PROTOCOL A: 1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What to do with content the safety rules block (PROTOCOL A, "Content safety").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SafetyMode {
+    /// Refuse locally with 422; nothing is forwarded (the default).
+    #[default]
+    Block,
+    /// Forward anyway and log the finding types (never the content). The server applies the
+    /// same rules and refuses blocking findings itself.
+    Flag,
+}
+
+/// Limits on proxied requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body, bytes; larger ones get 413 and are not forwarded.
+    pub max_body_bytes: usize,
+    /// How long an ordinary request may wait for the upstream's response head (a long-poll
+    /// `?wait=N` adds N seconds; event streams have no total timeout).
+    pub upstream_timeout: Duration,
+    /// How long opening an upstream connection may take.
+    pub connect_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            upstream_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Every setting of the guard, validated.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The HeySummon server, `http://host:port` (optionally with a path prefix).
+    pub upstream: Uri,
+    /// Where the guard listens.
+    pub listen: SocketAddr,
+    /// Whether a non-loopback listen address is allowed.
+    pub allow_non_loopback: bool,
+    /// The client (agent) API key the guard injects. `Debug` redacts it.
+    pub api_key: ApiKey,
+    /// The Ed25519 device key file (created on first run).
+    pub device_key_file: PathBuf,
+    /// Request limits and timeouts.
+    pub limits: Limits,
+    /// Block or only flag unsafe content.
+    pub safety: SafetyMode,
+    /// Whether `serve` enrolls the device key at startup when the server has none for the key.
+    pub auto_enroll: bool,
+    /// Tokio worker threads for `serve` (0: one per CPU, at most 4).
+    pub workers: usize,
+}
+
+impl Config {
+    /// Defaults for everything but the upstream, the key and the device key file.
+    pub fn new(upstream: &str, api_key: ApiKey, device_key_file: PathBuf) -> Result<Self, Error> {
+        let config = Self {
+            upstream: parse_upstream(upstream)?,
+            listen: parse_listen(DEFAULT_LISTEN)?,
+            allow_non_loopback: false,
+            api_key,
+            device_key_file,
+            limits: Limits::default(),
+            safety: SafetyMode::Block,
+            auto_enroll: true,
+            workers: 0,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Layers the TOML file (when given), the environment and the flags over the defaults,
+    /// then validates. `env` looks up an environment variable (only `HEYSUMMON_API_KEY` is read
+    /// through it; the other variables arrive through `overrides`, which clap fills).
+    pub fn load(
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        let file = match &overrides.config {
+            Some(path) => FileConfig::read(path)?,
+            None => FileConfig::default(),
+        };
+        let upstream = pick(&overrides.upstream, &file.upstream, DEFAULT_UPSTREAM);
+        let listen = pick(&overrides.listen, &file.listen, DEFAULT_LISTEN);
+        let api_key = match (&overrides.api_key_file, env("HEYSUMMON_API_KEY")) {
+            (Some(path), _) => ApiKey::read_file(path)?,
+            (None, Some(key)) => ApiKey::new(key)?,
+            (None, None) => match &file.api_key_file {
+                Some(path) => ApiKey::read_file(path)?,
+                None => {
+                    return Err(Error::Config(
+                        "no API key: set HEYSUMMON_API_KEY, or api_key_file (TOML, \
+                         HEYSUMMON_API_KEY_FILE or --api-key-file)"
+                            .into(),
+                    ));
+                }
+            },
+        };
+        let device_key_file = overrides
+            .device_key_file
+            .clone()
+            .or_else(|| file.device_key_file.clone())
+            .unwrap_or_else(default_device_key_file);
+        let defaults = Limits::default();
+        let secs = |flag: Option<u64>, toml: Option<u64>, default: Duration| {
+            flag.or(toml).map_or(default, Duration::from_secs)
+        };
+        let config = Self {
+            upstream: parse_upstream(&upstream)?,
+            listen: parse_listen(&listen)?,
+            allow_non_loopback: overrides.allow_non_loopback
+                || file.allow_non_loopback.unwrap_or(false),
+            api_key,
+            device_key_file,
+            limits: Limits {
+                max_body_bytes: overrides
+                    .max_body_bytes
+                    .or(file.max_body_bytes)
+                    .unwrap_or(defaults.max_body_bytes),
+                upstream_timeout: secs(
+                    overrides.upstream_timeout_secs,
+                    file.upstream_timeout_secs,
+                    defaults.upstream_timeout,
+                ),
+                connect_timeout: secs(
+                    overrides.connect_timeout_secs,
+                    file.connect_timeout_secs,
+                    defaults.connect_timeout,
+                ),
+            },
+            safety: overrides.safety.or(file.safety).unwrap_or_default(),
+            auto_enroll: !overrides.no_auto_enroll && file.auto_enroll.unwrap_or(true),
+            workers: overrides.workers.or(file.workers).unwrap_or(0),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the combination of settings.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !self.listen.ip().is_loopback() && !self.allow_non_loopback {
+            return Err(Error::Config(format!(
+                "listen address {} is not a loopback address: the guard holds credentials and \
+                 signs for whoever connects; pass --allow-non-loopback to listen there anyway",
+                self.listen
+            )));
+        }
+        if self.limits.max_body_bytes == 0 || self.limits.max_body_bytes > 64 * 1024 * 1024 {
+            return Err(Error::Config(
+                "max_body_bytes must be between 1 and 67108864".into(),
+            ));
+        }
+        if self.limits.upstream_timeout.is_zero() || self.limits.connect_timeout.is_zero() {
+            return Err(Error::Config("timeouts must be at least 1 second".into()));
+        }
+        if self.workers > 64 {
+            return Err(Error::Config("workers must be at most 64".into()));
+        }
+        Ok(())
+    }
+}
+
+fn pick(flag: &Option<String>, toml: &Option<String>, default: &str) -> String {
+    flag.clone()
+        .or_else(|| toml.clone())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// Parses and checks the upstream URL: `http` only (the guard talks to a server on the same
+/// machine or network; put TLS in front of a remote server), with a host, without a query.
+pub fn parse_upstream(text: &str) -> Result<Uri, Error> {
+    let bad = |why: &str| Error::Config(format!("upstream {text:?}: {why}"));
+    let uri: Uri = text.parse().map_err(|_| bad("not a URL"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some(_) => return Err(bad("only http:// upstreams are supported")),
+        None => return Err(bad("needs a scheme, e.g. http://127.0.0.1:8080")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(bad("needs a host"));
+    }
+    if uri.query().is_some() {
+        return Err(bad("must not have a query"));
+    }
+    Ok(uri)
+}
+
+fn parse_listen(text: &str) -> Result<SocketAddr, Error> {
+    text.parse().map_err(|_| {
+        Error::Config(format!(
+            "listen {text:?}: not an address like 127.0.0.1:8787"
+        ))
+    })
+}
+
+/// The default device key file: `$XDG_DATA_HOME/heysummon/guard/device.key`, else
+/// `$HOME/.local/share/heysummon/guard/device.key`, else `./heysummon-guard/device.key`.
+pub fn default_device_key_file() -> PathBuf {
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(data) = non_empty("XDG_DATA_HOME") {
+        return PathBuf::from(data).join("heysummon/guard/device.key");
+    }
+    if let Some(home) = non_empty("HOME") {
+        return PathBuf::from(home).join(".local/share/heysummon/guard/device.key");
+    }
+    PathBuf::from("heysummon-guard/device.key")
+}
+
+/// The TOML file: every member optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    upstream: Option<String>,
+    listen: Option<String>,
+    allow_non_loopback: Option<bool>,
+    api_key_file: Option<PathBuf>,
+    device_key_file: Option<PathBuf>,
+    max_body_bytes: Option<usize>,
+    upstream_timeout_secs: Option<u64>,
+    connect_timeout_secs: Option<u64>,
+    safety: Option<SafetyMode>,
+    auto_enroll: Option<bool>,
+    workers: Option<usize>,
+}
+
+impl FileConfig {
+    fn read(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))
+    }
+}
+
+/// The settings given as flags or `HEYSUMMON_*` environment variables (clap fills both).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct Overrides {
+    /// TOML configuration file.
+    #[arg(long, env = "HEYSUMMON_GUARD_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// The HeySummon server [default: http://127.0.0.1:8080].
+    #[arg(long, env = "HEYSUMMON_UPSTREAM", global = true)]
+    pub upstream: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8787].
+    #[arg(long, env = "HEYSUMMON_GUARD_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// Allow a listen address that is not loopback.
+    #[arg(long, global = true)]
+    pub allow_non_loopback: bool,
+    /// File holding the client API key (else HEYSUMMON_API_KEY).
+    #[arg(long, env = "HEYSUMMON_API_KEY_FILE", global = true)]
+    pub api_key_file: Option<PathBuf>,
+    /// The device key file [default: $XDG_DATA_HOME/heysummon/guard/device.key].
+    #[arg(long, env = "HEYSUMMON_DEVICE_KEY_FILE", global = true)]
+    pub device_key_file: Option<PathBuf>,
+    /// Largest request body in bytes [default: 1048576].
+    #[arg(long, env = "HEYSUMMON_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<usize>,
+    /// Upstream response timeout for ordinary requests, seconds [default: 30].
+    #[arg(long, env = "HEYSUMMON_UPSTREAM_TIMEOUT_SECS", global = true)]
+    pub upstream_timeout_secs: Option<u64>,
+    /// Upstream connect timeout, seconds [default: 5].
+    #[arg(long, env = "HEYSUMMON_CONNECT_TIMEOUT_SECS", global = true)]
+    pub connect_timeout_secs: Option<u64>,
+    /// Content safety: block (422 locally) or flag (forward, log the finding types).
+    #[arg(long, value_enum, env = "HEYSUMMON_SAFETY", global = true)]
+    pub safety: Option<SafetyMode>,
+    /// Do not enroll the device key when `serve` starts.
+    #[arg(long, global = true)]
+    pub no_auto_enroll: bool,
+    /// Tokio worker threads (0: one per CPU, at most 4).
+    #[arg(long, env = "HEYSUMMON_GUARD_WORKERS", global = true)]
+    pub workers: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests;

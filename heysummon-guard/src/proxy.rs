@@ -1,0 +1,247 @@
+//! The proxy: one request from the agent through the pipeline to the server and back.
+//!
+//! Pipeline, in order: the guard's own `GET /health`; path check; body read under the limit
+//! (413, not forwarded); hop-by-hop headers dropped; API key checked and injected
+//! ([`crate::inject`]); body inspection, content safety and rewriting for `POST /help` and
+//! `POST /message` ([`crate::inspect`], the place for later transformations); the upstream URI;
+//! signing ([`SignRequestLayer`]); the pooled upstream client ([`Upstream`]). The response is
+//! streamed back with its hop-by-hop headers dropped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use heysummon_sdk::keys::SigningKeyPair;
+use heysummon_sdk::signing::RequestSigner;
+use http_body_util::{BodyExt as _, Either, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
+use hyper::http::uri::{Parts as UriParts, PathAndQuery};
+use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+use serde_json::json;
+use tower::Service as _;
+
+use crate::config::Config;
+use crate::inspect::{self, Route};
+use crate::response::{ProxyBody, Refusal};
+use crate::sign::{SignRequest, SignRequestLayer};
+use crate::upstream::{Deadline, Upstream, UpstreamError};
+use crate::{hop, inject};
+
+/// Paths whose responses are event streams: no total timeout.
+const STREAM_PATHS: [&str; 2] = ["/api/v1/events/stream", "/.well-known/mercure"];
+/// The longest long-poll the server honours, plus slack.
+const MAX_WAIT_SECS: u64 = 60;
+
+/// The guard: configuration, device key, upstream pool. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    signer: RequestSigner,
+    service: SignRequest<Upstream>,
+    /// Scheme, authority and path prefix of the upstream.
+    scheme: hyper::http::uri::Scheme,
+    authority: hyper::http::uri::Authority,
+    prefix: String,
+    health: Bytes,
+}
+
+impl Guard {
+    /// A guard signing with `device_key`.
+    pub fn new(config: Config, device_key: SigningKeyPair) -> Self {
+        let signer = RequestSigner::new(device_key);
+        let service = tower::Layer::layer(
+            &SignRequestLayer::new(signer.clone()),
+            Upstream::new(&config.limits),
+        );
+        let upstream = config.upstream.clone().into_parts();
+        let scheme = upstream.scheme.unwrap_or(hyper::http::uri::Scheme::HTTP);
+        let authority = upstream
+            .authority
+            .unwrap_or_else(|| hyper::http::uri::Authority::from_static("127.0.0.1"));
+        let prefix = upstream
+            .path_and_query
+            .map(|pq| pq.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let health = json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "upstream": config.upstream.to_string(),
+            "deviceId": signer.device_id(),
+        });
+        let health = Bytes::from(serde_json::to_vec(&health).unwrap_or_default());
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                signer,
+                service,
+                scheme,
+                authority,
+                prefix,
+                health,
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The request signer (device key).
+    pub fn signer(&self) -> &RequestSigner {
+        &self.inner.signer
+    }
+
+    /// The unsigned upstream client.
+    pub(crate) fn upstream(&self) -> Upstream {
+        self.inner.service.get_ref().clone()
+    }
+
+    /// The signing upstream client.
+    pub(crate) fn signing_upstream(&self) -> SignRequest<Upstream> {
+        self.inner.service.clone()
+    }
+
+    /// Answers one request of an agent. Never fails: refusals and upstream failures are JSON
+    /// error responses. Cancel-safe (dropping it abandons the upstream request).
+    pub async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
+        let method = request.method().clone();
+        let started = std::time::Instant::now();
+        let response = match self.forward(request).await {
+            Ok(response) => response,
+            Err(refusal) => refusal.into_response(),
+        };
+        tracing::debug!(%method, status = response.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "proxied");
+        response
+    }
+
+    async fn forward(&self, request: Request<Incoming>) -> Result<Response<ProxyBody>, Refusal> {
+        let inner = &*self.inner;
+        let (mut parts, body) = request.into_parts();
+        let path = parts.uri.path();
+        if path == "/health" && matches!(parts.method, Method::GET | Method::HEAD) {
+            return Ok(self.health());
+        }
+        if inspect::ambiguous_path(path) {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "Unsupported path: percent-encoded characters, empty or dot segments",
+            ));
+        }
+        let route = Route::of(&parts.method, path);
+        let deadline = self.deadline(path, parts.uri.query());
+        let body = read_body(&parts.headers, body, inner.config.limits.max_body_bytes).await?;
+        hop::strip(&mut parts.headers);
+        parts.headers.remove(HOST);
+        parts.headers.remove(CONTENT_LENGTH);
+        inject::inject_header(&inner.config.api_key, &mut parts.headers)?;
+        let body = inspect::prepare(
+            route,
+            &parts.headers,
+            body,
+            &inner.config.api_key,
+            inner.config.safety,
+        )?;
+        parts.uri = self.upstream_uri(&parts.uri)?;
+        parts.version = Version::HTTP_11;
+        parts.extensions = hyper::http::Extensions::new();
+        parts.extensions.insert(Deadline(deadline));
+        let mut service = inner.service.clone();
+        let response = service
+            .call(Request::from_parts(parts, body))
+            .await
+            .map_err(upstream_refusal)?;
+        let (mut parts, body) = response.into_parts();
+        hop::strip(&mut parts.headers);
+        Ok(Response::from_parts(parts, Either::Left(body)))
+    }
+
+    fn health(&self) -> Response<ProxyBody> {
+        let mut response = Response::new(Either::Right(Full::new(self.inner.health.clone())));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+
+    /// Streams have no deadline; a long-poll gets its wait on top of the upstream timeout.
+    fn deadline(&self, path: &str, query: Option<&str>) -> Option<Duration> {
+        if STREAM_PATHS.contains(&path) {
+            return None;
+        }
+        let wait = query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .find_map(|pair| pair.strip_prefix("wait="))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+            .min(MAX_WAIT_SECS);
+        Some(self.inner.config.limits.upstream_timeout + Duration::from_secs(wait))
+    }
+
+    /// The upstream's scheme and authority, its path prefix, then the path and query exactly as
+    /// the agent sent them.
+    fn upstream_uri(&self, uri: &Uri) -> Result<Uri, Refusal> {
+        let inner = &*self.inner;
+        let sent = uri.path_and_query().map_or("/", PathAndQuery::as_str);
+        let path_and_query = if inner.prefix.is_empty() {
+            uri.path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/"))
+        } else {
+            PathAndQuery::try_from(format!("{}{sent}", inner.prefix))
+                .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "Invalid request target"))?
+        };
+        let mut parts = UriParts::default();
+        parts.scheme = Some(inner.scheme.clone());
+        parts.authority = Some(inner.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        Uri::from_parts(parts)
+            .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "Invalid request target"))
+    }
+}
+
+/// Reads the whole body under `limit`: a declared or actual (chunked) excess is 413.
+async fn read_body(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<Bytes, Refusal> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(Refusal::too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(Refusal::too_large()),
+        Err(_) => Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "Could not read the request body",
+        )),
+    }
+}
+
+fn upstream_refusal(error: UpstreamError) -> Refusal {
+    match error {
+        UpstreamError::Connect => Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "Could not connect to the HeySummon server",
+        ),
+        UpstreamError::Timeout => Refusal::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "The HeySummon server did not answer in time",
+        ),
+        UpstreamError::Failed(reason) => {
+            tracing::warn!(%reason, "upstream request failed");
+            Refusal::new(
+                StatusCode::BAD_GATEWAY,
+                "The connection to the HeySummon server failed",
+            )
+        }
+    }
+}
