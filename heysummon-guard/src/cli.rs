@@ -70,7 +70,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     }
     .map_err(|e| Error::io("start", "the tokio runtime", e))?;
     let path = config.device_key_file.clone();
-    let guard = Guard::new(config, key.key);
+    let guard = Guard::new(config, key.key)?;
     match command {
         Command::Enroll => runtime.block_on(async {
             let enrollment = guard.enroll().await?;

@@ -70,6 +70,11 @@ pub struct Config {
     pub api_key: ApiKey,
     /// The Ed25519 device key file (created on first run).
     pub device_key_file: PathBuf,
+    /// Where the guard keeps the per-request keys of the requests it seals for agents and the
+    /// experts' pinned fingerprints (owner-only files); `None` keeps them in memory only, so
+    /// answers to earlier requests cannot be opened after a restart. [`Config::load`] defaults
+    /// it to `keys/` beside the device key file.
+    pub key_store_dir: Option<PathBuf>,
     /// Request limits and timeouts.
     pub limits: Limits,
     /// Block or only flag unsafe content.
@@ -89,6 +94,7 @@ impl Config {
             allow_non_loopback: false,
             api_key,
             device_key_file,
+            key_store_dir: None,
             limits: Limits::default(),
             safety: SafetyMode::Block,
             auto_enroll: true,
@@ -130,6 +136,11 @@ impl Config {
             .clone()
             .or_else(|| file.device_key_file.clone())
             .unwrap_or_else(default_device_key_file);
+        let key_store_dir = overrides
+            .key_store_dir
+            .clone()
+            .or_else(|| file.key_store_dir.clone())
+            .unwrap_or_else(|| default_key_store_dir(&device_key_file));
         let defaults = Limits::default();
         let secs = |flag: Option<u64>, toml: Option<u64>, default: Duration| {
             flag.or(toml).map_or(default, Duration::from_secs)
@@ -141,6 +152,7 @@ impl Config {
                 || file.allow_non_loopback.unwrap_or(false),
             api_key,
             device_key_file,
+            key_store_dir: Some(key_store_dir),
             limits: Limits {
                 max_body_bytes: overrides
                     .max_body_bytes
@@ -235,6 +247,14 @@ pub fn default_device_key_file() -> PathBuf {
     PathBuf::from("heysummon-guard/device.key")
 }
 
+/// The default key store: `keys/` in the device key file's folder.
+pub fn default_key_store_dir(device_key_file: &Path) -> PathBuf {
+    device_key_file
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("keys"), |parent| parent.join("keys"))
+}
+
 /// The TOML file: every member optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -244,6 +264,7 @@ struct FileConfig {
     allow_non_loopback: Option<bool>,
     api_key_file: Option<PathBuf>,
     device_key_file: Option<PathBuf>,
+    key_store_dir: Option<PathBuf>,
     max_body_bytes: Option<usize>,
     upstream_timeout_secs: Option<u64>,
     connect_timeout_secs: Option<u64>,
@@ -281,6 +302,10 @@ pub struct Overrides {
     /// The device key file [default: $XDG_DATA_HOME/heysummon/guard/device.key].
     #[arg(long, env = "HEYSUMMON_DEVICE_KEY_FILE", global = true)]
     pub device_key_file: Option<PathBuf>,
+    /// Folder of the guard's key store (per-request keys, expert pins) [default: keys/ beside
+    /// the device key file].
+    #[arg(long, env = "HEYSUMMON_KEY_STORE_DIR", global = true)]
+    pub key_store_dir: Option<PathBuf>,
     /// Largest request body in bytes [default: 1048576].
     #[arg(long, env = "HEYSUMMON_MAX_BODY_BYTES", global = true)]
     pub max_body_bytes: Option<usize>,

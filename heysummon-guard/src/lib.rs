@@ -28,7 +28,7 @@
 //!     "device.key".into(),
 //! )?;
 //! let key = device::load_or_create(&config.device_key_file)?;
-//! let guard = Guard::new(config, key.key);
+//! let guard = Guard::new(config, key.key)?;
 //! guard.enroll().await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8787")
 //!     .await
@@ -42,9 +42,11 @@
 //! ```
 
 pub mod apikey;
+pub mod ask;
 pub mod cli;
 pub mod config;
 pub mod device;
+pub mod e2e;
 pub mod enroll;
 mod error;
 pub mod hop;

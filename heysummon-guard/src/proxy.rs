@@ -13,6 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use heysummon_sdk::keys::SigningKeyPair;
 use heysummon_sdk::signing::RequestSigner;
+use heysummon_sdk::wire::RequestId;
 use http_body_util::{BodyExt as _, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
@@ -21,13 +22,20 @@ use hyper::{Method, Request, Response, StatusCode, Uri, Version};
 use serde_json::json;
 use tower::Service as _;
 
+use crate::ask::AskApi;
 use crate::config::Config;
+use crate::e2e::E2e;
+use crate::error::Error;
 use crate::inspect::{self, Route};
+use crate::response::json_response;
 use crate::response::{ProxyBody, Refusal};
 use crate::sign::{SignRequest, SignRequestLayer};
 use crate::upstream::{Deadline, Upstream, UpstreamError};
 use crate::{hop, inject};
 
+/// The largest `GET /messages` answer the guard reads to decrypt (the server's requests are
+/// capped at 1 MiB each; a conversation may hold several).
+const MAX_LISTING_BYTES: usize = 16 * 1024 * 1024;
 /// Paths whose responses are event streams: no total timeout.
 const STREAM_PATHS: [&str; 2] = ["/api/v1/events/stream", "/.well-known/mercure"];
 /// The longest long-poll the server honours, plus slack.
@@ -49,11 +57,20 @@ struct Inner {
     authority: hyper::http::uri::Authority,
     prefix: String,
     health: Bytes,
+    /// Sealing, decrypting and waiting for agents without cryptography.
+    e2e: E2e,
+    /// The local ask API.
+    ask: AskApi,
 }
 
 impl Guard {
-    /// A guard signing with `device_key`.
-    pub fn new(config: Config, device_key: SigningKeyPair) -> Self {
+    /// A guard signing with `device_key`, keeping per-request keys in
+    /// [`Config::key_store_dir`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the key store cannot be opened.
+    pub fn new(config: Config, device_key: SigningKeyPair) -> Result<Self, Error> {
+        let e2e = E2e::new(&config, device_key.clone())?;
         let signer = RequestSigner::new(device_key);
         let service = tower::Layer::layer(
             &SignRequestLayer::new(signer.clone()),
@@ -75,7 +92,7 @@ impl Guard {
             "deviceId": signer.device_id(),
         });
         let health = Bytes::from(serde_json::to_vec(&health).unwrap_or_default());
-        Self {
+        Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 signer,
@@ -84,8 +101,15 @@ impl Guard {
                 authority,
                 prefix,
                 health,
+                e2e,
+                ask: AskApi::default(),
             }),
-        }
+        })
+    }
+
+    /// The end-to-end helper (the guard's SDK client and key store).
+    pub fn e2e(&self) -> &E2e {
+        &self.inner.e2e
     }
 
     /// The configuration.
@@ -128,6 +152,9 @@ impl Guard {
         if path == "/health" && matches!(parts.method, Method::GET | Method::HEAD) {
             return Ok(self.health());
         }
+        if path == "/v1/ask" || path.starts_with("/v1/ask/") {
+            return self.local_ask(parts, body).await;
+        }
         if inspect::ambiguous_path(path) {
             return Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
@@ -148,6 +175,29 @@ impl Guard {
             &inner.config.api_key,
             inner.config.safety,
         )?;
+        // Agents without cryptography: the guard seals, encrypts and decrypts for them.
+        let listing = match route {
+            Route::Help => {
+                if let Some(answer) = inner.e2e.create(&parts.headers, &body).await? {
+                    return Ok(json_response(StatusCode::OK, &answer));
+                }
+                None
+            }
+            Route::Message => {
+                let id = parts.uri.path().trim_start_matches("/api/v1/message/");
+                if let Some(answer) = inner.e2e.send(&RequestId::new(id), &body).await? {
+                    return Ok(json_response(StatusCode::OK, &answer));
+                }
+                None
+            }
+            Route::Other if parts.method == Method::GET => parts
+                .uri
+                .path()
+                .strip_prefix("/api/v1/messages/")
+                .filter(|id| !id.is_empty() && !id.contains('/'))
+                .and_then(|id| inner.e2e.known(&RequestId::new(id))),
+            Route::Other => None,
+        };
         parts.uri = self.upstream_uri(&parts.uri)?;
         parts.version = Version::HTTP_11;
         parts.extensions = hyper::http::Extensions::new();
@@ -159,7 +209,62 @@ impl Guard {
             .map_err(upstream_refusal)?;
         let (mut parts, body) = response.into_parts();
         hop::strip(&mut parts.headers);
+        if let Some(conversation) = listing.filter(|_| parts.status == StatusCode::OK) {
+            let listed = Limited::new(body, MAX_LISTING_BYTES)
+                .collect()
+                .await
+                .map_err(|_| {
+                    Refusal::new(
+                        StatusCode::BAD_GATEWAY,
+                        "The connection to the HeySummon server failed",
+                    )
+                })?
+                .to_bytes();
+            let opened = inner
+                .e2e
+                .open_listing(&conversation, &listed)
+                .unwrap_or(listed);
+            parts.headers.remove(CONTENT_LENGTH);
+            return Ok(Response::from_parts(
+                parts,
+                Either::Right(Full::new(opened)),
+            ));
+        }
         Ok(Response::from_parts(parts, Either::Left(body)))
+    }
+
+    /// The local ask API (`POST /v1/ask`, `GET /v1/ask/:requestId`), answered by the guard.
+    async fn local_ask(
+        &self,
+        parts: hyper::http::request::Parts,
+        body: Incoming,
+    ) -> Result<Response<ProxyBody>, Refusal> {
+        let inner = &*self.inner;
+        let rest = parts.uri.path().trim_start_matches("/v1/ask");
+        let answer = match (&parts.method, rest.strip_prefix('/')) {
+            (&Method::POST, None) => {
+                let limit = inner.config.limits.max_body_bytes;
+                let body = read_body(&parts.headers, body, limit).await?;
+                let mode = inner.config.safety;
+                inner
+                    .ask
+                    .ask(&inner.e2e, mode, &parts.headers, &body)
+                    .await?
+            }
+            (&Method::GET, Some(id)) if !id.is_empty() && !id.contains('/') => {
+                inner.ask.resume(&inner.e2e, id, parts.uri.query()).await?
+            }
+            (_, Some(id)) if id.is_empty() || id.contains('/') => {
+                return Err(Refusal::new(StatusCode::NOT_FOUND, "Not found"));
+            }
+            _ => {
+                return Err(Refusal::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Method not allowed",
+                ));
+            }
+        };
+        Ok(json_response(StatusCode::OK, &answer))
     }
 
     fn health(&self) -> Response<ProxyBody> {

@@ -171,9 +171,10 @@ impl GuardHandle {
     ) -> Self {
         let mut config =
             Config::new(upstream, ApiKey::new(api_key).unwrap(), key_file.to_owned()).unwrap();
+        config.key_store_dir = Some(heysummon_guard::config::default_key_store_dir(key_file));
         adjust(&mut config);
         let key = device::load_or_create(key_file).unwrap();
-        let guard = Guard::new(config, key.key);
+        let guard = Guard::new(config, key.key).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
@@ -232,11 +233,14 @@ pub async fn call(
     (status, value)
 }
 
-/// A help request body as an agent behind the guard sends it: no `apiKey`.
+/// A help request body as an agent that does its own cryptography sends it through the guard:
+/// its own keys, no `apiKey`. (The guard forwards such bodies; a body without usable keys is
+/// created by the guard itself, see `tests/e2e.rs`.)
 pub fn help_body(question: &str) -> Value {
+    let keys = heysummon_sdk::keys::PartyKeys::generate().public();
     json!({
-        "signPublicKey": "agent-sign-key",
-        "encryptPublicKey": "agent-encrypt-key",
+        "signPublicKey": keys.sign.to_hex(),
+        "encryptPublicKey": keys.encrypt.to_hex(),
         "question": question,
     })
 }

@@ -143,6 +143,11 @@ impl Notification {
         self.conversation.ref_code()
     }
 
+    /// The handle of the underlying request.
+    pub fn conversation(&self) -> &Conversation {
+        &self.conversation
+    }
+
     /// Marks the notification acknowledged (`POST /acknowledge/:id`; idempotent, retried).
     ///
     /// # Cancel safety

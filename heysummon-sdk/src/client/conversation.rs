@@ -324,6 +324,11 @@ impl Conversation {
         self.decrypt(response)
     }
 
+    /// When the request expires, as the server said when it was created.
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        self.record.expires_at
+    }
+
     /// The kind of request: a question, an approval or a notification.
     pub fn kind(&self) -> crate::keystore::RequestKind {
         self.record.kind

@@ -1,0 +1,274 @@
+//! End-to-end encryption for agents without cryptography.
+//!
+//! An agent that sends a plaintext `POST /api/v1/help` without keys of its own gets the Rust
+//! SDK's treatment: the guard makes the per-request keys (kept in its key store, so answers can
+//! still be opened after a restart), seals the question to the expert's pinned key when the
+//! expert has published keys (PROTOCOL B3), and signs. `GET /api/v1/messages/:id` through the
+//! guard gains `plaintext` for every message it could verify and decrypt, and a consumer's
+//! plaintext follow-up on such a request is encrypted on the way out.
+//!
+//! Agents that bring their own keys (or a `sealedQuestion`) are left alone: their requests are
+//! proxied unchanged.
+//!
+//! The work is done by [`heysummon_sdk::Client`], so the guard and the SDK share one
+//! implementation of keys, sealing, pinning, idempotent creation and waiting.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use heysummon_sdk::client::{AskOptions, Content, Conversation};
+use heysummon_sdk::keys::{PublicKeys, SigningKeyPair};
+use heysummon_sdk::keystore::{FileKeyStore, MemoryKeyStore};
+use heysummon_sdk::wire::{IDEMPOTENCY_KEY_HEADER, MessagesResponse, RequestId};
+use heysummon_sdk::{Client, EncryptionPolicy};
+use hyper::StatusCode;
+use hyper::header::HeaderMap;
+use serde_json::{Map, Value, json};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::response::Refusal;
+
+/// The guard's SDK client: the guard's API key, device key and key store.
+#[derive(Clone, Debug)]
+pub struct E2e {
+    client: Client,
+}
+
+impl E2e {
+    /// A client for the configured upstream, signing with `device_key`, keeping per-request keys
+    /// in `config.key_store_dir` (in memory when it is `None`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the key store cannot be opened or the client cannot be made.
+    pub fn new(config: &Config, device_key: SigningKeyPair) -> Result<Self, Error> {
+        let sdk = |e: heysummon_sdk::Error| Error::Config(format!("end-to-end client: {e}"));
+        let builder = Client::builder()
+            .base_url(config.upstream.to_string())
+            .api_key(config.api_key.expose())
+            .device_key(device_key)
+            .request_timeout(config.limits.upstream_timeout)
+            .connect_timeout(config.limits.connect_timeout)
+            .encryption(EncryptionPolicy::Preferred);
+        let builder = match &config.key_store_dir {
+            Some(dir) => builder.key_store(FileKeyStore::open(dir).map_err(sdk)?),
+            None => builder.key_store(MemoryKeyStore::new()),
+        };
+        Ok(Self {
+            client: builder.build().map_err(sdk)?,
+        })
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// `POST /api/v1/help` (already checked for safety and carrying the guard's key): creates
+    /// the request through the SDK when the agent brought no keys of its own, and returns the
+    /// answer for the agent; `None` to forward the body as it is.
+    ///
+    /// # Errors
+    /// A [`Refusal`] with the server's answer, or with what stopped the guard (a changed expert
+    /// key: 409 `EXPERT_KEY_CHANGED`).
+    pub async fn create(
+        &self,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Option<Value>, Refusal> {
+        let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
+            return Ok(None);
+        };
+        if brings_own_crypto(&object) {
+            return Ok(None);
+        }
+        let Some(question) = object.get("question").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let mut options = AskOptions::new().with_context(context(&object));
+        if let Some(key) = headers
+            .get(IDEMPOTENCY_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
+            options = options.with_idempotency_key(key);
+        }
+        let approval = object.get("requiresApproval").and_then(Value::as_bool) == Some(true);
+        let notification = object.get("responseRequired").and_then(Value::as_bool) == Some(false);
+        let conversation = if notification {
+            self.client
+                .notify(question, options)
+                .await
+                .map(|n| n.conversation().clone())
+        } else if approval {
+            self.client.submit_approval(question, &options).await
+        } else {
+            self.client.submit(question, &options).await
+        }
+        .map_err(refusal)?;
+        let mut answer = json!({
+            "requestId": conversation.request_id(),
+            "refCode": conversation.ref_code(),
+            "status": if conversation.is_sealed() { "active" } else { "pending" },
+            "expiresAt": conversation.expires_at(),
+            "sealed": conversation.is_sealed(),
+        });
+        if notification && let Value::Object(map) = &mut answer {
+            map.insert("responseRequired".into(), Value::Bool(false));
+        }
+        Ok(Some(answer))
+    }
+
+    /// `POST /api/v1/message/:id` from the consumer in plaintext, on a request the guard holds
+    /// keys for: sent encrypted (when the expert's keys are known). `None` to forward as is.
+    ///
+    /// # Errors
+    /// A [`Refusal`] with the server's answer or the reason.
+    pub async fn send(&self, id: &RequestId, body: &Bytes) -> Result<Option<Value>, Refusal> {
+        let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
+            return Ok(None);
+        };
+        let from_consumer = object.get("from").and_then(Value::as_str) == Some("consumer");
+        let (Some(text), false) = (
+            object.get("plaintext").and_then(Value::as_str),
+            object.contains_key("ciphertext"),
+        ) else {
+            return Ok(None);
+        };
+        if !from_consumer {
+            return Ok(None);
+        }
+        let Some(conversation) = self.known(id) else {
+            return Ok(None);
+        };
+        let message_id = conversation.send(text).await.map_err(refusal)?;
+        Ok(Some(json!({ "success": true, "messageId": message_id })))
+    }
+
+    /// The conversation of a request the guard created, if it did.
+    pub fn known(&self, id: &RequestId) -> Option<Conversation> {
+        self.client.conversation(id).ok()
+    }
+
+    /// A `GET /api/v1/messages/:id` answer with `plaintext` added to every message the guard
+    /// verified and decrypted; `None` when it has no keys for the request or the answer cannot
+    /// be opened (it is then passed on unchanged).
+    pub fn open_listing(&self, conversation: &Conversation, body: &[u8]) -> Option<Bytes> {
+        let parsed: MessagesResponse = serde_json::from_slice(body).ok()?;
+        let mut raw: Value = serde_json::from_slice(body).ok()?;
+        let messages = match conversation.open_messages(&parsed) {
+            Ok(messages) => messages,
+            Err(error) => {
+                tracing::warn!(request = %parsed.request_id, %error, "could not open the messages");
+                return None;
+            }
+        };
+        let items = raw.get_mut("messages")?.as_array_mut()?;
+        for (item, message) in items.iter_mut().zip(&messages) {
+            if let (Content::Text(text), Value::Object(item)) = (&message.content, item) {
+                item.insert("plaintext".into(), Value::String(text.clone()));
+                item.insert("endToEnd".into(), Value::Bool(message.end_to_end));
+            }
+        }
+        serde_json::to_vec(&raw).ok().map(Bytes::from)
+    }
+}
+
+/// Whether the agent did its own cryptography: a sealed question, a legacy key, or keys that
+/// parse (an agent that sends placeholders such as `"none"` has none).
+fn brings_own_crypto(object: &Map<String, Value>) -> bool {
+    if object.contains_key("sealedQuestion") || object.contains_key("publicKey") {
+        return true;
+    }
+    match (
+        object.get("signPublicKey").and_then(Value::as_str),
+        object.get("encryptPublicKey").and_then(Value::as_str),
+    ) {
+        (Some(sign), Some(encrypt)) => PublicKeys::parse(sign, encrypt).is_ok(),
+        _ => false,
+    }
+}
+
+/// The context messages, trimmed to the last `messageCount` when given.
+fn context(object: &Map<String, Value>) -> Vec<Value> {
+    let mut messages = object
+        .get("messages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(count) = object.get("messageCount").and_then(Value::as_u64) {
+        let keep = usize::try_from(count).unwrap_or(usize::MAX);
+        if messages.len() > keep {
+            messages.drain(..messages.len() - keep);
+        }
+    }
+    messages
+}
+
+/// What an SDK failure means to the agent.
+pub(crate) fn refusal(error: heysummon_sdk::Error) -> Refusal {
+    use heysummon_sdk::Error as E;
+    match error {
+        E::Http { status, body, .. } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            match body.and_then(|body| serde_json::to_value(*body).ok()) {
+                Some(body) => Refusal { status, body },
+                None => Refusal::new(status, "The HeySummon server refused the request"),
+            }
+        }
+        E::ExpertKeyChanged {
+            pinned, published, ..
+        } => Refusal::new(
+            StatusCode::CONFLICT,
+            "The expert's key changed since it was pinned; nothing was sent",
+        )
+        .with("code", json!("EXPERT_KEY_CHANGED"))
+        .with("pinned", json!(pinned))
+        .with("published", json!(published)),
+        E::EncryptionUnavailable(why) => Refusal::new(
+            StatusCode::CONFLICT,
+            "End-to-end encryption is required but not available; nothing was sent",
+        )
+        .with("code", json!("ENCRYPTION_UNAVAILABLE"))
+        .with("details", json!(why)),
+        E::ContentBlocked { flags } => Refusal::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            heysummon_sdk::safety::BLOCKED_ERROR,
+        )
+        .with(
+            "flags",
+            Value::Array(flags.into_iter().map(|f| json!({ "type": f })).collect()),
+        ),
+        E::UnknownRequest { .. } => Refusal::new(StatusCode::NOT_FOUND, "Request not found"),
+        E::Timeout { waited } => Refusal::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "The HeySummon server did not answer in time",
+        )
+        .with("waitedMs", json!(millis(waited))),
+        E::Crypto => Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "message could not be authenticated",
+        ),
+        E::KeyStore(message) => {
+            tracing::error!(%message, "key store failure");
+            Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The guard's key store failed",
+            )
+        }
+        E::Network { .. } => Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "Could not reach the HeySummon server",
+        ),
+        other => {
+            tracing::warn!(error = %other, "end-to-end step failed");
+            Refusal::new(
+                StatusCode::BAD_GATEWAY,
+                "The request could not be completed",
+            )
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

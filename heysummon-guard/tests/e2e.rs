@@ -1,0 +1,400 @@
+//! End-to-end encryption for agents without cryptography, and the local ask API, with a real
+//! server behind a real guard: a Python (standard library) agent does the whole loop through the
+//! guard and the server's database holds no plaintext; approvals fail closed; a restarted guard
+//! still opens answers to requests made before the restart.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{GuardHandle, Server, call};
+use futures_util::StreamExt as _;
+use heysummon_sdk::ExpertClient;
+use heysummon_sdk::client::WaitOptions;
+use heysummon_sdk::keystore::MemoryKeyStore;
+use heysummon_sdk::wire::{ApprovalDecision, RequestId};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn expert(server: &Server) -> ExpertClient {
+    ExpertClient::builder()
+        .base_url(&server.base)
+        .api_key(server.expert_key.clone())
+        .key_store(MemoryKeyStore::new())
+        .build_expert()
+        .unwrap()
+}
+
+/// Answers the next `n` requests as the expert: `reply(question)` gives the text, or `None` to
+/// leave it unanswered.
+fn answer_requests(
+    expert: ExpertClient,
+    n: usize,
+    reply: fn(&str) -> Option<String>,
+) -> tokio::task::JoinHandle<Vec<String>> {
+    tokio::spawn(async move {
+        let mut questions = Vec::new();
+        let mut incoming = Box::pin(expert.requests(WaitOptions::new()));
+        while questions.len() < n {
+            let request = incoming.next().await.unwrap().unwrap();
+            let opened = expert.open(&request.request_id).await.unwrap();
+            if let Some(text) = reply(&opened.question) {
+                expert.reply(&request.request_id, &text).await.unwrap();
+            }
+            questions.push(opened.question);
+        }
+        questions
+    })
+}
+
+fn database_contains(server: &Server, needle: &str) -> bool {
+    ["heysummon.db", "heysummon.db-wal", "heysummon.db-shm"]
+        .iter()
+        .any(|name| {
+            std::fs::read(server.dir.path().join(name))
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+}
+
+const PYTHON_AGENT: &str = r#"
+import json, sys, urllib.request
+guard = sys.argv[1]
+def call(method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(guard + path, data=data, method=method,
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=90) as response:
+        return json.load(response)
+# The one-call API: the answer, or "pending" within 50 s.
+asked = call("POST", "/v1/ask", {"question": "Q-1a2b: may I purge the audit bucket?"})
+while asked["status"] == "pending":
+    asked = call("GET", "/v1/ask/%s?wait=50" % asked["requestId"])
+print(json.dumps(asked), flush=True)
+# The v1 API through the guard: sealed, then read back decrypted, then a follow-up.
+created = call("POST", "/api/v1/help", {"question": "Q-3c4d: which region is primary?"})
+rid = created["requestId"]
+while True:
+    listing = call("GET", "/api/v1/messages/%s" % rid)
+    replies = [m for m in listing["messages"] if m["from"] == "expert"]
+    if replies:
+        break
+    call("GET", "/api/v1/help/%s?wait=20" % rid)
+print(json.dumps({"created": created, "reply": replies[-1]["plaintext"],
+                  "question": listing["messages"][0]["plaintext"]}), flush=True)
+sent = call("POST", "/api/v1/message/%s" % rid, {"from": "consumer", "plaintext": "F-5e6f: thanks"})
+print(json.dumps(sent), flush=True)
+"#;
+
+#[tokio::test]
+async fn a_python_agent_gets_end_to_end_encryption_through_the_guard() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("python3 not found: skipping");
+        return;
+    }
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
+    guard.guard.enroll().await.unwrap();
+    let expert = expert(&server);
+    expert.publish_keys().await.unwrap();
+    let answering = answer_requests(expert.clone(), 2, |question| {
+        Some(if question.starts_with("Q-1a2b") {
+            "A-7a8b: only after the export".to_owned()
+        } else {
+            "A-9c0d: eu-west-1".to_owned()
+        })
+    });
+
+    let output = tokio::task::spawn_blocking({
+        let base = guard.base.clone();
+        move || {
+            Command::new("python3")
+                .arg("-c")
+                .arg(PYTHON_AGENT)
+                .arg(base)
+                .output()
+                .unwrap()
+        }
+    });
+    let output = tokio::time::timeout(LIMIT, output).await.unwrap().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines[0]["status"], "responded");
+    assert_eq!(lines[0]["answer"], "A-7a8b: only after the export");
+    assert_eq!(lines[0]["endToEnd"], true);
+    assert_eq!(lines[1]["created"]["sealed"], true);
+    assert_eq!(lines[1]["reply"], "A-9c0d: eu-west-1");
+    assert_eq!(lines[1]["question"], "Q-3c4d: which region is primary?");
+    assert_eq!(lines[2]["success"], true);
+    let questions = answering.await.unwrap();
+    assert!(questions[0].starts_with("Q-1a2b"), "{questions:?}");
+
+    // The follow-up reached the expert, encrypted.
+    let id = RequestId::new(lines[1]["created"]["requestId"].as_str().unwrap());
+    let opened = expert.open(&id).await.unwrap();
+    let last = opened.messages.last().unwrap();
+    assert!(last.end_to_end);
+    assert_eq!(
+        last.content,
+        heysummon_sdk::client::Content::Text("F-5e6f: thanks".into())
+    );
+
+    // The server holds none of it in plaintext.
+    for needle in [
+        "Q-1a2b",
+        "Q-3c4d",
+        "A-7a8b",
+        "A-9c0d",
+        "F-5e6f",
+        "audit bucket",
+    ] {
+        assert!(
+            !database_contains(&server, needle),
+            "{needle} in the database"
+        );
+    }
+}
+
+#[tokio::test]
+async fn approvals_through_the_local_api_fail_closed() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
+    guard.guard.enroll().await.unwrap();
+    let expert = expert(&server);
+    expert.publish_keys().await.unwrap();
+    let http = reqwest::Client::new();
+    let ask = |body: Value| {
+        let http = http.clone();
+        let url = guard.url("/v1/ask");
+        async move { call(&http, Method::POST, &url, &[], Some(body)).await }
+    };
+
+    // Nobody decides: after timeoutSeconds the answer is "timeout", never approved.
+    let (status, answer) = ask(json!({
+        "question": "Drop the orders table?", "requiresApproval": true, "timeoutSeconds": 1
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["status"], "timeout");
+    assert_eq!(answer["approved"], false);
+    let id = answer["requestId"].as_str().unwrap().to_owned();
+    let (_, again) = call(
+        &http,
+        Method::GET,
+        &guard.url(&format!("/v1/ask/{id}?wait=1")),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(again["status"], "timeout");
+    assert_eq!(again["approved"], false);
+
+    // Explicit decisions.
+    for (decision, approved) in [
+        (ApprovalDecision::Approved, true),
+        (ApprovalDecision::Denied, false),
+    ] {
+        let deciding = tokio::spawn({
+            let expert = expert.clone();
+            async move {
+                let mut incoming = Box::pin(expert.requests(WaitOptions::new()));
+                loop {
+                    let request = incoming.next().await.unwrap().unwrap();
+                    let opened = expert.open(&request.request_id).await.unwrap();
+                    if opened.question == "Restart the cluster?" && opened.status.is_waiting() {
+                        expert.decide(&request.request_id, decision).await.unwrap();
+                        expert.ack(&request.request_id).await.unwrap();
+                        return;
+                    }
+                    expert.ack(&request.request_id).await.unwrap();
+                }
+            }
+        });
+        let (status, answer) = ask(json!({
+            "question": "Restart the cluster?", "requiresApproval": true
+        }))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["status"], decision.as_str());
+        assert_eq!(answer["approved"], approved);
+        deciding.await.unwrap();
+    }
+
+    // Still waiting: "pending" when the caller's wait runs out, with where to continue.
+    let (_, pending) = call(
+        &http,
+        Method::POST,
+        &guard.url("/api/v1/help"),
+        &[],
+        Some(json!({"question": "Anything?"})),
+    )
+    .await;
+    let id = pending["requestId"].as_str().unwrap().to_owned();
+    let (_, pending) = call(
+        &http,
+        Method::GET,
+        &guard.url(&format!("/v1/ask/{id}?wait=1")),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(pending["retryAfter"], 1);
+}
+
+#[tokio::test]
+async fn the_local_api_refuses_bad_input_clearly() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
+    guard.guard.enroll().await.unwrap();
+    let http = reqwest::Client::new();
+    let url = guard.url("/v1/ask");
+    let raw = |body: &'static str| {
+        http.post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let response = raw("{not json").await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = raw(r#"{"context": []}"#).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["details"], "question is required");
+    let response = raw(r#"{"question": "x", "timeoutSeconds": -3}"#)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = raw(r#"{"question": "My card: 4111 1111 1111 1111"}"#)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        server.request_count().await,
+        0,
+        "nothing reached the server"
+    );
+    let (status, _) = call(&http, Method::GET, &guard.url("/v1/ask/unknown"), &[], None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&http, Method::PUT, &guard.url("/v1/ask"), &[], None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_restarted_guard_still_opens_earlier_answers() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("guard/device.key");
+    std::fs::create_dir_all(key_file.parent().unwrap()).unwrap();
+    let first = GuardHandle::start(&server.base, &server.client_key, &key_file).await;
+    first.guard.enroll().await.unwrap();
+    let expert = expert(&server);
+    expert.publish_keys().await.unwrap();
+    let http = reqwest::Client::new();
+    let (status, created) = call(
+        &http,
+        Method::POST,
+        &first.url("/api/v1/help"),
+        &[],
+        Some(json!({"question": "Before the restart?"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(created["sealed"], true);
+    let id = created["requestId"].as_str().unwrap().to_owned();
+    first.stop().await;
+
+    expert
+        .reply(&RequestId::new(&id), "After it, yes")
+        .await
+        .unwrap();
+
+    let second = GuardHandle::start(&server.base, &server.client_key, &key_file).await;
+    let (status, answer) = call(
+        &http,
+        Method::GET,
+        &second.url(&format!("/v1/ask/{id}")),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["answer"], "After it, yes");
+    let (_, listing) = call(
+        &http,
+        Method::GET,
+        &second.url(&format!("/api/v1/messages/{id}")),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(listing["messages"][0]["plaintext"], "Before the restart?");
+    assert_eq!(listing["messages"][1]["plaintext"], "After it, yes");
+}
+
+#[tokio::test]
+async fn agents_with_keys_of_their_own_are_proxied_unchanged_and_key_changes_refused() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
+    guard.guard.enroll().await.unwrap();
+    let http = reqwest::Client::new();
+    let own = heysummon_sdk::keys::PartyKeys::generate().public();
+    let (status, created) = call(
+        &http,
+        Method::POST,
+        &guard.url("/api/v1/help"),
+        &[],
+        Some(json!({
+            "signPublicKey": own.sign.to_hex(),
+            "encryptPublicKey": own.encrypt.to_hex(),
+            "question": "My own crypto",
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert!(created.get("sealed").is_none(), "forwarded as it was");
+    let id = created["requestId"].as_str().unwrap();
+    let listing = expert(&server).open(&RequestId::new(id)).await.unwrap();
+    assert_eq!(listing.question, "My own crypto");
+
+    // The guard pins the expert's key on first use and refuses a changed one.
+    let first = expert(&server);
+    first.publish_keys().await.unwrap();
+    let ask = json!({"question": "Sealed?"});
+    let (status, _) = call(
+        &http,
+        Method::POST,
+        &guard.url("/api/v1/help"),
+        &[],
+        Some(ask.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    expert(&server).publish_keys().await.unwrap();
+    let (status, refused) = call(
+        &http,
+        Method::POST,
+        &guard.url("/api/v1/help"),
+        &[],
+        Some(ask),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "EXPERT_KEY_CHANGED");
+}
