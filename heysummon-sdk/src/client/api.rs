@@ -162,6 +162,18 @@ impl Inner {
         }
     }
 
+    /// A read: `GET`, retried.
+    async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, Error> {
+        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
+            .await
+    }
+
+    /// An idempotent `POST` without a body (close, acknowledge, ack), retried.
+    async fn post_empty<T: DeserializeOwned>(&self, url: Url) -> Result<T, Error> {
+        self.call::<(), _>(Method::POST, url, None, &[], Retry::Idempotent)
+            .await
+    }
+
     // ---- consumer ---------------------------------------------------------------------------
 
     /// `POST /api/v1/help` with an `Idempotency-Key`. Our server answers a repeat with the
@@ -181,8 +193,7 @@ impl Inner {
     /// `GET /api/v1/messages/:id`.
     pub(crate) async fn messages(&self, id: &RequestId) -> Result<MessagesResponse, Error> {
         let url = self.endpoint(&["messages", id.as_str()]);
-        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
-            .await
+        self.get(url).await
     }
 
     /// `POST /api/v1/message/:id` (retried: the server deduplicates by `messageId`).
@@ -203,15 +214,13 @@ impl Inner {
     /// `POST /api/v1/close/:id` (idempotent).
     pub(crate) async fn close(&self, id: &RequestId) -> Result<CloseResponse, Error> {
         let url = self.endpoint(&["close", id.as_str()]);
-        self.call::<(), _>(Method::POST, url, None, &[], Retry::Idempotent)
-            .await
+        self.post_empty(url).await
     }
 
     /// `POST /api/v1/acknowledge/:id` (idempotent).
     pub(crate) async fn acknowledge(&self, id: &RequestId) -> Result<AcknowledgeResponse, Error> {
         let url = self.endpoint(&["acknowledge", id.as_str()]);
-        self.call::<(), _>(Method::POST, url, None, &[], Retry::Idempotent)
-            .await
+        self.post_empty(url).await
     }
 
     /// `POST /api/v1/rate/:id` (not retried: a repeat answers 409).
@@ -228,15 +237,13 @@ impl Inner {
     /// `GET /api/v1/experts`.
     pub(crate) async fn experts(&self) -> Result<ExpertsResponse, Error> {
         let url = self.endpoint(&["experts"]);
-        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
-            .await
+        self.get(url).await
     }
 
     /// `GET /api/v1/whoami`.
     pub(crate) async fn whoami(&self) -> Result<WhoamiResponse, Error> {
         let url = self.endpoint(&["whoami"]);
-        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
-            .await
+        self.get(url).await
     }
 
     // ---- expert -----------------------------------------------------------------------------
@@ -277,15 +284,13 @@ impl Inner {
     /// `GET /api/v1/events/pending`.
     pub(crate) async fn pending_events(&self) -> Result<PendingEventsResponse, Error> {
         let url = self.endpoint(&["events", "pending"]);
-        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
-            .await
+        self.get(url).await
     }
 
     /// `POST /api/v1/events/ack/:id` (idempotent).
     pub(crate) async fn ack_event(&self, id: &RequestId) -> Result<EventAckResponse, Error> {
         let url = self.endpoint(&["events", "ack", id.as_str()]);
-        self.call::<(), _>(Method::POST, url, None, &[], Retry::Idempotent)
-            .await
+        self.post_empty(url).await
     }
 
     /// `GET /api/v1/requests` (expert), optionally filtered by status.
@@ -297,7 +302,6 @@ impl Inner {
         if let Some(status) = status {
             url.query_pairs_mut().append_pair("status", status);
         }
-        self.call::<(), _>(Method::GET, url, None, &[], Retry::Idempotent)
-            .await
+        self.get(url).await
     }
 }
