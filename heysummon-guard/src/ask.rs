@@ -32,8 +32,12 @@ use crate::e2e::{E2e, refusal};
 use crate::response::Refusal;
 use crate::safety;
 
-/// The longest one call waits.
+/// The longest one call takes.
 const MAX_HOLD: Duration = Duration::from_secs(MAX_WAIT_SECS);
+/// The longest `timeoutSeconds` accepted (a year).
+const MAX_TIMEOUT_SECS: u64 = 365 * 24 * 60 * 60;
+/// How long reading an answer that is already there may take.
+const READ_ANSWER: Duration = Duration::from_secs(10);
 
 /// The ask API's state: the callers' overall deadlines (`timeoutSeconds`), by request.
 #[derive(Debug, Default)]
@@ -53,7 +57,18 @@ impl AskApi {
         mode: SafetyMode,
         headers: &HeaderMap,
         body: &Bytes,
+        started: Instant,
     ) -> Result<Value, Refusal> {
+        let is_json = headers
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.to_ascii_lowercase().contains("application/json"));
+        if !is_json {
+            return Err(Refusal::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/json",
+            ));
+        }
         let object = match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(object)) => object,
             Ok(_) => return Err(bad("the body must be a JSON object")),
@@ -73,14 +88,19 @@ impl AskApi {
             Some(Value::Bool(flag)) => *flag,
             Some(_) => return Err(bad("requiresApproval must be a boolean")),
         };
-        let timeout = match object.get("timeoutSeconds") {
+        let deadline = match object.get("timeoutSeconds") {
             None | Some(Value::Null) => None,
-            Some(value) => Some(Duration::from_secs(
-                value
+            Some(value) => {
+                let secs = value
                     .as_u64()
-                    .filter(|secs| *secs > 0)
-                    .ok_or_else(|| bad("timeoutSeconds must be a positive integer"))?,
-            )),
+                    .filter(|secs| (1..=MAX_TIMEOUT_SECS).contains(secs))
+                    .ok_or_else(|| bad("timeoutSeconds must be an integer from 1 to 31536000"))?;
+                Some(
+                    started
+                        .checked_add(Duration::from_secs(secs))
+                        .ok_or_else(|| bad("timeoutSeconds is too large"))?,
+                )
+            }
         };
         let mut scanned = Map::new();
         scanned.insert("question".into(), Value::String(question.clone()));
@@ -102,21 +122,29 @@ impl AskApi {
             client.submit(question, &options).await
         }
         .map_err(refusal)?;
-        if let Some(timeout) = timeout {
+        if let Some(deadline) = deadline {
             self.lock()
-                .insert(conversation.request_id().clone(), Instant::now() + timeout);
+                .insert(conversation.request_id().clone(), deadline);
         }
-        self.wait(&conversation, MAX_HOLD).await
+        // Creating the request counts against the 50 s too.
+        self.wait(&conversation, MAX_HOLD.saturating_sub(started.elapsed()))
+            .await
     }
 
     /// `GET /v1/ask/:requestId?wait=N`.
     ///
     /// # Errors
     /// 404 for a request the guard did not create; what the wait failed with.
-    pub async fn resume(&self, e2e: &E2e, id: &str, query: Option<&str>) -> Result<Value, Refusal> {
+    pub async fn resume(
+        &self,
+        e2e: &E2e,
+        id: &str,
+        query: Option<&str>,
+        started: Instant,
+    ) -> Result<Value, Refusal> {
         let id = RequestId::new(id);
         let conversation = e2e
-            .known(&id)
+            .lookup(&id)?
             .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "Request not found"))?;
         let wait = query
             .into_iter()
@@ -124,8 +152,8 @@ impl AskApi {
             .find_map(|pair| pair.strip_prefix("wait="))
             .map_or(Ok(MAX_HOLD.as_secs()), str::parse::<u64>)
             .map_err(|_| bad("wait must be a number of seconds"))?;
-        self.wait(&conversation, Duration::from_secs(wait).min(MAX_HOLD))
-            .await
+        let hold = Duration::from_secs(wait).min(MAX_HOLD.saturating_sub(started.elapsed()));
+        self.wait(&conversation, hold).await
     }
 
     /// Waits up to `hold` (and never past the caller's deadline) and says where things stand.
@@ -135,6 +163,19 @@ impl AskApi {
         let hold = match deadline {
             Some(at) => hold.min(at.saturating_duration_since(Instant::now())),
             None => hold,
+        };
+        // No time to wait: one look, so an answer that is already there is not reported as
+        // pending (or, past the caller's deadline, as a timeout).
+        let hold = if hold.is_zero() {
+            let status = conversation.status().await.map_err(refusal)?;
+            let done = if approval {
+                status.approval_decision.is_some() || status.status.is_terminal()
+            } else {
+                !status.status.is_waiting()
+            };
+            if done { READ_ANSWER } else { Duration::ZERO }
+        } else {
+            hold
         };
         let mut answer = json!({
             "requestId": conversation.request_id(),
@@ -184,6 +225,12 @@ impl AskApi {
                 answer.insert("approved".into(), Value::Bool(approved));
             }
             answer.retain(|_, value| !value.is_null());
+        }
+        let status = answer.get("status").and_then(Value::as_str);
+        if !matches!(status, Some("pending" | "timeout")) {
+            // A final answer: the caller's deadline is no longer needed. (After a timeout it
+            // stays, so that a later call never turns the timed-out approval into a decision.)
+            self.lock().remove(conversation.request_id());
         }
         Ok(answer)
     }

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use heysummon_sdk::client::{AskOptions, Content, Conversation};
 use heysummon_sdk::keys::{PublicKeys, SigningKeyPair};
 use heysummon_sdk::keystore::{FileKeyStore, MemoryKeyStore};
-use heysummon_sdk::wire::{IDEMPOTENCY_KEY_HEADER, MessagesResponse, RequestId};
+use heysummon_sdk::wire::{IDEMPOTENCY_KEY_HEADER, MessageId, MessagesResponse, RequestId};
 use heysummon_sdk::{Client, EncryptionPolicy};
 use hyper::StatusCode;
 use hyper::header::HeaderMap;
@@ -92,8 +92,24 @@ impl E2e {
         {
             options = options.with_idempotency_key(key);
         }
-        let approval = object.get("requiresApproval").and_then(Value::as_bool) == Some(true);
-        let notification = object.get("responseRequired").and_then(Value::as_bool) == Some(false);
+        let flag = |name: &str, default: bool| match object.get(name) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Bool(value)) => Ok(*value),
+            Some(_) => Err(Refusal::new(StatusCode::BAD_REQUEST, "Validation failed")
+                .with("details", json!(format!("{name} must be a boolean")))),
+        };
+        let approval = flag("requiresApproval", false)?;
+        let notification = !flag("responseRequired", true)?;
+        if approval && notification {
+            return Err(
+                Refusal::new(StatusCode::BAD_REQUEST, "Validation failed").with(
+                    "details",
+                    json!(
+                        "an approval request needs a response (responseRequired must not be false)"
+                    ),
+                ),
+            );
+        }
         let conversation = if notification {
             self.client
                 .notify(question, options)
@@ -137,16 +153,40 @@ impl E2e {
         if !from_consumer {
             return Ok(None);
         }
-        let Some(conversation) = self.known(id) else {
+        let Some(conversation) = self.lookup(id)? else {
             return Ok(None);
         };
-        let message_id = conversation.send(text).await.map_err(refusal)?;
+        let message_id = match object.get("messageId") {
+            None | Some(Value::Null) => MessageId::random(),
+            Some(Value::String(id)) if !id.is_empty() && id.len() <= 256 => MessageId::new(id),
+            Some(_) => {
+                return Err(
+                    Refusal::new(StatusCode::BAD_REQUEST, "Validation failed").with(
+                        "details",
+                        json!("messageId must be a string of 1 to 256 characters"),
+                    ),
+                );
+            }
+        };
+        let message_id = conversation
+            .send_with_id(text, message_id)
+            .await
+            .map_err(refusal)?;
         Ok(Some(json!({ "success": true, "messageId": message_id })))
     }
 
-    /// The conversation of a request the guard created, if it did.
-    pub fn known(&self, id: &RequestId) -> Option<Conversation> {
-        self.client.conversation(id).ok()
+    /// The conversation of a request the guard created; `None` for any other.
+    ///
+    /// # Errors
+    /// 500 when the key store cannot be read: the guard then forwards nothing, rather than
+    /// treating one of its own requests as someone else's (and sending a follow-up in
+    /// plaintext).
+    pub fn lookup(&self, id: &RequestId) -> Result<Option<Conversation>, Refusal> {
+        match self.client.conversation(id) {
+            Ok(conversation) => Ok(Some(conversation)),
+            Err(heysummon_sdk::Error::UnknownRequest { .. }) => Ok(None),
+            Err(error) => Err(refusal(error)),
+        }
     }
 
     /// A `GET /api/v1/messages/:id` answer with `plaintext` added to every message the guard
@@ -163,8 +203,17 @@ impl E2e {
             }
         };
         let items = raw.get_mut("messages")?.as_array_mut()?;
+        if items.len() != messages.len() {
+            return None;
+        }
         for (item, message) in items.iter_mut().zip(&messages) {
-            if let (Content::Text(text), Value::Object(item)) = (&message.content, item) {
+            let Value::Object(item) = item else {
+                return None;
+            };
+            // Only what the guard itself verified: whatever the server wrote there goes.
+            item.remove("plaintext");
+            item.remove("endToEnd");
+            if let Content::Text(text) = &message.content {
                 item.insert("plaintext".into(), Value::String(text.clone()));
                 item.insert("endToEnd".into(), Value::Bool(message.end_to_end));
             }
@@ -239,6 +288,8 @@ pub(crate) fn refusal(error: heysummon_sdk::Error) -> Refusal {
             Value::Array(flags.into_iter().map(|f| json!({ "type": f })).collect()),
         ),
         E::UnknownRequest { .. } => Refusal::new(StatusCode::NOT_FOUND, "Request not found"),
+        E::Config(details) => Refusal::new(StatusCode::BAD_REQUEST, "Validation failed")
+            .with("details", json!(details)),
         E::Timeout { waited } => Refusal::new(
             StatusCode::GATEWAY_TIMEOUT,
             "The HeySummon server did not answer in time",

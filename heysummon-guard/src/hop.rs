@@ -11,6 +11,10 @@ const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 /// Removes `Connection`, every header it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`,
 /// `Transfer-Encoding` and `Upgrade`.
 pub fn strip(headers: &mut HeaderMap) {
+    // The common case, no hop-by-hop header at all, is one pass over the names with no hashing.
+    if !headers.keys().any(|name| is_hop_by_hop(name.as_str())) {
+        return;
+    }
     if headers.contains_key(CONNECTION) {
         let named: Vec<HeaderName> = headers
             .get_all(CONNECTION)
@@ -50,6 +54,14 @@ pub fn strip(headers: &mut HeaderMap) {
     }
 }
 
+/// Whether a (lowercase) header name is always hop-by-hop: `Connection` and the fixed list.
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection" | "keep-alive" | "te" | "trailer" | "transfer-encoding" | "upgrade"
+    ) || name.starts_with("proxy-")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +83,29 @@ mod tests {
         strip(&mut headers);
         assert_eq!(headers.len(), 1, "{headers:?}");
         assert_eq!(headers["x-kept"], "yes");
+    }
+
+    #[test]
+    fn each_fixed_name_alone_is_stripped() {
+        for name in [
+            "connection",
+            "keep-alive",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "proxy-anything",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap_or(CONNECTION),
+                HeaderValue::from_static("x"),
+            );
+            headers.insert("x-kept", HeaderValue::from_static("yes"));
+            strip(&mut headers);
+            assert_eq!(headers.len(), 1, "{name}: {headers:?}");
+        }
     }
 }

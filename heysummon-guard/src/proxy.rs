@@ -73,7 +73,7 @@ impl Guard {
         let e2e = E2e::new(&config, device_key.clone())?;
         let signer = RequestSigner::new(device_key);
         let service = tower::Layer::layer(
-            &SignRequestLayer::new(signer.clone()),
+            &SignRequestLayer::with_known_api_key(signer.clone(), config.api_key.expose()),
             Upstream::new(&config.limits),
         );
         let upstream = config.upstream.clone().into_parts();
@@ -152,6 +152,7 @@ impl Guard {
         if path == "/health" && matches!(parts.method, Method::GET | Method::HEAD) {
             return Ok(self.health());
         }
+        self.refuse_browsers(&parts.headers)?;
         if path == "/v1/ask" || path.starts_with("/v1/ask/") {
             return self.local_ask(parts, body).await;
         }
@@ -190,14 +191,23 @@ impl Guard {
                 }
                 None
             }
-            Route::Other if parts.method == Method::GET => parts
-                .uri
-                .path()
-                .strip_prefix("/api/v1/messages/")
-                .filter(|id| !id.is_empty() && !id.contains('/'))
-                .and_then(|id| inner.e2e.known(&RequestId::new(id))),
+            Route::Other if parts.method == Method::GET => {
+                match parts
+                    .uri
+                    .path()
+                    .strip_prefix("/api/v1/messages/")
+                    .filter(|id| !id.is_empty() && !id.contains('/'))
+                {
+                    Some(id) => inner.e2e.lookup(&RequestId::new(id))?,
+                    None => None,
+                }
+            }
             Route::Other => None,
         };
+        if listing.is_some() {
+            // The guard must read the listing to open it.
+            parts.headers.remove(hyper::header::ACCEPT_ENCODING);
+        }
         parts.uri = self.upstream_uri(&parts.uri)?;
         parts.version = Version::HTTP_11;
         parts.extensions = hyper::http::Extensions::new();
@@ -210,20 +220,28 @@ impl Guard {
         let (mut parts, body) = response.into_parts();
         hop::strip(&mut parts.headers);
         if let Some(conversation) = listing.filter(|_| parts.status == StatusCode::OK) {
-            let listed = Limited::new(body, MAX_LISTING_BYTES)
-                .collect()
+            let read = Limited::new(body, MAX_LISTING_BYTES).collect();
+            let listed = tokio::time::timeout(inner.config.limits.upstream_timeout, read)
                 .await
+                .map_err(|_| upstream_refusal(UpstreamError::Timeout))?
                 .map_err(|_| {
                     Refusal::new(
                         StatusCode::BAD_GATEWAY,
-                        "The connection to the HeySummon server failed",
+                        "The HeySummon server's answer could not be read",
                     )
                 })?
                 .to_bytes();
+            // Never pass on a listing the guard could not authenticate: its `plaintext` members
+            // would look like the guard's own.
             let opened = inner
                 .e2e
                 .open_listing(&conversation, &listed)
-                .unwrap_or(listed);
+                .ok_or_else(|| {
+                    Refusal::new(
+                        StatusCode::BAD_GATEWAY,
+                        "message could not be authenticated",
+                    )
+                })?;
             parts.headers.remove(CONTENT_LENGTH);
             return Ok(Response::from_parts(
                 parts,
@@ -233,6 +251,41 @@ impl Guard {
         Ok(Response::from_parts(parts, Either::Left(body)))
     }
 
+    /// Refuses what a web page could send: anything with an `Origin` header (browsers add it to
+    /// cross-site and script requests; agents do not), and a `Host` that is not the guard's own
+    /// (DNS rebinding), unless a non-loopback listen address was explicitly allowed.
+    fn refuse_browsers(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let forbidden = |why: &str| {
+            Refusal::new(
+                StatusCode::FORBIDDEN,
+                "Browser requests are refused by the guard",
+            )
+            .with("details", serde_json::Value::from(why))
+        };
+        if headers.contains_key(hyper::header::ORIGIN) {
+            return Err(forbidden("requests with an Origin header are not accepted"));
+        }
+        if self.inner.config.allow_non_loopback {
+            return Ok(());
+        }
+        let Some(host) = headers.get(HOST) else {
+            return Ok(());
+        };
+        let host = host.to_str().unwrap_or_default();
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        let listen = self.inner.config.listen.ip().to_string();
+        let loopback = matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+            || name.trim_start_matches('[').trim_end_matches(']') == listen;
+        if loopback {
+            Ok(())
+        } else {
+            Err(forbidden("the Host is not a loopback name"))
+        }
+    }
+
     /// The local ask API (`POST /v1/ask`, `GET /v1/ask/:requestId`), answered by the guard.
     async fn local_ask(
         &self,
@@ -240,6 +293,9 @@ impl Guard {
         body: Incoming,
     ) -> Result<Response<ProxyBody>, Refusal> {
         let inner = &*self.inner;
+        let started = tokio::time::Instant::now();
+        let mut headers = parts.headers.clone();
+        inject::inject_header(&inner.config.api_key, &mut headers)?;
         let rest = parts.uri.path().trim_start_matches("/v1/ask");
         let answer = match (&parts.method, rest.strip_prefix('/')) {
             (&Method::POST, None) => {
@@ -248,11 +304,14 @@ impl Guard {
                 let mode = inner.config.safety;
                 inner
                     .ask
-                    .ask(&inner.e2e, mode, &parts.headers, &body)
+                    .ask(&inner.e2e, mode, &parts.headers, &body, started)
                     .await?
             }
             (&Method::GET, Some(id)) if !id.is_empty() && !id.contains('/') => {
-                inner.ask.resume(&inner.e2e, id, parts.uri.query()).await?
+                inner
+                    .ask
+                    .resume(&inner.e2e, id, parts.uri.query(), started)
+                    .await?
             }
             (_, Some(id)) if id.is_empty() || id.contains('/') => {
                 return Err(Refusal::new(StatusCode::NOT_FOUND, "Not found"));

@@ -398,3 +398,109 @@ async fn agents_with_keys_of_their_own_are_proxied_unchanged_and_key_changes_ref
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
     assert_eq!(refused["code"], "EXPERT_KEY_CHANGED");
 }
+
+#[tokio::test]
+async fn browsers_and_foreign_hosts_are_refused() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
+    let http = reqwest::Client::new();
+    // A web page's cross-site POST (a form, no JSON content type) or fetch (with Origin).
+    let response = http
+        .post(guard.url("/v1/ask"))
+        .header("content-type", "text/plain")
+        .body(r#"{"question":"page me"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let response = http
+        .post(guard.url("/v1/ask"))
+        .header("origin", "https://evil.example")
+        .json(&json!({"question": "page me"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // DNS rebinding: the guard's address under another name.
+    let response = http
+        .get(guard.url("/api/v1/events/pending"))
+        .header("host", "evil.example:8787")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(server.request_count().await, 0);
+    // A different API key is refused on the local API too; absurd timeouts are refused before
+    // anything is created.
+    let (status, _) = call(
+        &http,
+        Method::POST,
+        &guard.url("/v1/ask"),
+        &[("x-api-key", "hs_cli_someone_else")],
+        Some(json!({"question": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(
+        &http,
+        Method::POST,
+        &guard.url("/v1/ask"),
+        &[],
+        Some(json!({"question": "x", "timeoutSeconds": u64::MAX})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &http,
+        Method::POST,
+        &guard.url("/api/v1/help"),
+        &[],
+        Some(json!({"question": "x", "requiresApproval": "yes"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(server.request_count().await, 0);
+}
+
+#[tokio::test]
+async fn an_answer_already_there_is_not_reported_pending() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
+    guard.guard.enroll().await.unwrap();
+    let expert = expert(&server);
+    expert.publish_keys().await.unwrap();
+    let http = reqwest::Client::new();
+    let (_, created) = call(
+        &http,
+        Method::POST,
+        &guard.url("/api/v1/help"),
+        &[("idempotency-key", "job-42")],
+        Some(json!({"question": "Already answered?"})),
+    )
+    .await;
+    let id = created["requestId"].as_str().unwrap().to_owned();
+    // The same idempotency key through the guard: the same request.
+    let (_, again) = call(
+        &http,
+        Method::POST,
+        &guard.url("/api/v1/help"),
+        &[("idempotency-key", "job-42")],
+        Some(json!({"question": "Already answered?"})),
+    )
+    .await;
+    assert_eq!(again["requestId"], id.as_str());
+    assert_eq!(server.request_count().await, 1);
+    expert.reply(&RequestId::new(&id), "Yes").await.unwrap();
+    let (_, answer) = call(
+        &http,
+        Method::GET,
+        &guard.url(&format!("/v1/ask/{id}?wait=0")),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(answer["status"], "responded", "{answer}");
+    assert_eq!(answer["answer"], "Yes");
+}

@@ -271,7 +271,7 @@ async fn hop_by_hop_headers_are_stripped_both_ways() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let addr = guard.base.trim_start_matches("http://").to_owned();
     let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let request = "GET /api/v1/whoami HTTP/1.1\r\nHost: guard\r\nConnection: keep-alive, X-Drop-Me\r\n\
+    let request = "GET /api/v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive, X-Drop-Me\r\n\
                    X-Drop-Me: 1\r\nKeep-Alive: timeout=5\r\nProxy-Authorization: Basic eA==\r\n\
                    Proxy-Foo: 1\r\nTE: trailers\r\nUpgrade: websocket\r\nX-Keep: yes\r\n\r\n";
     socket.write_all(request.as_bytes()).await.unwrap();

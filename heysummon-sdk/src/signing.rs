@@ -78,6 +78,21 @@ impl Nonce {
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
+
+    /// `N` fresh nonces from one read of the operating system's CSPRNG, for signers that keep a
+    /// small supply instead of one system call per request.
+    pub fn random_batch<const N: usize>() -> [Self; N] {
+        let mut nonces = [Self([0u8; 16]); N];
+        for chunk in nonces.chunks_mut(64) {
+            let mut bytes = [0u8; 16 * 64];
+            let bytes = &mut bytes[..16 * chunk.len()];
+            OsRng.fill_bytes(bytes);
+            for (nonce, raw) in chunk.iter_mut().zip(bytes.chunks_exact(16)) {
+                nonce.0.copy_from_slice(raw);
+            }
+        }
+        nonces
+    }
 }
 
 impl fmt::Display for Nonce {
@@ -122,13 +137,71 @@ impl fmt::Debug for RequestParts<'_> {
 
 /// The canonical text of PROTOCOL B4 for a request signed at `timestamp_ms` with `nonce`.
 pub fn canonical_text(request: &RequestParts<'_>, timestamp_ms: i64, nonce: &Nonce) -> String {
-    format!(
-        "{SIGNATURE_VERSION}\n{}\n{}\n{timestamp_ms}\n{nonce}\n{}\n{}",
-        request.method,
-        request.path_and_query,
-        sha256_hex(request.body),
-        sha256_hex(request.api_key.as_bytes()),
+    canonical_text_with_key_hash(
+        request,
+        &ApiKeyHash::of(request.api_key),
+        timestamp_ms,
+        nonce,
     )
+}
+
+/// [`canonical_text`] with the hash of the `x-api-key` value computed beforehand, for a signer
+/// that sends the same key on many requests (a proxy holding one key). `request.api_key` is
+/// ignored: `key_hash` must be [`ApiKeyHash::of`] the key the request carries, or the signature
+/// will not verify.
+pub fn canonical_text_with_key_hash(
+    request: &RequestParts<'_>,
+    key_hash: &ApiKeyHash,
+    timestamp_ms: i64,
+    nonce: &Nonce,
+) -> String {
+    use std::fmt::Write as _;
+    let mut body_hash = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(Sha256::digest(request.body), &mut body_hash);
+    let mut nonce_hex = [0u8; 32];
+    let _ = hex::encode_to_slice(nonce.0, &mut nonce_hex);
+    let mut text = String::with_capacity(
+        SIGNATURE_VERSION.len() + request.method.len() + request.path_and_query.len() + 190,
+    );
+    text.push_str(SIGNATURE_VERSION);
+    text.push('\n');
+    text.push_str(request.method);
+    text.push('\n');
+    text.push_str(request.path_and_query);
+    text.push('\n');
+    let _ = write!(text, "{timestamp_ms}");
+    text.push('\n');
+    text.push_str(std::str::from_utf8(&nonce_hex).unwrap_or_default());
+    text.push('\n');
+    text.push_str(std::str::from_utf8(&body_hash).unwrap_or_default());
+    text.push('\n');
+    text.push_str(key_hash.as_str());
+    text
+}
+
+/// The lowercase hex SHA-256 of an `x-api-key` value, as the canonical text writes it: compute it
+/// once for a key that signs many requests, then use [`RequestSigner::sign_with_key_hash`].
+/// `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKeyHash(String);
+
+impl ApiKeyHash {
+    /// The hash of `api_key` (the empty string for a request without the header).
+    pub fn of(api_key: &str) -> Self {
+        Self(sha256_hex(api_key.as_bytes()))
+    }
+
+    /// The 64 lowercase hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKeyHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKeyHash(<redacted>)")
+    }
 }
 
 /// The four signature headers of one request.
@@ -251,7 +324,35 @@ impl RequestSigner {
         timestamp_ms: i64,
         nonce: Nonce,
     ) -> SignatureHeaders {
-        let text = canonical_text(request, timestamp_ms, &nonce);
+        self.sign_at_with_key_hash(
+            request,
+            &ApiKeyHash::of(request.api_key),
+            timestamp_ms,
+            nonce,
+        )
+    }
+
+    /// [`Self::sign`] with the hash of the `x-api-key` value computed beforehand
+    /// (see [`canonical_text_with_key_hash`]; `request.api_key` is ignored).
+    pub fn sign_with_key_hash(
+        &self,
+        request: &RequestParts<'_>,
+        key_hash: &ApiKeyHash,
+    ) -> SignatureHeaders {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        self.sign_at_with_key_hash(request, key_hash, now_ms, Nonce::random())
+    }
+
+    /// [`Self::sign_at`] with the hash of the `x-api-key` value computed beforehand
+    /// (see [`canonical_text_with_key_hash`]; `request.api_key` is ignored).
+    pub fn sign_at_with_key_hash(
+        &self,
+        request: &RequestParts<'_>,
+        key_hash: &ApiKeyHash,
+        timestamp_ms: i64,
+        nonce: Nonce,
+    ) -> SignatureHeaders {
+        let text = canonical_text_with_key_hash(request, key_hash, timestamp_ms, &nonce);
         SignatureHeaders {
             timestamp_ms,
             nonce,
@@ -400,3 +501,55 @@ pub fn verify(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod key_hash_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn sign_with_key_hash_matches_sign() {
+        let signer = RequestSigner::new(SigningKeyPair::from_seed(&[7u8; 32]));
+        for (body, api_key) in [
+            (&b""[..], ""),
+            (&b"{\"question\":\"q\"}"[..], "hs_cli_guard0001"),
+        ] {
+            let request = RequestParts {
+                method: "POST",
+                path_and_query: "/api/v1/help?x=1",
+                body,
+                api_key,
+            };
+            let nonce = Nonce::from_bytes([9u8; 16]);
+            let hash = ApiKeyHash::of(api_key);
+            assert_eq!(hash.as_str(), sha256_hex(api_key.as_bytes()));
+            assert_eq!(
+                canonical_text_with_key_hash(&request, &hash, 1_700_000_000_000, &nonce),
+                canonical_text(&request, 1_700_000_000_000, &nonce)
+            );
+            let plain = signer.sign_at(&request, 1_700_000_000_000, nonce);
+            let hashed = signer.sign_at_with_key_hash(&request, &hash, 1_700_000_000_000, nonce);
+            assert_eq!(plain, hashed);
+            let now = signer.sign_with_key_hash(&request, &hash);
+            let mut nonces = MemoryNonceStore::new();
+            let key = signer.public_key();
+            verify(
+                &now,
+                &key,
+                &request,
+                now.timestamp_ms,
+                VerifyWindow::default(),
+                &mut nonces,
+            )
+            .unwrap();
+        }
+        assert!(!format!("{:?}", ApiKeyHash::of("secret")).contains("secret"));
+    }
+
+    #[test]
+    fn random_batch_is_distinct() {
+        let nonces = Nonce::random_batch::<130>();
+        let distinct: std::collections::HashSet<_> = nonces.iter().collect();
+        assert_eq!(distinct.len(), 130);
+    }
+}

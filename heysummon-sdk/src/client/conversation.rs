@@ -222,12 +222,28 @@ impl Conversation {
     /// [`Error::EncryptionUnavailable`] under `Required` without expert keys; as any call (400
     /// once the request is closed or expired, 409 `NO_RESPONSE_REQUIRED` for a notification).
     pub async fn send(&self, text: impl Into<String>) -> Result<MessageId, Error> {
+        self.send_with_id(text, MessageId::random()).await
+    }
+
+    /// [`Conversation::send`] with a message id of the caller's: sending the same id again is
+    /// recognised by the server as a duplicate and delivered once.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe in effect: calling it again with the same id delivers the message at most
+    /// once.
+    ///
+    /// # Errors
+    /// As [`Conversation::send`].
+    pub async fn send_with_id(
+        &self,
+        text: impl Into<String>,
+        message_id: MessageId,
+    ) -> Result<MessageId, Error> {
         let text = text.into();
         let expert = match self.record.expert_keys {
             Some(keys) => Some(keys),
             None => expert_keys_of(&self.client.inner.messages(&self.request_id).await?)?,
         };
-        let message_id = MessageId::random();
         let body = match expert {
             Some(expert) => {
                 let payload = Channel::new(&self.record.keys, &expert)?
