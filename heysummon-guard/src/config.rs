@@ -68,6 +68,9 @@ pub struct Config {
     pub allow_non_loopback: bool,
     /// The client (agent) API key the guard injects. `Debug` redacts it.
     pub api_key: ApiKey,
+    /// The `x-device-token` the guard injects, for a key bound to a device token (PROTOCOL D):
+    /// `HEYSUMMON_DEVICE_TOKEN` or `device_token_file`. `Debug` redacts it.
+    pub device_token: Option<ApiKey>,
     /// The Ed25519 device key file (created on first run).
     pub device_key_file: PathBuf,
     /// Where the guard keeps the per-request keys of the requests it seals for agents and the
@@ -93,6 +96,7 @@ impl Config {
             listen: parse_listen(DEFAULT_LISTEN)?,
             allow_non_loopback: false,
             api_key,
+            device_token: None,
             device_key_file,
             key_store_dir: None,
             limits: Limits::default(),
@@ -105,8 +109,9 @@ impl Config {
     }
 
     /// Layers the TOML file (when given), the environment and the flags over the defaults,
-    /// then validates. `env` looks up an environment variable (only `HEYSUMMON_API_KEY` is read
-    /// through it; the other variables arrive through `overrides`, which clap fills).
+    /// then validates. `env` looks up an environment variable (only `HEYSUMMON_API_KEY` and
+    /// `HEYSUMMON_DEVICE_TOKEN` are read through it; the other variables arrive through
+    /// `overrides`, which clap fills).
     pub fn load(
         overrides: &Overrides,
         env: impl Fn(&str) -> Option<String>,
@@ -131,6 +136,15 @@ impl Config {
                 }
             },
         };
+        let device_token = match (&overrides.device_token_file, env("HEYSUMMON_DEVICE_TOKEN")) {
+            (Some(path), _) => Some(ApiKey::read_file(path)?),
+            (None, Some(token)) => Some(ApiKey::new(token)?),
+            (None, None) => file
+                .device_token_file
+                .as_deref()
+                .map(ApiKey::read_file)
+                .transpose()?,
+        };
         let device_key_file = overrides
             .device_key_file
             .clone()
@@ -151,6 +165,7 @@ impl Config {
             allow_non_loopback: overrides.allow_non_loopback
                 || file.allow_non_loopback.unwrap_or(false),
             api_key,
+            device_token,
             device_key_file,
             key_store_dir: Some(key_store_dir),
             limits: Limits {
@@ -263,6 +278,7 @@ struct FileConfig {
     listen: Option<String>,
     allow_non_loopback: Option<bool>,
     api_key_file: Option<PathBuf>,
+    device_token_file: Option<PathBuf>,
     device_key_file: Option<PathBuf>,
     key_store_dir: Option<PathBuf>,
     max_body_bytes: Option<usize>,
@@ -299,6 +315,9 @@ pub struct Overrides {
     /// File holding the client API key (else HEYSUMMON_API_KEY).
     #[arg(long, env = "HEYSUMMON_API_KEY_FILE", global = true)]
     pub api_key_file: Option<PathBuf>,
+    /// File holding the device token of a key bound to one (else HEYSUMMON_DEVICE_TOKEN).
+    #[arg(long, env = "HEYSUMMON_DEVICE_TOKEN_FILE", global = true)]
+    pub device_token_file: Option<PathBuf>,
     /// The device key file [default: $XDG_DATA_HOME/heysummon/guard/device.key].
     #[arg(long, env = "HEYSUMMON_DEVICE_KEY_FILE", global = true)]
     pub device_key_file: Option<PathBuf>,

@@ -50,6 +50,10 @@ impl E2e {
             .request_timeout(config.limits.upstream_timeout)
             .connect_timeout(config.limits.connect_timeout)
             .encryption(EncryptionPolicy::Preferred);
+        let builder = match &config.device_token {
+            Some(token) => builder.device_token(token.expose()),
+            None => builder,
+        };
         let builder = match &config.key_store_dir {
             Some(dir) => builder.key_store(FileKeyStore::open(dir).map_err(sdk)?),
             None => builder.key_store(MemoryKeyStore::new()),

@@ -98,6 +98,9 @@ impl Guard {
         let headers = request.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert("x-api-key", config.api_key.header_value().clone());
+        if let Some(token) = &config.device_token {
+            headers.insert("x-device-token", token.header_value().clone());
+        }
         request
             .extensions_mut()
             .insert(Deadline(Some(config.limits.upstream_timeout)));

@@ -33,6 +33,9 @@ use crate::sign::{SignRequest, SignRequestLayer};
 use crate::upstream::{Deadline, Upstream, UpstreamError};
 use crate::{hop, inject};
 
+/// The header of a client key bound to a device token (PROTOCOL D).
+const DEVICE_TOKEN_HEADER: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static("x-device-token");
 /// The largest `GET /messages` answer the guard reads to decrypt (the server's requests are
 /// capped at 1 MiB each; a conversation may hold several).
 const MAX_LISTING_BYTES: usize = 16 * 1024 * 1024;
@@ -169,6 +172,11 @@ impl Guard {
         parts.headers.remove(HOST);
         parts.headers.remove(CONTENT_LENGTH);
         inject::inject_header(&inner.config.api_key, &mut parts.headers)?;
+        if let Some(token) = &inner.config.device_token {
+            parts
+                .headers
+                .insert(DEVICE_TOKEN_HEADER, token.header_value().clone());
+        }
         let body = inspect::prepare(
             route,
             &parts.headers,

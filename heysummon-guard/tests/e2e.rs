@@ -504,3 +504,51 @@ async fn an_answer_already_there_is_not_reported_pending() {
     assert_eq!(answer["status"], "responded", "{answer}");
     assert_eq!(answer["answer"], "Yes");
 }
+
+#[tokio::test]
+async fn the_guard_holds_the_device_token_too() {
+    let server = Server::start().await;
+    let expert_record = server
+        .store
+        .expert_by_hash(heysummon_server::auth::hash_secret(&server.expert_key))
+        .await
+        .unwrap()
+        .unwrap();
+    let bound = heysummon_server::provision::add_client(
+        &server.store,
+        &heysummon_server::clock::Clock::system(),
+        &expert_record.id,
+        heysummon_server::provision::ClientOptions {
+            device_token: Some("tok-guard".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = GuardHandle::start_with(
+        &server.base,
+        &bound.client_key,
+        &dir.path().join("k"),
+        |config| {
+            config.device_token = Some(heysummon_guard::ApiKey::new("tok-guard").unwrap());
+        },
+    )
+    .await;
+    guard.guard.enroll().await.unwrap();
+    let http = reqwest::Client::new();
+    let (status, whoami) = call(&http, Method::GET, &guard.url("/api/v1/whoami"), &[], None).await;
+    assert_eq!(status, StatusCode::OK, "{whoami}");
+    let answering = answer_requests(expert(&server), 1, |_| Some("Token accepted".into()));
+    let (status, answer) = call(
+        &http,
+        Method::POST,
+        &guard.url("/v1/ask"),
+        &[],
+        Some(json!({"question": "Bound to a device token?"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["answer"], "Token accepted");
+    answering.await.unwrap();
+}

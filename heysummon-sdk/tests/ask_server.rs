@@ -580,3 +580,50 @@ async fn no_silent_downgrade_to_plaintext() {
             .is_sealed()
     );
 }
+
+#[tokio::test]
+async fn a_key_bound_to_a_device_token_sends_it() {
+    let server = Server::start().await;
+    let expert = server.expert(MemoryKeyStore::new());
+    expert.publish_keys().await.unwrap();
+    let experts = server.agent(MemoryKeyStore::new()).experts().await.unwrap();
+    let bound = heysummon_server::provision::add_client(
+        &server.store,
+        &heysummon_server::clock::Clock::system(),
+        experts[0].id.as_str(),
+        heysummon_server::provision::ClientOptions {
+            device_token: Some("tok-123".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = |token: Option<&str>| {
+        let mut builder = heysummon_sdk::Client::builder()
+            .base_url(&server.base)
+            .api_key(bound.client_key.clone());
+        if let Some(token) = token {
+            builder = builder.device_token(token);
+        }
+        builder.build().unwrap()
+    };
+    let error = client(None)
+        .ask_with("No token?", quick())
+        .await
+        .unwrap_err();
+    assert_eq!(error.http_status(), Some(403));
+    let error = client(Some("wrong"))
+        .ask_with("Wrong token?", quick())
+        .await
+        .unwrap_err();
+    assert_eq!(error.http_status(), Some(403));
+    let with_token = client(Some("tok-123"));
+    let asking = tokio::spawn({
+        let with_token = with_token.clone();
+        async move { with_token.ask_with("With the token?", quick()).await }
+    });
+    let id = server.wait_for_pending(&expert).await;
+    expert.reply(&id, "Accepted").await.unwrap();
+    assert_eq!(asking.await.unwrap().unwrap().text, "Accepted");
+    assert!(!format!("{with_token:?}").contains("tok-123"));
+}

@@ -39,6 +39,9 @@ pub(crate) enum Retry {
     Never,
 }
 
+/// The header of a key bound to a device token (PROTOCOL D).
+pub(crate) const DEVICE_TOKEN_HEADER: &str = "x-device-token";
+
 /// The path and query of `url` exactly as reqwest sends them (what a signature covers).
 pub(crate) fn path_and_query(url: &Url) -> String {
     match url.query() {
@@ -78,6 +81,9 @@ impl Inner {
             .timeout(timeout);
         for (name, value) in headers {
             builder = builder.header(*name, value);
+        }
+        if let Some(token) = &self.device_token {
+            builder = builder.header(DEVICE_TOKEN_HEADER, token.header_value()?);
         }
         if let Some(signer) = self.signer.as_ref().filter(|_| sign) {
             let path = path_and_query(url);

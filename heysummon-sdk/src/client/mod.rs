@@ -89,6 +89,8 @@ pub(crate) struct Inner {
     request_timeout: Duration,
     /// Signs every request (PROTOCOL B4) when the agent has a device key.
     signer: Option<RequestSigner>,
+    /// The `x-device-token` of a key bound to a device token (PROTOCOL D).
+    device_token: Option<ApiKey>,
     /// Retries of calls that are safe to repeat.
     retry: RetryPolicy,
     /// Per-request keys, expert pins and identities.
@@ -298,6 +300,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     http: Option<reqwest::Client>,
     device_key: Option<RequestSigner>,
+    device_token: Option<ApiKey>,
     retry_attempts: Option<u32>,
     retry_backoff: Option<BackoffPolicy>,
     key_store: Option<Arc<dyn KeyStore>>,
@@ -353,6 +356,15 @@ impl ClientBuilder {
     #[must_use]
     pub fn device_key(mut self, key: SigningKeyPair) -> Self {
         self.device_key = Some(RequestSigner::new(key));
+        self
+    }
+
+    /// Sends `x-device-token: TOKEN` with every request, for an API key bound to a device token
+    /// (`heysummon-server client add --device-token`). Kept like the API key: zeroized, never
+    /// printed.
+    #[must_use]
+    pub fn device_token(mut self, token: impl Into<String>) -> Self {
+        self.device_token = Some(ApiKey::new(token.into()));
         self
     }
 
@@ -424,6 +436,11 @@ impl ClientBuilder {
             .api_key
             .ok_or_else(|| Error::Config("no API key".into()))?;
         api_key.header_value()?;
+        if let Some(token) = &self.device_token {
+            token.header_value().map_err(|_| {
+                Error::Config("the device token is not a valid header value".into())
+            })?;
+        }
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
@@ -452,6 +469,7 @@ impl ClientBuilder {
                 api_key,
                 request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
                 signer: self.device_key,
+                device_token: self.device_token,
                 retry: RetryPolicy {
                     attempts,
                     backoff: self.retry_backoff.unwrap_or_default(),

@@ -71,6 +71,7 @@ pub(crate) fn open_url(inner: &Inner, url: reqwest::Url, last_event_id: Option<&
         api_key: inner.api_key.clone(),
         base_url: inner.base_url.clone(),
         signer: inner.signer.clone().map(Arc::new),
+        device_token: inner.device_token.clone(),
     };
     let body_timeout = inner.request_timeout;
     let events = builder.build_with_transport(transport).stream();
@@ -179,6 +180,8 @@ struct ReqwestTransport {
     base_url: reqwest::Url,
     /// Signs each connection afresh (PROTOCOL B4), when the client has a device key.
     signer: Option<Arc<RequestSigner>>,
+    /// `x-device-token`, for a key bound to one.
+    device_token: Option<ApiKey>,
 }
 
 impl HttpTransport for ReqwestTransport {
@@ -198,6 +201,13 @@ impl HttpTransport for ReqwestTransport {
             && let Ok(key) = self.api_key.header_value()
         {
             builder = builder.header(API_KEY_HEADER, key);
+            if let Some(token) = self
+                .device_token
+                .as_ref()
+                .and_then(|t| t.header_value().ok())
+            {
+                builder = builder.header(super::api::DEVICE_TOKEN_HEADER, token);
+            }
             if let Some(signer) = &self.signer {
                 let path = super::api::path_and_query(target);
                 let parts = RequestParts {
