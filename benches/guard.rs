@@ -9,16 +9,25 @@
 //! library through its own command line, exactly what the `heysummon-guard` binary runs).
 //!
 //! Phases:
-//! 1. Latency: upstream, guard (1 tokio worker) and this load generator (1 thread) all pinned to
-//!    core 0 with `taskset`; one keep-alive connection, sequential requests, direct and guarded
-//!    alternating in blocks of 500. Added latency = guarded percentile − direct percentile.
-//! 2. Throughput: nothing pinned; upstream 2 workers, guard 2 workers, generator 2 workers, 32
-//!    keep-alive connections for `--seconds` each, direct then guarded.
+//! 0. Per-request steps in process (one thread, not pinned): Ed25519 request signing through the
+//!    SDK with and without a precomputed API-key hash, nonce generation one `getrandom` per nonce
+//!    versus in batches of 64, building the signature header values, the hop-by-hop strip.
+//! 1. Latency: upstream, guard and this load generator, each a current-thread tokio runtime,
+//!    all pinned to core 0 with `taskset`; one keep-alive connection, sequential requests, direct
+//!    and guarded alternating in blocks of 500. Added latency = guarded percentile − direct
+//!    percentile.
+//! 2. Throughput: nothing pinned; by default upstream 2 workers, guard 2 workers, generator 2
+//!    workers (a worker count of 1 is a current-thread runtime, more a multi-thread one), 32
+//!    keep-alive connections for `--seconds` each, direct then guarded against the same upstream
+//!    with the same generator. The guard's user and system CPU time per guarded request comes
+//!    from /proc (less noisy than the rate on a shared VM).
 //! 3. Memory: the guard's VmRSS (and peak VmHWM) from /proc after phase 2.
 //! 4. Upstream connection reuse: connections the upstream accepted from the guard during phase 2
 //!    versus requests the guard forwarded.
 //!
-//! Run: `cargo bench --bench guard` (options: `-- --seconds N --requests N`).
+//! Run: `cargo bench --bench guard`. Options (after `--`): `--seconds N`, `--requests N`,
+//! `--guard-workers N`, `--upstream-workers N`, `--client-workers N` (throughput phase),
+//! `--micro-only`, `--latency-only`, `--throughput-only`.
 //! Figures go to BENCHMARKS.md.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark binary: failures abort, output is the point
@@ -41,18 +50,45 @@ const API_KEY: &str = "hs_cli_benchmark0000000000000001";
 struct Options {
     seconds: u64,
     requests: usize,
+    /// Tokio workers of the guard in the throughput phase.
+    guard_workers: usize,
+    /// Guard processes in the throughput phase, the connections spread over them (an
+    /// experiment standing in for a thread-per-core guard; 1 is the guard as shipped).
+    guard_processes: usize,
+    /// Tokio workers of the upstream in the throughput phase.
+    upstream_workers: usize,
+    /// Tokio workers of the load generator in the throughput phase.
+    client_workers: usize,
+    latency: bool,
+    throughput: bool,
 }
 
 fn options(args: &[String]) -> Options {
     let mut options = Options {
         seconds: 5,
         requests: 20_000,
+        guard_workers: 2,
+        guard_processes: 1,
+        upstream_workers: 2,
+        client_workers: 2,
+        latency: true,
+        throughput: true,
     };
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
             "--seconds" => options.seconds = args[i + 1].parse().unwrap(),
             "--requests" => options.requests = args[i + 1].parse().unwrap(),
+            "--guard-workers" => options.guard_workers = args[i + 1].parse().unwrap(),
+            "--guard-processes" => options.guard_processes = args[i + 1].parse().unwrap(),
+            "--upstream-workers" => options.upstream_workers = args[i + 1].parse().unwrap(),
+            "--client-workers" => options.client_workers = args[i + 1].parse().unwrap(),
+            "--latency-only" => options.throughput = false,
+            "--micro-only" => {
+                options.latency = false;
+                options.throughput = false;
+            }
+            "--throughput-only" => options.latency = false,
             _ => {}
         }
         i += 1;
@@ -63,11 +99,7 @@ fn options(args: &[String]) -> Options {
 // ---------------------------------------------------------------- the upstream child
 
 fn upstream_child(workers: usize) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = client_runtime(workers);
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("PORT {}", listener.local_addr().unwrap().port());
@@ -209,6 +241,31 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
         .unwrap()
 }
 
+/// User and system CPU seconds a process has used (from /proc/PID/stat, clock ticks of 10 ms).
+fn cpu_ticks(pid: u32) -> CpuTime {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let tick = |i: usize| fields[i].parse::<f64>().unwrap() / 100.0;
+    // utime and stime are fields 14 and 15 of the line: indices 11 and 12 after the name.
+    CpuTime(tick(11), tick(12))
+}
+
+#[derive(Clone, Copy)]
+struct CpuTime(f64, f64);
+
+impl std::ops::Sub for CpuTime {
+    type Output = (f64, f64);
+    fn sub(self, other: Self) -> (f64, f64) {
+        (self.0 - other.0, self.1 - other.1)
+    }
+}
+
 // ---------------------------------------------------------------- load
 
 #[derive(Clone)]
@@ -314,13 +371,20 @@ async fn latency(
     )
 }
 
-/// Requests per second at `connections` keep-alive connections for `seconds`.
-async fn throughput(addr: SocketAddr, job: &Job, connections: usize, seconds: u64) -> (f64, u64) {
+/// Requests per second at `connections` keep-alive connections for `seconds`, spread evenly
+/// over `addrs`.
+async fn throughput(
+    addrs: &[SocketAddr],
+    job: &Job,
+    connections: usize,
+    seconds: u64,
+) -> (f64, u64) {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let tasks: Vec<_> = (0..connections)
-        .map(|_| {
+        .map(|i| {
             let job = job.clone();
+            let addr = addrs[i % addrs.len()];
             tokio::spawn(async move {
                 let mut sender = connect(addr).await;
                 let mut done = 0u64;
@@ -361,6 +425,122 @@ async fn upstream_stats(addr: SocketAddr) -> (u64, u64) {
     )
 }
 
+/// Mean time of `f` over `n` calls, in µs.
+fn time_us(n: u32, mut f: impl FnMut()) -> f64 {
+    for _ in 0..n / 10 {
+        f();
+    }
+    let started = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    started.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+}
+
+/// Per-request steps of the guard measured alone (one thread, not pinned): the SDK's plain
+/// signing call, the same with the API key hash computed once, nonces, building the header
+/// values and the hop-by-hop strip.
+fn micro() {
+    use heysummon_sdk::keys::SigningKeyPair;
+    use heysummon_sdk::signing::{ApiKeyHash, Nonce, RequestParts, RequestSigner};
+
+    let signer = RequestSigner::new(SigningKeyPair::generate());
+    let parts = RequestParts {
+        method: "GET",
+        path_and_query: "/api/v1/help/cm0benchrequest0001",
+        body: b"",
+        api_key: API_KEY,
+    };
+    let n = 20_000;
+    let plain = time_us(n, || {
+        std::hint::black_box(signer.sign(std::hint::black_box(&parts)));
+    });
+    let hash = ApiKeyHash::of(API_KEY);
+    let nonce = Nonce::from_bytes([7; 16]);
+    let hashed = time_us(n, || {
+        std::hint::black_box(signer.sign_at_with_key_hash(&parts, &hash, 1, nonce));
+    });
+    let fresh_nonce = time_us(n, || {
+        std::hint::black_box(Nonce::random());
+    });
+    let batch_nonce = time_us(n / 64, || {
+        std::hint::black_box(Nonce::random_batch::<64>());
+    }) / 64.0;
+    let signed = signer.sign(&parts);
+    // The four header values as the guard built them before (Strings) and now (stack buffers).
+    let strings = time_us(n, || {
+        use base64::Engine as _;
+        let s = &signed;
+        std::hint::black_box([
+            hyper::header::HeaderValue::try_from(s.timestamp_ms.to_string()).unwrap(),
+            hyper::header::HeaderValue::try_from(s.nonce.to_string()).unwrap(),
+            hyper::header::HeaderValue::try_from(
+                base64::engine::general_purpose::STANDARD.encode(s.signature),
+            )
+            .unwrap(),
+        ]);
+    });
+    let buffers = time_us(n, || {
+        use base64::Engine as _;
+        let s = &signed;
+        let mut nonce = [0u8; 32];
+        hex::encode_to_slice(s.nonce.as_bytes(), &mut nonce).unwrap();
+        let mut signature = [0u8; 88];
+        let len = base64::engine::general_purpose::STANDARD
+            .encode_slice(s.signature, &mut signature)
+            .unwrap();
+        std::hint::black_box([
+            hyper::header::HeaderValue::from(s.timestamp_ms),
+            hyper::header::HeaderValue::from_bytes(&nonce).unwrap(),
+            hyper::header::HeaderValue::from_bytes(&signature[..len]).unwrap(),
+        ]);
+    });
+    let mut headers = hyper::HeaderMap::new();
+    for (name, value) in [
+        ("host", "127.0.0.1:8787"),
+        ("user-agent", "python-urllib/3.12"),
+        ("accept", "application/json"),
+        ("content-type", "application/json"),
+        ("x-api-key", API_KEY),
+    ] {
+        headers.insert(name, value.parse().unwrap());
+    }
+    let strip = time_us(n * 10, || {
+        let mut headers = headers.clone();
+        heysummon_guard::hop::strip(&mut headers);
+        std::hint::black_box(headers);
+    });
+    let clone = time_us(n * 10, || {
+        std::hint::black_box(headers.clone());
+    });
+    println!("Per-request steps, in process (mean of {n} calls):");
+    println!("  RequestSigner::sign (hashes the key, one getrandom)  {plain:6.2} µs");
+    println!("  sign_at_with_key_hash (key hash precomputed)          {hashed:6.2} µs");
+    println!("  Nonce::random (one getrandom)                         {fresh_nonce:6.2} µs");
+    println!("  Nonce::random_batch::<64>, per nonce                  {batch_nonce:6.2} µs");
+    println!("  signature header values via Strings (before)          {strings:6.2} µs");
+    println!("  signature header values via stack buffers (now)       {buffers:6.2} µs");
+    println!(
+        "  hop::strip, 5 ordinary headers (clone excluded)       {:6.3} µs",
+        strip - clone
+    );
+}
+
+/// The load generator's runtime: one thread is a current-thread runtime (as the guard and the
+/// upstream do for one worker), more is a multi-thread one.
+fn client_runtime(workers: usize) -> tokio::runtime::Runtime {
+    if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(workers);
+        builder
+    }
+    .enable_all()
+    .build()
+    .unwrap()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--upstream-child") {
@@ -379,57 +559,77 @@ fn main() {
     let key = key.to_str().unwrap();
     let jobs = jobs();
 
+    // 0. The guard's own per-request steps, in process.
+    micro();
+
     // 1. Latency, everything on core 0.
-    pin_self("0");
-    let (upstream, upstream_addr) = start_upstream(Some("0"), 1);
-    let (guard, guard_addr) = start_guard(Some("0"), upstream_addr, 1, key);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    println!(
-        "Latency: one keep-alive connection, sequential, {} requests each (after 1000 warm-up), \
-         upstream + guard (1 worker) + client pinned to core 0",
-        options.requests
-    );
-    for (label, job) in &jobs {
-        let (direct, guarded) =
-            runtime.block_on(latency(upstream_addr, guard_addr, job, options.requests));
+    if options.latency {
+        pin_self("0");
+        let (upstream, upstream_addr) = start_upstream(Some("0"), 1);
+        let (guard, guard_addr) = start_guard(Some("0"), upstream_addr, 1, key);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         println!(
-            "  {label}\n    direct  p50 {:6.1} µs  p99 {:6.1} µs\n    guarded p50 {:6.1} µs  p99 {:6.1} µs\n    added   p50 {:6.1} µs  p99 {:6.1} µs",
-            direct[0],
-            direct[1],
-            guarded[0],
-            guarded[1],
-            guarded[0] - direct[0],
-            guarded[1] - direct[1]
+            "Latency: one keep-alive connection, sequential, {} requests each (after 1000 warm-up), \
+             upstream + guard (1 worker) + client pinned to core 0",
+            options.requests
         );
+        for (label, job) in &jobs {
+            let (direct, guarded) =
+                runtime.block_on(latency(upstream_addr, guard_addr, job, options.requests));
+            println!(
+                "  {label}\n    direct  p50 {:6.1} µs  p99 {:6.1} µs\n    guarded p50 {:6.1} µs  p99 {:6.1} µs\n    added   p50 {:6.1} µs  p99 {:6.1} µs",
+                direct[0],
+                direct[1],
+                guarded[0],
+                guarded[1],
+                guarded[0] - direct[0],
+                guarded[1] - direct[1]
+            );
+        }
+        drop(runtime);
+        drop(guard);
+        drop(upstream);
     }
-    drop(runtime);
-    drop(guard);
-    drop(upstream);
+    if !options.throughput {
+        return;
+    }
 
     // 2. Throughput, unpinned.
     pin_self("0-1");
-    let (_upstream, upstream_addr) = start_upstream(None, 2);
-    let (guard, guard_addr) = start_guard(None, upstream_addr, 2, key);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let (_upstream, upstream_addr) = start_upstream(None, options.upstream_workers);
+    let (guards, guard_addrs): (Vec<Proc>, Vec<SocketAddr>) = (0..options.guard_processes)
+        .map(|_| start_guard(None, upstream_addr, options.guard_workers, key))
+        .unzip();
+    let runtime = client_runtime(options.client_workers);
     println!(
-        "Throughput: 32 keep-alive connections, {} s each, nothing pinned (2 cores shared)",
-        options.seconds
+        "Throughput: 32 keep-alive connections, {} s each, nothing pinned (2 cores shared); \
+         upstream {} worker(s), guard {} process(es) of {} worker(s), load generator {} worker(s)",
+        options.seconds,
+        options.upstream_workers,
+        options.guard_processes,
+        options.guard_workers,
+        options.client_workers
     );
     let mut reuse = (0u64, 0u64);
+    let guard_pids: Vec<u32> = guards.iter().map(|g| g.child.id()).collect();
+    let guard_cpu = || {
+        guard_pids
+            .iter()
+            .map(|&pid| cpu_ticks(pid))
+            .fold(CpuTime(0.0, 0.0), |a, b| CpuTime(a.0 + b.0, a.1 + b.1))
+    };
     for (label, job) in &jobs {
         runtime.block_on(async {
-            let _ = throughput(upstream_addr, job, 32, 1).await; // warm-up
-            let (direct, _) = throughput(upstream_addr, job, 32, options.seconds).await;
+            let _ = throughput(&[upstream_addr], job, 32, 1).await; // warm-up
+            let (direct, _) = throughput(&[upstream_addr], job, 32, options.seconds).await;
             let before = upstream_stats(upstream_addr).await;
-            let _ = throughput(guard_addr, job, 32, 1).await; // warm-up (counted for reuse)
-            let (guarded, _) = throughput(guard_addr, job, 32, options.seconds).await;
+            let _ = throughput(&guard_addrs, job, 32, 1).await; // warm-up (counted for reuse)
+            let cpu_before = guard_cpu();
+            let (guarded, done) = throughput(&guard_addrs, job, 32, options.seconds).await;
+            let cpu = guard_cpu() - cpu_before;
             let after = upstream_stats(upstream_addr).await;
             // The second stats request opened one connection and is not counted as a request.
             let connections = after.0 - before.0 - 1;
@@ -440,14 +640,20 @@ fn main() {
                 "  {label}\n    direct {direct:8.0} req/s   guarded {guarded:8.0} req/s   ratio {:.2}×   upstream connections opened by the guard (incl. warm-up): {connections} for {requests} requests",
                 guarded / direct
             );
+            println!(
+                "    guard CPU per request: {:.1} µs user + {:.1} µs system",
+                cpu.0 * 1e6 / done as f64,
+                cpu.1 * 1e6 / done as f64
+            );
         });
     }
-    let pid = guard.child.id();
-    println!(
-        "Guard memory after load: VmRSS {:.1} MiB (peak VmHWM {:.1} MiB)",
-        rss_kib(pid, "VmRSS:") as f64 / 1024.0,
-        rss_kib(pid, "VmHWM:") as f64 / 1024.0
-    );
+    for pid in guard_pids {
+        println!(
+            "Guard memory after load: VmRSS {:.1} MiB (peak VmHWM {:.1} MiB)",
+            rss_kib(pid, "VmRSS:") as f64 / 1024.0,
+            rss_kib(pid, "VmHWM:") as f64 / 1024.0
+        );
+    }
     println!(
         "Upstream connection reuse: {:.3} % ({} connections for {} guarded requests)",
         100.0 * (1.0 - reuse.0 as f64 / reuse.1 as f64),
