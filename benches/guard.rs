@@ -17,7 +17,9 @@
 //!    and guarded alternating in blocks of 500. Added latency = guarded percentile − direct
 //!    percentile.
 //! 2. Throughput: nothing pinned; by default upstream 2 workers, guard 2 workers, generator 2
-//!    workers (a worker count of 1 is a current-thread runtime, more a multi-thread one), 32
+//!    workers (for the upstream and the generator a worker count of 1 is a current-thread
+//!    runtime, more a multi-thread one; the guard's N workers are N threads, each with its own
+//!    current-thread runtime, accept loop and upstream pool), 32
 //!    keep-alive connections for `--seconds` each, direct then guarded against the same upstream
 //!    with the same generator. The guard's user and system CPU time per guarded request comes
 //!    from /proc (less noisy than the rate on a shared VM).

@@ -57,18 +57,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
         n => n,
     };
-    // One worker: a current-thread runtime (no cross-thread hand-offs on the hot path).
-    let runtime = if workers == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .enable_all()
-            .build()
-    }
-    .map_err(|e| Error::io("start", "the tokio runtime", e))?;
+    // The calling thread's runtime: enrollment and signals, and with one worker the serving
+    // too. More workers serve thread-per-core: one current-thread runtime per thread (no
+    // cross-thread hand-offs on the hot path).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("start", "the tokio runtime", e))?;
     let path = config.device_key_file.clone();
     let guard = Guard::new(config, key.key)?;
     match command {
@@ -81,11 +76,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             out(&format!("device {status}"))?;
             print_device(guard.signer().public_key(), &path)
         }),
-        _ => runtime.block_on(serve(guard)),
+        _ if workers <= 1 => runtime.block_on(serve(guard)),
+        _ => serve_threads(&runtime, &guard, workers),
     }
 }
 
-async fn serve(guard: Guard) -> Result<(), Error> {
+/// Binds the listen address and, when configured, enrolls the device key (once, whatever the
+/// number of workers).
+async fn start(guard: &Guard, workers: usize) -> Result<tokio::net::TcpListener, Error> {
     let config = guard.config();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -107,8 +105,15 @@ async fn serve(guard: Guard) -> Result<(), Error> {
         upstream = %config.upstream,
         device = guard.signer().device_id(),
         safety = ?config.safety,
+        workers,
         "heysummon-guard listening"
     );
+    Ok(listener)
+}
+
+/// One worker: serves on the calling runtime.
+async fn serve(guard: Guard) -> Result<(), Error> {
+    let listener = start(&guard, 1).await?;
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -116,6 +121,40 @@ async fn serve(guard: Guard) -> Result<(), Error> {
         signal.cancel();
     });
     serve_until(listener, guard, shutdown).await
+}
+
+/// Several workers: `workers` serving threads ([`crate::serve::spawn_threads`]), each with a
+/// sibling of `guard` (its own connection pools, the shared ask state and key store); the
+/// calling thread waits for a signal, then joins them.
+fn serve_threads(
+    runtime: &tokio::runtime::Runtime,
+    guard: &Guard,
+    workers: usize,
+) -> Result<(), Error> {
+    let listen = guard.config().listen.to_string();
+    let listener = runtime.block_on(async {
+        let listener = start(guard, workers).await?;
+        listener
+            .into_std()
+            .map_err(|e| Error::io("listen on", listen.clone(), e))
+    })?;
+    // `guard` enrolled on this runtime, so its pool belongs here: the threads get siblings.
+    let guards = (0..workers)
+        .map(|_| guard.new_sharing())
+        .collect::<Result<Vec<_>, _>>()?;
+    let shutdown = CancellationToken::new();
+    let threads = crate::serve::spawn_threads(listener, guards, shutdown.clone())
+        .map_err(|e| Error::io("start", "the serving threads", e))?;
+    runtime.block_on(async {
+        tokio::select! {
+            () = shutdown_signal() => shutdown.cancel(),
+            // A serving thread ended on its own (it failed): stop.
+            () = shutdown.cancelled() => {}
+        }
+    });
+    threads
+        .join()
+        .map_err(|e| Error::io("serve on", "the listener", e))
 }
 
 async fn serve_until(

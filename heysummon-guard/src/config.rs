@@ -84,7 +84,8 @@ pub struct Config {
     pub safety: SafetyMode,
     /// Whether `serve` enrolls the device key at startup when the server has none for the key.
     pub auto_enroll: bool,
-    /// Tokio worker threads for `serve` (0: one per CPU, at most 4).
+    /// Serving threads for `serve`, each with its own current-thread tokio runtime, accept loop
+    /// and upstream pool (0: one per CPU, at most 4).
     pub workers: usize,
 }
 
@@ -340,7 +341,7 @@ pub struct Overrides {
     /// Do not enroll the device key when `serve` starts.
     #[arg(long, global = true)]
     pub no_auto_enroll: bool,
-    /// Tokio worker threads (0: one per CPU, at most 4).
+    /// Serving threads, each its own tokio runtime (0: one per CPU, at most 4).
     #[arg(long, env = "HEYSUMMON_GUARD_WORKERS", global = true)]
     pub workers: Option<usize>,
 }

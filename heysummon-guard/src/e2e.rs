@@ -13,12 +13,13 @@
 //! The work is done by [`heysummon_sdk::Client`], so the guard and the SDK share one
 //! implementation of keys, sealing, pinning, idempotent creation and waiting.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use heysummon_sdk::client::{AskOptions, Content, Conversation};
 use heysummon_sdk::keys::{PublicKeys, SigningKeyPair};
-use heysummon_sdk::keystore::{FileKeyStore, MemoryKeyStore};
+use heysummon_sdk::keystore::{FileKeyStore, KeyStore, MemoryKeyStore};
 use heysummon_sdk::wire::{IDEMPOTENCY_KEY_HEADER, MessageId, MessagesResponse, RequestId};
 use heysummon_sdk::{Client, EncryptionPolicy};
 use hyper::StatusCode;
@@ -42,24 +43,35 @@ impl E2e {
     /// # Errors
     /// [`Error::Config`] when the key store cannot be opened or the client cannot be made.
     pub fn new(config: &Config, device_key: SigningKeyPair) -> Result<Self, Error> {
-        let sdk = |e: heysummon_sdk::Error| Error::Config(format!("end-to-end client: {e}"));
+        Self::with_key_store(config, device_key, open_key_store(config)?)
+    }
+
+    /// A client like [`E2e::new`]'s over a key store opened before (see [`open_key_store`]),
+    /// which several clients may share: every client that serves the same agents must see the
+    /// same per-request keys and pins, or a request made through one could not be followed
+    /// through another.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the client cannot be made.
+    pub fn with_key_store(
+        config: &Config,
+        device_key: SigningKeyPair,
+        key_store: Arc<dyn KeyStore>,
+    ) -> Result<Self, Error> {
         let builder = Client::builder()
             .base_url(config.upstream.to_string())
             .api_key(config.api_key.expose())
             .device_key(device_key)
             .request_timeout(config.limits.upstream_timeout)
             .connect_timeout(config.limits.connect_timeout)
-            .encryption(EncryptionPolicy::Preferred);
+            .encryption(EncryptionPolicy::Preferred)
+            .shared_key_store(key_store);
         let builder = match &config.device_token {
             Some(token) => builder.device_token(token.expose()),
             None => builder,
         };
-        let builder = match &config.key_store_dir {
-            Some(dir) => builder.key_store(FileKeyStore::open(dir).map_err(sdk)?),
-            None => builder.key_store(MemoryKeyStore::new()),
-        };
         Ok(Self {
-            client: builder.build().map_err(sdk)?,
+            client: builder.build().map_err(sdk_error)?,
         })
     }
 
@@ -224,6 +236,22 @@ impl E2e {
         }
         serde_json::to_vec(&raw).ok().map(Bytes::from)
     }
+}
+
+/// The key store `config` names: the [`FileKeyStore`] in [`Config::key_store_dir`], or a fresh
+/// [`MemoryKeyStore`] when that is `None`.
+///
+/// # Errors
+/// [`Error::Config`] when the folder cannot be opened.
+pub fn open_key_store(config: &Config) -> Result<Arc<dyn KeyStore>, Error> {
+    Ok(match &config.key_store_dir {
+        Some(dir) => Arc::new(FileKeyStore::open(dir).map_err(sdk_error)?),
+        None => Arc::new(MemoryKeyStore::new()),
+    })
+}
+
+fn sdk_error(error: heysummon_sdk::Error) -> Error {
+    Error::Config(format!("end-to-end client: {error}"))
 }
 
 /// Whether the agent did its own cryptography: a sealed question, a legacy key, or keys that

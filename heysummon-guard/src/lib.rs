@@ -12,7 +12,10 @@
 //!   tower layer; [`device`] generates and keeps the key; [`Guard::enroll`] registers it);
 //! - proxies properly ([`proxy`], [`upstream`], [`serve`]): one pooled keep-alive upstream
 //!   client, hop-by-hop headers dropped both ways, bodies bounded at 1 MiB, responses and event
-//!   streams passed through as they arrive, JSON 502/504 when the server fails or times out.
+//!   streams passed through as they arrive, JSON 502/504 when the server fails or times out;
+//!   with several workers thread-per-core ([`serve::spawn_threads`]: one current-thread runtime,
+//!   accept loop and upstream pool per thread, the ask API's state and the key store shared
+//!   through [`GuardShared`]).
 //!
 //! The guard shares the wire types, the cryptography and the canonical signing text with the
 //! SDK and the server through [`heysummon_sdk`] (without its I/O features), so there is exactly
@@ -64,5 +67,5 @@ pub use config::{Config, Limits, SafetyMode};
 pub use enroll::Enrollment;
 pub use error::Error;
 pub use heysummon_sdk::signing::{RequestParts, RequestSigner, SignatureHeaders};
-pub use proxy::Guard;
+pub use proxy::{Guard, GuardShared};
 pub use sign::{SignRequest, SignRequestLayer};

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use heysummon_sdk::keys::SigningKeyPair;
+use heysummon_sdk::keystore::KeyStore;
 use heysummon_sdk::signing::RequestSigner;
 use heysummon_sdk::wire::RequestId;
 use http_body_util::{BodyExt as _, Either, Full, Limited};
@@ -24,7 +25,7 @@ use tower::Service as _;
 
 use crate::ask::AskApi;
 use crate::config::Config;
-use crate::e2e::E2e;
+use crate::e2e::{self, E2e};
 use crate::error::Error;
 use crate::inspect::{self, Route};
 use crate::response::json_response;
@@ -45,14 +46,57 @@ const STREAM_PATHS: [&str; 2] = ["/api/v1/events/stream", "/.well-known/mercure"
 const MAX_WAIT_SECS: u64 = 60;
 
 /// The guard: configuration, device key, upstream pool. Cheap to clone.
+///
+/// A guard's connection pools (the upstream pool and its SDK client's) belong to the tokio
+/// runtime that first uses them: a guard serving on several runtimes (one per thread) needs one
+/// `Guard` per runtime, made with [`Guard::new_sharing`] or [`Guard::with_shared`] so that they
+/// share the state that must be shared ([`GuardShared`]).
 #[derive(Clone, Debug)]
 pub struct Guard {
     inner: Arc<Inner>,
 }
 
+/// What the guards serving the same agents share: the local ask API's state (the callers'
+/// `timeoutSeconds` deadlines) and the key store (per-request keys, expert pins). Cheap to
+/// clone; the clones share.
+///
+/// Guards that do not share it do not know each other's requests: a `GET /v1/ask/:id` answered
+/// by another guard would ignore the caller's `timeoutSeconds`, and with an in-memory key store
+/// would not find the request at all.
+#[derive(Clone, Debug)]
+pub struct GuardShared {
+    ask: Arc<AskApi>,
+    key_store: Arc<dyn KeyStore>,
+}
+
+impl GuardShared {
+    /// Fresh shared state, over the key store `config` names ([`e2e::open_key_store`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the key store cannot be opened.
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        Ok(Self::with_key_store(e2e::open_key_store(config)?))
+    }
+
+    /// Fresh shared state over `key_store`.
+    pub fn with_key_store(key_store: Arc<dyn KeyStore>) -> Self {
+        Self {
+            ask: Arc::new(AskApi::default()),
+            key_store,
+        }
+    }
+
+    /// The shared key store.
+    pub fn key_store(&self) -> &Arc<dyn KeyStore> {
+        &self.key_store
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     config: Config,
+    /// Kept to make sibling guards ([`Guard::new_sharing`]).
+    device_key: SigningKeyPair,
     signer: RequestSigner,
     service: SignRequest<Upstream>,
     /// Scheme, authority and path prefix of the upstream.
@@ -62,8 +106,8 @@ struct Inner {
     health: Bytes,
     /// Sealing, decrypting and waiting for agents without cryptography.
     e2e: E2e,
-    /// The local ask API.
-    ask: AskApi,
+    /// State shared with sibling guards, the local ask API's among it.
+    shared: GuardShared,
 }
 
 impl Guard {
@@ -73,8 +117,23 @@ impl Guard {
     /// # Errors
     /// [`Error::Config`] when the key store cannot be opened.
     pub fn new(config: Config, device_key: SigningKeyPair) -> Result<Self, Error> {
-        let e2e = E2e::new(&config, device_key.clone())?;
-        let signer = RequestSigner::new(device_key);
+        let shared = GuardShared::new(&config)?;
+        Self::with_shared(config, device_key, shared)
+    }
+
+    /// A guard with its own connection pools that shares `shared` (the ask API's deadlines, the
+    /// key store) with the other guards made with it: one per runtime of a multi-threaded
+    /// server.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the SDK client cannot be made.
+    pub fn with_shared(
+        config: Config,
+        device_key: SigningKeyPair,
+        shared: GuardShared,
+    ) -> Result<Self, Error> {
+        let e2e = E2e::with_key_store(&config, device_key.clone(), shared.key_store.clone())?;
+        let signer = RequestSigner::new(device_key.clone());
         let service = tower::Layer::layer(
             &SignRequestLayer::with_known_api_key(signer.clone(), config.api_key.expose()),
             Upstream::new(&config.limits),
@@ -98,6 +157,7 @@ impl Guard {
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
+                device_key,
                 signer,
                 service,
                 scheme,
@@ -105,9 +165,27 @@ impl Guard {
                 prefix,
                 health,
                 e2e,
-                ask: AskApi::default(),
+                shared,
             }),
         })
+    }
+
+    /// A sibling guard: the same configuration, device key and [`GuardShared`] state, with
+    /// connection pools of its own (for another runtime).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the SDK client cannot be made.
+    pub fn new_sharing(&self) -> Result<Self, Error> {
+        Self::with_shared(
+            self.inner.config.clone(),
+            self.inner.device_key.clone(),
+            self.inner.shared.clone(),
+        )
+    }
+
+    /// The state this guard shares with its siblings.
+    pub fn shared(&self) -> &GuardShared {
+        &self.inner.shared
     }
 
     /// The end-to-end helper (the guard's SDK client and key store).
@@ -311,12 +389,14 @@ impl Guard {
                 let body = read_body(&parts.headers, body, limit).await?;
                 let mode = inner.config.safety;
                 inner
+                    .shared
                     .ask
                     .ask(&inner.e2e, mode, &parts.headers, &body, started)
                     .await?
             }
             (&Method::GET, Some(id)) if !id.is_empty() && !id.contains('/') => {
                 inner
+                    .shared
                     .ask
                     .resume(&inner.e2e, id, parts.uri.query(), started)
                     .await?

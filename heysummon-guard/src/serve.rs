@@ -1,7 +1,13 @@
 //! Serving the guard: hyper's HTTP/1.1 connection directly on each accepted socket (little
 //! memory per connection), until a cancellation token fires; then in-flight requests finish.
+//!
+//! [`serve`] runs on the caller's runtime; [`spawn_threads`] serves one listener thread-per-core:
+//! one OS thread per guard, each with its own current-thread runtime, accept loop and connection
+//! pools, so a request never hops between threads.
 
 use std::convert::Infallible;
+use std::io;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hyper::service::service_fn;
@@ -53,4 +59,100 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The serving threads started by [`spawn_threads`].
+#[derive(Debug)]
+pub struct Threads {
+    handles: Vec<JoinHandle<io::Result<()>>>,
+}
+
+impl Threads {
+    /// How many threads serve.
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Whether no thread serves.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// Waits until every thread has ended (after the shutdown token is cancelled and each
+    /// thread's in-flight requests are done).
+    ///
+    /// # Errors
+    /// The first thread's error, in thread order; a panicked thread is an error too.
+    pub fn join(self) -> io::Result<()> {
+        let mut result = Ok(());
+        for handle in self.handles {
+            let ended = handle
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a serving thread panicked")));
+            if result.is_ok() {
+                result = ended;
+            }
+        }
+        result
+    }
+}
+
+/// Serves `listener` thread-per-core: one OS thread per guard, each running a current-thread
+/// tokio runtime with its own accept loop on (a clone of) the same socket and [`serve`]'s
+/// graceful shutdown, all stopped by the one `shutdown` token. Returns once the threads are
+/// started; [`Threads::join`] waits for them.
+///
+/// Give each thread its own guard, made with [`Guard::new_sharing`] and not used on any other
+/// runtime before (a guard's connection pools belong to the runtime that first uses them), so
+/// that the guards have their own connection pools but share the ask API's deadlines and the
+/// key store. A thread that ends for any reason (an error, a panic) cancels `shutdown`, so the
+/// others stop too rather than serve on with fewer threads.
+///
+/// # Errors
+/// When the listener cannot be made non-blocking or cloned, or a thread cannot be started; the
+/// threads already started are then stopped and joined.
+pub fn spawn_threads(
+    listener: std::net::TcpListener,
+    guards: Vec<Guard>,
+    shutdown: CancellationToken,
+) -> io::Result<Threads> {
+    listener.set_nonblocking(true)?;
+    let mut threads = Threads {
+        handles: Vec::with_capacity(guards.len()),
+    };
+    for (index, guard) in guards.into_iter().enumerate() {
+        let spawned = listener.try_clone().and_then(|listener| {
+            let shutdown = shutdown.clone();
+            std::thread::Builder::new()
+                .name(format!("heysummon-guard-{index}"))
+                .spawn(move || serve_thread(listener, guard, shutdown))
+        });
+        match spawned {
+            Ok(handle) => threads.handles.push(handle),
+            Err(error) => {
+                shutdown.cancel();
+                // The error that matters is this one; the started threads just stop.
+                let _ = threads.join();
+                return Err(error);
+            }
+        }
+    }
+    Ok(threads)
+}
+
+/// One serving thread: a current-thread runtime around [`serve`].
+fn serve_thread(
+    listener: std::net::TcpListener,
+    guard: Guard,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    // However this thread ends, the others stop too.
+    let _stop_all = shutdown.clone().drop_guard();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = TcpListener::from_std(listener)?;
+        serve(listener, guard, shutdown).await
+    })
 }
