@@ -10,7 +10,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{GuardHandle, Server, call};
+use common::{GuardHandle, Server, call, get, post};
 use futures_util::StreamExt as _;
 use heysummon_sdk::ExpertClient;
 use heysummon_sdk::client::WaitOptions;
@@ -180,7 +180,7 @@ async fn approvals_through_the_local_api_fail_closed() {
     let ask = |body: Value| {
         let http = http.clone();
         let url = guard.url("/v1/ask");
-        async move { call(&http, Method::POST, &url, &[], Some(body)).await }
+        async move { post(&http, &url, body).await }
     };
 
     // Nobody decides: after timeoutSeconds the answer is "timeout", never approved.
@@ -192,14 +192,7 @@ async fn approvals_through_the_local_api_fail_closed() {
     assert_eq!(answer["status"], "timeout");
     assert_eq!(answer["approved"], false);
     let id = answer["requestId"].as_str().unwrap().to_owned();
-    let (_, again) = call(
-        &http,
-        Method::GET,
-        &guard.url(&format!("/v1/ask/{id}?wait=1")),
-        &[],
-        None,
-    )
-    .await;
+    let (_, again) = get(&http, &guard.url(&format!("/v1/ask/{id}?wait=1"))).await;
     assert_eq!(again["status"], "timeout");
     assert_eq!(again["approved"], false);
 
@@ -235,23 +228,14 @@ async fn approvals_through_the_local_api_fail_closed() {
     }
 
     // Still waiting: "pending" when the caller's wait runs out, with where to continue.
-    let (_, pending) = call(
+    let (_, pending) = post(
         &http,
-        Method::POST,
         &guard.url("/api/v1/help"),
-        &[],
-        Some(json!({"question": "Anything?"})),
+        json!({"question": "Anything?"}),
     )
     .await;
     let id = pending["requestId"].as_str().unwrap().to_owned();
-    let (_, pending) = call(
-        &http,
-        Method::GET,
-        &guard.url(&format!("/v1/ask/{id}?wait=1")),
-        &[],
-        None,
-    )
-    .await;
+    let (_, pending) = get(&http, &guard.url(&format!("/v1/ask/{id}?wait=1"))).await;
     assert_eq!(pending["status"], "pending");
     assert_eq!(pending["retryAfter"], 1);
 }
@@ -289,7 +273,7 @@ async fn the_local_api_refuses_bad_input_clearly() {
         0,
         "nothing reached the server"
     );
-    let (status, _) = call(&http, Method::GET, &guard.url("/v1/ask/unknown"), &[], None).await;
+    let (status, _) = get(&http, &guard.url("/v1/ask/unknown")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = call(&http, Method::PUT, &guard.url("/v1/ask"), &[], None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
@@ -306,12 +290,10 @@ async fn a_restarted_guard_still_opens_earlier_answers() {
     let expert = expert(&server);
     expert.publish_keys().await.unwrap();
     let http = reqwest::Client::new();
-    let (status, created) = call(
+    let (status, created) = post(
         &http,
-        Method::POST,
         &first.url("/api/v1/help"),
-        &[],
-        Some(json!({"question": "Before the restart?"})),
+        json!({"question": "Before the restart?"}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{created}");
@@ -325,24 +307,10 @@ async fn a_restarted_guard_still_opens_earlier_answers() {
         .unwrap();
 
     let second = GuardHandle::start(&server.base, &server.client_key, &key_file).await;
-    let (status, answer) = call(
-        &http,
-        Method::GET,
-        &second.url(&format!("/v1/ask/{id}")),
-        &[],
-        None,
-    )
-    .await;
+    let (status, answer) = get(&http, &second.url(&format!("/v1/ask/{id}"))).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["answer"], "After it, yes");
-    let (_, listing) = call(
-        &http,
-        Method::GET,
-        &second.url(&format!("/api/v1/messages/{id}")),
-        &[],
-        None,
-    )
-    .await;
+    let (_, listing) = get(&http, &second.url(&format!("/api/v1/messages/{id}"))).await;
     assert_eq!(listing["messages"][0]["plaintext"], "Before the restart?");
     assert_eq!(listing["messages"][1]["plaintext"], "After it, yes");
 }
@@ -355,16 +323,14 @@ async fn agents_with_keys_of_their_own_are_proxied_unchanged_and_key_changes_ref
     guard.guard.enroll().await.unwrap();
     let http = reqwest::Client::new();
     let own = heysummon_sdk::keys::PartyKeys::generate().public();
-    let (status, created) = call(
+    let (status, created) = post(
         &http,
-        Method::POST,
         &guard.url("/api/v1/help"),
-        &[],
-        Some(json!({
+        json!({
             "signPublicKey": own.sign.to_hex(),
             "encryptPublicKey": own.encrypt.to_hex(),
             "question": "My own crypto",
-        })),
+        }),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{created}");
@@ -377,24 +343,10 @@ async fn agents_with_keys_of_their_own_are_proxied_unchanged_and_key_changes_ref
     let first = expert(&server);
     first.publish_keys().await.unwrap();
     let ask = json!({"question": "Sealed?"});
-    let (status, _) = call(
-        &http,
-        Method::POST,
-        &guard.url("/api/v1/help"),
-        &[],
-        Some(ask.clone()),
-    )
-    .await;
+    let (status, _) = post(&http, &guard.url("/api/v1/help"), ask.clone()).await;
     assert_eq!(status, StatusCode::OK);
     expert(&server).publish_keys().await.unwrap();
-    let (status, refused) = call(
-        &http,
-        Method::POST,
-        &guard.url("/api/v1/help"),
-        &[],
-        Some(ask),
-    )
-    .await;
+    let (status, refused) = post(&http, &guard.url("/api/v1/help"), ask).await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
     assert_eq!(refused["code"], "EXPERT_KEY_CHANGED");
 }
@@ -442,21 +394,17 @@ async fn browsers_and_foreign_hosts_are_refused() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = call(
+    let (status, _) = post(
         &http,
-        Method::POST,
         &guard.url("/v1/ask"),
-        &[],
-        Some(json!({"question": "x", "timeoutSeconds": u64::MAX})),
+        json!({"question": "x", "timeoutSeconds": u64::MAX}),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = call(
+    let (status, _) = post(
         &http,
-        Method::POST,
         &guard.url("/api/v1/help"),
-        &[],
-        Some(json!({"question": "x", "requiresApproval": "yes"})),
+        json!({"question": "x", "requiresApproval": "yes"}),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -493,14 +441,7 @@ async fn an_answer_already_there_is_not_reported_pending() {
     assert_eq!(again["requestId"], id.as_str());
     assert_eq!(server.request_count().await, 1);
     expert.reply(&RequestId::new(&id), "Yes").await.unwrap();
-    let (_, answer) = call(
-        &http,
-        Method::GET,
-        &guard.url(&format!("/v1/ask/{id}?wait=0")),
-        &[],
-        None,
-    )
-    .await;
+    let (_, answer) = get(&http, &guard.url(&format!("/v1/ask/{id}?wait=0"))).await;
     assert_eq!(answer["status"], "responded", "{answer}");
     assert_eq!(answer["answer"], "Yes");
 }
@@ -537,15 +478,13 @@ async fn the_guard_holds_the_device_token_too() {
     .await;
     guard.guard.enroll().await.unwrap();
     let http = reqwest::Client::new();
-    let (status, whoami) = call(&http, Method::GET, &guard.url("/api/v1/whoami"), &[], None).await;
+    let (status, whoami) = get(&http, &guard.url("/api/v1/whoami")).await;
     assert_eq!(status, StatusCode::OK, "{whoami}");
     let answering = answer_requests(expert(&server), 1, |_| Some("Token accepted".into()));
-    let (status, answer) = call(
+    let (status, answer) = post(
         &http,
-        Method::POST,
         &guard.url("/v1/ask"),
-        &[],
-        Some(json!({"question": "Bound to a device token?"})),
+        json!({"question": "Bound to a device token?"}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{answer}");

@@ -233,6 +233,16 @@ pub async fn call(
     (status, value)
 }
 
+/// `GET url`, no extra headers.
+pub async fn get(http: &reqwest::Client, url: &str) -> (StatusCode, Value) {
+    call(http, reqwest::Method::GET, url, &[], None).await
+}
+
+/// `POST url` with a JSON body, no extra headers.
+pub async fn post(http: &reqwest::Client, url: &str, body: Value) -> (StatusCode, Value) {
+    call(http, reqwest::Method::POST, url, &[], Some(body)).await
+}
+
 /// A help request body as an agent that does its own cryptography sends it through the guard:
 /// its own keys, no `apiKey`. (The guard forwards such bodies; a body without usable keys is
 /// created by the guard itself, see `tests/e2e.rs`.)
