@@ -85,9 +85,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 /// number of workers).
 async fn start(guard: &Guard, workers: usize) -> Result<tokio::net::TcpListener, Error> {
     let config = guard.config();
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| Error::io("listen on", config.listen.to_string(), e))?;
+    // Several workers: every thread gets a socket of its own in one SO_REUSEPORT group, so the
+    // kernel spreads connections evenly instead of waking every accept loop for each.
+    let listener = if workers > 1 {
+        crate::serve::bind_shared(config.listen)
+    } else {
+        tokio::net::TcpListener::bind(config.listen).await
+    }
+    .map_err(|e| Error::io("listen on", config.listen.to_string(), e))?;
     if config.auto_enroll {
         match guard.enroll().await {
             Ok(enrollment) => tracing::info!(

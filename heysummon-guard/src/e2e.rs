@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use heysummon_sdk::client::{AskOptions, Content, Conversation};
-use heysummon_sdk::keys::{PublicKeys, SigningKeyPair};
+use heysummon_sdk::keys::{
+    ED25519_SPKI_PREFIX, PublicKeys, SPKI_LEN, SigningKeyPair, X25519_SPKI_PREFIX,
+};
 use heysummon_sdk::keystore::{FileKeyStore, KeyStore, MemoryKeyStore};
 use heysummon_sdk::wire::{IDEMPOTENCY_KEY_HEADER, MessageId, MessagesResponse, RequestId};
 use heysummon_sdk::{Client, EncryptionPolicy};
@@ -264,9 +266,25 @@ fn brings_own_crypto(object: &Map<String, Value>) -> bool {
         object.get("signPublicKey").and_then(Value::as_str),
         object.get("encryptPublicKey").and_then(Value::as_str),
     ) {
+        // Our clients send lowercase hex of DER SPKI: recognised by its shape, without the
+        // point decompression a full parse costs (the expert's side validates the keys fully).
+        (Some(sign), Some(encrypt))
+            if is_hex_spki(sign, &ED25519_SPKI_PREFIX)
+                && is_hex_spki(encrypt, &X25519_SPKI_PREFIX) =>
+        {
+            true
+        }
         (Some(sign), Some(encrypt)) => PublicKeys::parse(sign, encrypt).is_ok(),
         _ => false,
     }
+}
+
+/// Whether `text` is the hex of a DER SubjectPublicKeyInfo with this algorithm prefix.
+fn is_hex_spki(text: &str, prefix: &[u8; 12]) -> bool {
+    let mut der = [0u8; SPKI_LEN];
+    text.len() == 2 * SPKI_LEN
+        && hex::decode_to_slice(text, &mut der).is_ok()
+        && der[..prefix.len()] == prefix[..]
 }
 
 /// The context messages, trimmed to the last `messageCount` when given.
@@ -354,4 +372,26 @@ pub(crate) fn refusal(error: heysummon_sdk::Error) -> Refusal {
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_keys_are_recognised_by_shape_and_placeholders_are_not() {
+        let keys = heysummon_sdk::keys::PartyKeys::generate().public();
+        let with = |sign: &str, encrypt: &str| {
+            let mut object = Map::new();
+            object.insert("signPublicKey".into(), json!(sign));
+            object.insert("encryptPublicKey".into(), json!(encrypt));
+            brings_own_crypto(&object)
+        };
+        assert!(with(&keys.sign.to_hex(), &keys.encrypt.to_hex()));
+        assert!(with(&keys.sign.to_pem(), &keys.encrypt.to_base64()));
+        assert!(!with("none", "none"));
+        // The algorithms swapped: not keys of ours.
+        assert!(!with(&keys.encrypt.to_hex(), &keys.sign.to_hex()));
+        assert!(!brings_own_crypto(&Map::new()));
+    }
 }

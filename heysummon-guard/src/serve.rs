@@ -7,6 +7,7 @@
 
 use std::convert::Infallible;
 use std::io;
+use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -60,6 +61,9 @@ pub async fn serve(
     graceful.shutdown().await;
     Ok(())
 }
+
+/// The listen backlog of the sockets the guard binds itself (tokio's default for `bind`).
+const LISTEN_BACKLOG: u32 = 1024;
 
 /// The serving threads started by [`spawn_threads`].
 #[derive(Debug)]
@@ -125,7 +129,7 @@ pub fn spawn_threads(
             let shutdown = shutdown.clone();
             std::thread::Builder::new()
                 .name(format!("heysummon-guard-{index}"))
-                .spawn(move || serve_thread(listener, guard, shutdown))
+                .spawn(move || serve_thread(listener, index > 0, guard, shutdown))
         });
         match spawned {
             Ok(handle) => threads.handles.push(handle),
@@ -140,9 +144,32 @@ pub fn spawn_threads(
     Ok(threads)
 }
 
-/// One serving thread: a current-thread runtime around [`serve`].
+/// Binds `addr` as the first socket of an `SO_REUSEPORT` group (on Unix), which the other
+/// serving threads of [`spawn_threads`] join with sockets of their own: the kernel then hands
+/// each new connection to one thread, evenly, rather than waking every accept loop. (Only
+/// sockets of the same user can join the group.) Call it on a tokio runtime.
+///
+/// # Errors
+/// When the socket cannot be made or bound.
+pub fn bind_shared(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// One serving thread: a current-thread runtime around [`serve`]. A thread other than the
+/// first joins the listener's `SO_REUSEPORT` group with a socket of its own when it can (see
+/// [`bind_shared`]), and otherwise accepts on its clone of the listener.
 fn serve_thread(
     listener: std::net::TcpListener,
+    join_group: bool,
     guard: Guard,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
@@ -152,7 +179,18 @@ fn serve_thread(
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let listener = TcpListener::from_std(listener)?;
+        let own = if join_group {
+            listener.local_addr().and_then(bind_shared).ok()
+        } else {
+            None
+        };
+        let listener = match own {
+            Some(own) => {
+                drop(listener);
+                own
+            }
+            None => TcpListener::from_std(listener)?,
+        };
         serve(listener, guard, shutdown).await
     })
 }

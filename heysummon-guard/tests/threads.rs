@@ -28,9 +28,17 @@ fn make_guard(upstream: &str, api_key: &str, key_file: &Path) -> Guard {
     Guard::new(config, key.key).unwrap()
 }
 
-/// `workers` serving threads on 127.0.0.1:0, each with a sibling of `guard`.
-fn spawn(guard: &Guard, workers: usize) -> (String, CancellationToken, Threads) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// `workers` serving threads on 127.0.0.1:0, each with a sibling of `guard`; with `group`, on
+/// one SO_REUSEPORT socket per thread (as `serve` does), else on clones of one socket.
+fn spawn(guard: &Guard, workers: usize, group: bool) -> (String, CancellationToken, Threads) {
+    let listener = if group {
+        serve::bind_shared("127.0.0.1:0".parse().unwrap())
+            .unwrap()
+            .into_std()
+            .unwrap()
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap()
+    };
     let base = format!("http://{}", listener.local_addr().unwrap());
     let guards = (0..workers).map(|_| guard.new_sharing().unwrap()).collect();
     let shutdown = CancellationToken::new();
@@ -56,7 +64,7 @@ async fn two_serving_threads_answer_many_requests_over_many_connections() {
     let stub = Stub::start(Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
     let guard = make_guard(&stub.base, KEY, &dir.path().join("device.key"));
-    let (base, shutdown, threads) = spawn(&guard, 2);
+    let (base, shutdown, threads) = spawn(&guard, 2, true);
 
     // 8 agents, each on its own keep-alive connection, 25 requests each, all at once.
     let agents = (0..8).map(|agent| {
@@ -118,9 +126,9 @@ async fn the_ask_deadline_holds_whichever_thread_answers() {
     let key_file = dir.path().join("device.key");
     let guard = make_guard(&server.base, &server.client_key, &key_file);
     guard.enroll().await.unwrap();
-    let (base, shutdown, threads) = spawn(&guard, 2);
+    let (base, shutdown, threads) = spawn(&guard, 2, false);
     // Another sibling on a listener of its own: certainly a different runtime and pool.
-    let (other, other_shutdown, other_threads) = spawn(&guard, 1);
+    let (other, other_shutdown, other_threads) = spawn(&guard, 1, false);
 
     let http = reqwest::Client::new();
     let (status, answer) = call(
@@ -162,7 +170,7 @@ async fn the_ask_deadline_holds_whichever_thread_answers() {
     // The control: a guard that does not share (its own `Guard::new`) finds the request in the
     // key store on disk but does not know the caller's deadline. This is what sharing prevents.
     let stranger = make_guard(&server.base, &server.client_key, &key_file);
-    let (stranger_base, stranger_shutdown, stranger_threads) = spawn(&stranger, 1);
+    let (stranger_base, stranger_shutdown, stranger_threads) = spawn(&stranger, 1, false);
     let (_, unaware) = resume(stranger_base).await;
     assert_eq!(unaware["status"], "pending", "{unaware}");
 
