@@ -233,14 +233,7 @@ fn pin_self(cores: &str) {
 }
 
 fn rss_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .unwrap()
-        .parse()
-        .unwrap()
+    heysummon_workspace::status_kib(pid, field).unwrap()
 }
 
 /// User and system CPU seconds a process has used (from /proc/PID/stat, clock ticks of 10 ms).

@@ -71,12 +71,17 @@ pub fn run_bench_server(database_url: &str, ready: impl FnOnce(BenchServer)) -> 
 
 /// The resident set size of a process, in KiB (`VmRSS` of `/proc/PID/status`).
 pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// A KiB figure of `/proc/PID/status`, by its field name with the colon (`VmHWM:`).
+pub fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmRSS for process {pid}"))
+        .ok_or_else(|| anyhow::anyhow!("no {field} for process {pid}"))
 }
 
 /// A benchmark server in a child process (the benchmark binary re-executed with

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use crate::config::SafetyMode;
 use crate::e2e::{E2e, refusal};
 use crate::response::Refusal;
-use crate::safety;
+use crate::{inspect, safety};
 
 /// The longest one call takes.
 const MAX_HOLD: Duration = Duration::from_secs(MAX_WAIT_SECS);
@@ -59,21 +59,7 @@ impl AskApi {
         body: &Bytes,
         started: Instant,
     ) -> Result<Value, Refusal> {
-        let is_json = headers
-            .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.to_ascii_lowercase().contains("application/json"));
-        if !is_json {
-            return Err(Refusal::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type must be application/json",
-            ));
-        }
-        let object = match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(object)) => object,
-            Ok(_) => return Err(bad("the body must be a JSON object")),
-            Err(_) => return Err(Refusal::new(StatusCode::BAD_REQUEST, "Malformed JSON body")),
-        };
+        let object = inspect::parse_object(headers, body)?;
         let question = match object.get("question") {
             Some(Value::String(q)) if !q.trim().is_empty() => q.clone(),
             _ => return Err(bad("question is required")),
@@ -146,10 +132,7 @@ impl AskApi {
         let conversation = e2e
             .lookup(&id)?
             .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "Request not found"))?;
-        let wait = query
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .find_map(|pair| pair.strip_prefix("wait="))
+        let wait = inspect::query_param(query, "wait")
             .map_or(Ok(MAX_HOLD.as_secs()), str::parse::<u64>)
             .map_err(|_| bad("wait must be a number of seconds"))?;
         let hold = Duration::from_secs(wait).min(MAX_HOLD.saturating_sub(started.elapsed()));

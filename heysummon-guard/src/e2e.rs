@@ -92,18 +92,15 @@ impl E2e {
     pub async fn create(
         &self,
         headers: &HeaderMap,
-        body: &Bytes,
+        object: &Map<String, Value>,
     ) -> Result<Option<Value>, Refusal> {
-        let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
-            return Ok(None);
-        };
-        if brings_own_crypto(&object) {
+        if brings_own_crypto(object) {
             return Ok(None);
         }
         let Some(question) = object.get("question").and_then(Value::as_str) else {
             return Ok(None);
         };
-        let mut options = AskOptions::new().with_context(context(&object));
+        let mut options = AskOptions::new().with_context(context(object));
         if let Some(key) = headers
             .get(IDEMPOTENCY_KEY_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -157,10 +154,11 @@ impl E2e {
     ///
     /// # Errors
     /// A [`Refusal`] with the server's answer or the reason.
-    pub async fn send(&self, id: &RequestId, body: &Bytes) -> Result<Option<Value>, Refusal> {
-        let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
-            return Ok(None);
-        };
+    pub async fn send(
+        &self,
+        id: &RequestId,
+        object: &Map<String, Value>,
+    ) -> Result<Option<Value>, Refusal> {
         let from_consumer = object.get("from").and_then(Value::as_str) == Some("consumer");
         let (Some(text), false) = (
             object.get("plaintext").and_then(Value::as_str),

@@ -48,6 +48,13 @@ impl Route {
     }
 }
 
+/// The value of `name=` in a query string, as sent.
+pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
 /// Whether a path could reach a route other than the one it spells (percent-encoding, empty or
 /// dot segments); such paths are refused so that no body escapes inspection.
 pub fn ambiguous_path(path: &str) -> bool {
@@ -59,6 +66,16 @@ pub fn ambiguous_path(path: &str) -> bool {
         || path.ends_with("/..")
 }
 
+/// A body after inspection: the bytes to forward, and for the inspected routes the JSON object
+/// they hold (so that later steps need not parse them again).
+#[derive(Debug)]
+pub struct Prepared {
+    /// The bytes to sign and forward.
+    pub body: Bytes,
+    /// The parsed object, for `POST /help` and `POST /message`.
+    pub object: Option<Map<String, Value>>,
+}
+
 /// Inspects and, where needed, rewrites the body of `route`.
 pub fn prepare(
     route: Route,
@@ -66,32 +83,41 @@ pub fn prepare(
     body: Bytes,
     key: &ApiKey,
     mode: SafetyMode,
-) -> Result<Bytes, Refusal> {
+) -> Result<Prepared, Refusal> {
     match route {
-        Route::Other => Ok(body),
+        Route::Other => Ok(Prepared { body, object: None }),
         Route::Help => {
             let mut object = parse_object(headers, &body)?;
             let changed = inject::inject_body(key, &mut object)?;
             safety::enforce(mode, &safety::scan_help(&object), "help")?;
-            // Phase 2: sealing the plaintext question happens here, on `object`.
-            if changed {
-                let bytes = serde_json::to_vec(&Value::Object(object))
-                    .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "Validation failed"))?;
-                Ok(Bytes::from(bytes))
+            let body = if changed {
+                serde_json::to_vec(&object)
+                    .map(Bytes::from)
+                    .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "Validation failed"))?
             } else {
-                Ok(body)
-            }
+                body
+            };
+            Ok(Prepared {
+                body,
+                object: Some(object),
+            })
         }
         Route::Message => {
             let object = parse_object(headers, &body)?;
             safety::enforce(mode, &safety::scan_message(&object), "message")?;
-            Ok(body)
+            Ok(Prepared {
+                body,
+                object: Some(object),
+            })
         }
     }
 }
 
-/// The body as a JSON object, with the server's 415 and 400 answers.
-fn parse_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Refusal> {
+/// The body as a JSON object, with the server's 415 and 400 answers (an empty body is `{}`).
+pub(crate) fn parse_object(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Map<String, Value>, Refusal> {
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -255,7 +255,7 @@ impl Guard {
                 .headers
                 .insert(DEVICE_TOKEN_HEADER, token.header_value().clone());
         }
-        let body = inspect::prepare(
+        let inspect::Prepared { body, object } = inspect::prepare(
             route,
             &parts.headers,
             body,
@@ -263,21 +263,21 @@ impl Guard {
             inner.config.safety,
         )?;
         // Agents without cryptography: the guard seals, encrypts and decrypts for them.
-        let listing = match route {
-            Route::Help => {
-                if let Some(answer) = inner.e2e.create(&parts.headers, &body).await? {
+        let listing = match (route, &object) {
+            (Route::Help, Some(object)) => {
+                if let Some(answer) = inner.e2e.create(&parts.headers, object).await? {
                     return Ok(json_response(StatusCode::OK, &answer));
                 }
                 None
             }
-            Route::Message => {
+            (Route::Message, Some(object)) => {
                 let id = parts.uri.path().trim_start_matches("/api/v1/message/");
-                if let Some(answer) = inner.e2e.send(&RequestId::new(id), &body).await? {
+                if let Some(answer) = inner.e2e.send(&RequestId::new(id), object).await? {
                     return Ok(json_response(StatusCode::OK, &answer));
                 }
                 None
             }
-            Route::Other if parts.method == Method::GET => {
+            (Route::Other, _) if parts.method == Method::GET => {
                 match parts
                     .uri
                     .path()
@@ -288,7 +288,7 @@ impl Guard {
                     None => None,
                 }
             }
-            Route::Other => None,
+            _ => None,
         };
         if listing.is_some() {
             // The guard must read the listing to open it.
@@ -362,9 +362,15 @@ impl Guard {
             Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
             _ => host,
         };
-        let listen = self.inner.config.listen.ip().to_string();
-        let loopback = matches!(name, "localhost" | "127.0.0.1" | "[::1]")
-            || name.trim_start_matches('[').trim_end_matches(']') == listen;
+        // A loopback address or the guard's own listen address; parsed, not formatted, so the
+        // check allocates nothing.
+        let listen = self.inner.config.listen.ip();
+        let loopback = name == "localhost"
+            || name
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback() || ip == listen);
         if loopback {
             Ok(())
         } else {
@@ -427,10 +433,7 @@ impl Guard {
         if STREAM_PATHS.contains(&path) {
             return None;
         }
-        let wait = query
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .find_map(|pair| pair.strip_prefix("wait="))
+        let wait = inspect::query_param(query, "wait")
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(0)
             .min(MAX_WAIT_SECS);

@@ -13,11 +13,11 @@ use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::Inner;
 use super::backoff::Backoff;
 use super::http::{API_KEY_HEADER, from_reqwest, read_json};
+use super::{ApiKey, Inner};
 use crate::Error;
-use crate::signing::RequestParts;
+use crate::signing::{RequestParts, RequestSigner};
 use crate::wire::{
     AcknowledgeResponse, ApprovalDecision, ApproveRequest, CloseResponse, CreateHelpRequest,
     CreateHelpResponse, EventAckResponse, ExpertsResponse, IDEMPOTENCY_KEY_HEADER,
@@ -62,6 +62,73 @@ fn may_retry(retry: Retry, error: &Error) -> bool {
     }
 }
 
+/// What identifies the client on every request, the event stream's included: the API key, the
+/// device token of a key bound to one, and the device key that signs (PROTOCOL B4). `Debug`
+/// shows none of the secrets.
+pub(crate) struct Credentials {
+    /// `x-api-key`.
+    pub(crate) api_key: ApiKey,
+    /// `x-device-token`, for a key bound to one (PROTOCOL D).
+    pub(crate) device_token: Option<ApiKey>,
+    /// Signs every request when the agent has a device key.
+    pub(crate) signer: Option<RequestSigner>,
+}
+
+impl Credentials {
+    /// Adds the key, the device token and, when `sign` and there is a device key, the four
+    /// signature headers over `method`, the path and query of `url` and `body` (a fresh nonce
+    /// each time, so a retry is never a replay). The key and token were checked to be header
+    /// values when the client was built.
+    pub(crate) fn apply(
+        &self,
+        mut builder: reqwest::RequestBuilder,
+        method: &Method,
+        url: &Url,
+        body: &[u8],
+        sign: bool,
+    ) -> reqwest::RequestBuilder {
+        if let Ok(key) = self.api_key.header_value() {
+            builder = builder.header(API_KEY_HEADER, key);
+        }
+        if let Some(token) = self
+            .device_token
+            .as_ref()
+            .and_then(|t| t.header_value().ok())
+        {
+            builder = builder.header(DEVICE_TOKEN_HEADER, token);
+        }
+        if let Some(signer) = self.signer.as_ref().filter(|_| sign) {
+            let path = path_and_query(url);
+            let parts = RequestParts {
+                method: method.as_str(),
+                path_and_query: &path,
+                body,
+                api_key: self.api_key.expose(),
+            };
+            for (name, value) in signer.sign(&parts).to_pairs() {
+                builder = builder.header(name, value);
+            }
+        }
+        builder
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("api_key", &self.api_key)
+            .field(
+                "device_token",
+                &self.device_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "device",
+                &self.signer.as_ref().map(RequestSigner::device_id),
+            )
+            .finish()
+    }
+}
+
 impl Inner {
     /// One attempt: headers, signature, timeout.
     pub(crate) async fn send_once(
@@ -76,27 +143,14 @@ impl Inner {
         let mut builder = self
             .http
             .request(method.clone(), url.clone())
-            .header(API_KEY_HEADER, self.api_key.header_value()?)
             .header(ACCEPT, "application/json")
             .timeout(timeout);
         for (name, value) in headers {
             builder = builder.header(*name, value);
         }
-        if let Some(token) = &self.device_token {
-            builder = builder.header(DEVICE_TOKEN_HEADER, token.header_value()?);
-        }
-        if let Some(signer) = self.signer.as_ref().filter(|_| sign) {
-            let path = path_and_query(url);
-            let parts = RequestParts {
-                method: method.as_str(),
-                path_and_query: &path,
-                body: body.unwrap_or_default(),
-                api_key: self.api_key.expose(),
-            };
-            for (name, value) in signer.sign(&parts).to_pairs() {
-                builder = builder.header(name, value);
-            }
-        }
+        builder = self
+            .credentials
+            .apply(builder, method, url, body.unwrap_or_default(), sign);
         if let Some(body) = body {
             builder = builder
                 .header(CONTENT_TYPE, "application/json")

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::conversation::{Content, Conversation, ConversationMessage};
+use super::conversation::{Content, Conversation, ConversationMessage, consumer_keys_of, key_pair};
 use super::{Client, WaitOptions};
 use crate::Error;
 use crate::envelope::Channel;
@@ -399,7 +399,7 @@ impl Client {
         store.save_request(&record)?;
 
         let mut body = CreateHelpRequest::new(
-            self.inner.api_key.expose(),
+            self.inner.credentials.api_key.expose(),
             public.sign.to_hex(),
             public.encrypt.to_hex(),
         );
@@ -502,13 +502,7 @@ impl Client {
         };
         let messages = self.inner.messages(id).await?;
         let ours = record.keys.public();
-        let theirs = match (
-            &messages.consumer_sign_pub_key,
-            &messages.consumer_encrypt_pub_key,
-        ) {
-            (Some(sign), Some(encrypt)) => PublicKeys::parse(sign, encrypt).ok(),
-            _ => None,
-        };
+        let theirs = consumer_keys_of(&messages).ok().flatten();
         if theirs == Some(ours) {
             Ok(())
         } else {
@@ -529,10 +523,10 @@ fn unavailable(policy: EncryptionPolicy, why: &str) -> Result<Option<PublicKeys>
 
 /// The expert's published keys, when it published both.
 fn published_keys(expert: &ExpertInfo) -> Result<Option<PublicKeys>, Error> {
-    match (&expert.sign_public_key, &expert.encrypt_public_key) {
-        (Some(sign), Some(encrypt)) => PublicKeys::parse(sign, encrypt).map(Some),
-        _ => Ok(None),
-    }
+    key_pair(
+        expert.sign_public_key.as_deref(),
+        expert.encrypt_public_key.as_deref(),
+    )
 }
 
 /// The server's 409 `EXPERT_KEY_CHANGED` (the keys changed between our look and our send) as

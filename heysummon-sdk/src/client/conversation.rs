@@ -1,15 +1,14 @@
 //! A handle on one request: wait, read the decrypted conversation, send follow-ups, stream
 //! replies, close, rate.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{Stream, StreamExt as _, stream};
+use futures_util::Stream;
 
 use super::ask::{Answer, Approval, EncryptionPolicy, latest_expert_text};
-use super::backoff::Backoff;
-use super::nudge::Nudge;
+use super::nudge::{Source, feed};
 use super::{Client, WaitOptions, wait};
 use crate::Error;
 use crate::envelope::Channel;
@@ -276,25 +275,14 @@ impl Conversation {
         &self,
         options: WaitOptions,
     ) -> impl Stream<Item = Result<ConversationMessage, Error>> + Send + 'static {
-        if let Err(error) = options.validate() {
-            return stream::once(async move { Err(error) }).left_stream();
-        }
         let mut url = self.client.inner.endpoint(&["events", "stream"]);
         url.query_pairs_mut()
             .append_pair("requestId", self.request_id.as_str());
-        let state = Replies {
-            nudge: Nudge::new(url, options.first_phase_interval),
+        let source = Replies {
             conversation: self.clone(),
-            options,
             seen: HashSet::new(),
-            queue: VecDeque::new(),
-            finished: false,
         };
-        stream::unfold(state, |mut state| async move {
-            let item = state.next().await?;
-            Some((item, state))
-        })
-        .right_stream()
+        feed(self.client.inner.clone(), source, url, options)
     }
 
     /// Closes the conversation (`POST /close/:id`; idempotent, retried).
@@ -422,62 +410,49 @@ pub(crate) fn decrypt_messages(
 
 /// The expert keys a `GET /messages` answer carries (after a key exchange).
 pub(crate) fn expert_keys_of(response: &MessagesResponse) -> Result<Option<PublicKeys>, Error> {
-    match (
-        &response.expert_sign_pub_key,
-        &response.expert_encrypt_pub_key,
-    ) {
+    key_pair(
+        response.expert_sign_pub_key.as_deref(),
+        response.expert_encrypt_pub_key.as_deref(),
+    )
+}
+
+/// The agent's per-request keys a `GET /messages` answer carries.
+pub(crate) fn consumer_keys_of(response: &MessagesResponse) -> Result<Option<PublicKeys>, Error> {
+    key_pair(
+        response.consumer_sign_pub_key.as_deref(),
+        response.consumer_encrypt_pub_key.as_deref(),
+    )
+}
+
+/// Two wire keys as one party's keys; `None` unless both are there.
+pub(crate) fn key_pair(
+    sign: Option<&str>,
+    encrypt: Option<&str>,
+) -> Result<Option<PublicKeys>, Error> {
+    match (sign, encrypt) {
         (Some(sign), Some(encrypt)) => PublicKeys::parse(sign, encrypt).map(Some),
         _ => Ok(None),
     }
 }
 
-/// The state of [`Conversation::replies`].
+/// What [`Conversation::replies`] reads: the expert's messages not yielded yet.
 struct Replies {
     conversation: Conversation,
-    options: WaitOptions,
     seen: HashSet<MessageId>,
-    queue: VecDeque<ConversationMessage>,
-    nudge: Nudge,
-    finished: bool,
 }
 
-impl Replies {
-    async fn next(&mut self) -> Option<Result<ConversationMessage, Error>> {
-        let mut backoff = Backoff::new(self.options.backoff);
-        loop {
-            if let Some(message) = self.queue.pop_front() {
-                return Some(Ok(message));
-            }
-            if self.finished {
-                return None;
-            }
-            match self.refresh().await {
-                Ok(()) => backoff.reset(),
-                Err(error) if error.is_retryable() => {
-                    tokio::time::sleep(backoff.next_delay(error.retry_after())).await;
-                    continue;
-                }
-                Err(error) => {
-                    self.finished = true;
-                    return Some(Err(error));
-                }
-            }
-            if self.queue.is_empty() && !self.finished {
-                self.nudge.wait(&self.conversation.client.inner).await;
-            }
-        }
-    }
+impl Source for Replies {
+    type Item = ConversationMessage;
 
-    /// Reads the conversation and queues the expert messages not seen yet.
-    async fn refresh(&mut self) -> Result<(), Error> {
+    async fn read(&mut self) -> Result<(Vec<ConversationMessage>, bool), Error> {
         let inner = &self.conversation.client.inner;
         let response = inner.messages(&self.conversation.request_id).await?;
-        self.finished = response.status.is_terminal();
-        for message in self.conversation.decrypt(&response)? {
-            if message.from == Sender::Expert && self.seen.insert(message.message_id.clone()) {
-                self.queue.push_back(message);
-            }
-        }
-        Ok(())
+        let new = self
+            .conversation
+            .decrypt(&response)?
+            .into_iter()
+            .filter(|m| m.from == Sender::Expert && self.seen.insert(m.message_id.clone()))
+            .collect();
+        Ok((new, response.status.is_terminal()))
     }
 }

@@ -2,17 +2,18 @@
 //! opens sealed questions, replies encrypted, decides approvals, exchanges keys for
 //! HeySummon-style requests and closes.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
-use futures_util::{Stream, StreamExt as _, stream};
+use futures_util::Stream;
 
-use super::backoff::Backoff;
-use super::conversation::{ConversationMessage, decrypt_messages, expert_keys_of};
-use super::nudge::Nudge;
+use super::conversation::{
+    ConversationMessage, consumer_keys_of, decrypt_messages, expert_keys_of,
+};
+use super::nudge::{Source, feed};
 use super::{Client, ClientBuilder, WaitOptions};
 use crate::Error;
 use crate::envelope::Channel;
-use crate::keys::{Fingerprint, PartyKeys, PublicKeys};
+use crate::keys::{Fingerprint, PartyKeys};
 use crate::wire::{
     ApprovalDecision, ApproveResponse, CloseResponse, EventAckResponse, ExpertRequestEvent,
     KeyExchangeRequest, MessageId, MessageKind, PendingEvent, PublishExpertKeysRequest, RefCode,
@@ -163,23 +164,12 @@ impl ExpertClient {
         &self,
         options: WaitOptions,
     ) -> impl Stream<Item = Result<IncomingRequest, Error>> + Send + 'static {
-        if let Err(error) = options.validate() {
-            return stream::once(async move { Err(error) }).left_stream();
-        }
         let url = self.client.inner.endpoint(&["events", "stream"]);
-        let state = Incoming {
+        let source = Incoming {
             expert: self.clone(),
-            nudge: Nudge::new(url, options.first_phase_interval),
-            backoff: Backoff::new(options.backoff),
             seen: HashSet::new(),
-            queue: VecDeque::new(),
-            failed: false,
         };
-        stream::unfold(state, |mut state| async move {
-            let item = state.next().await?;
-            Some((item, state))
-        })
-        .right_stream()
+        feed(self.client.inner.clone(), source, url, options)
     }
 
     /// Marks a request as seen (`POST /events/ack/:id`): it leaves the pending feed until
@@ -207,7 +197,7 @@ impl ExpertClient {
         let inner = &self.client.inner;
         let response = inner.messages(request_id).await?;
         let identity = self.identity()?;
-        let consumer = consumer_keys(&response)?;
+        let consumer = consumer_keys_of(&response)?;
         let sealed = expert_keys_of(&response)? == Some(identity.public())
             && response.messages.first().is_some_and(|first| {
                 first.from == Sender::Consumer
@@ -320,7 +310,7 @@ impl ExpertClient {
         let identity = self.identity()?;
         let response = inner.messages(request_id).await?;
         // The agent's keys first: no key exchange for a request nobody could answer.
-        let consumer = consumer_keys(&response)?.ok_or(Error::Crypto)?;
+        let consumer = consumer_keys_of(&response)?.ok_or(Error::Crypto)?;
         match expert_keys_of(&response)? {
             Some(keys) if keys == identity.public() => {}
             Some(_) => {
@@ -340,57 +330,21 @@ impl ExpertClient {
     }
 }
 
-/// The agent's per-request keys of a `GET /messages` answer.
-fn consumer_keys(response: &crate::wire::MessagesResponse) -> Result<Option<PublicKeys>, Error> {
-    match (
-        &response.consumer_sign_pub_key,
-        &response.consumer_encrypt_pub_key,
-    ) {
-        (Some(sign), Some(encrypt)) => PublicKeys::parse(sign, encrypt).map(Some),
-        _ => Ok(None),
-    }
-}
-
-/// The state of [`ExpertClient::requests`].
+/// What [`ExpertClient::requests`] reads: the pending requests not yielded yet.
 struct Incoming {
     expert: ExpertClient,
-    nudge: Nudge,
-    backoff: Backoff,
     seen: HashSet<RequestId>,
-    queue: VecDeque<IncomingRequest>,
-    failed: bool,
 }
 
-impl Incoming {
-    async fn next(&mut self) -> Option<Result<IncomingRequest, Error>> {
-        loop {
-            if let Some(request) = self.queue.pop_front() {
-                return Some(Ok(request));
-            }
-            if self.failed {
-                return None;
-            }
-            match self.expert.pending().await {
-                Ok(pending) => {
-                    self.backoff.reset();
-                    for request in pending {
-                        if self.seen.insert(request.request_id.clone()) {
-                            self.queue.push_back(request);
-                        }
-                    }
-                }
-                Err(error) if error.is_retryable() => {
-                    tokio::time::sleep(self.backoff.next_delay(error.retry_after())).await;
-                    continue;
-                }
-                Err(error) => {
-                    self.failed = true;
-                    return Some(Err(error));
-                }
-            }
-            if self.queue.is_empty() {
-                self.nudge.wait(&self.expert.client.inner).await;
-            }
-        }
+impl Source for Incoming {
+    type Item = IncomingRequest;
+
+    async fn read(&mut self) -> Result<(Vec<IncomingRequest>, bool), Error> {
+        let pending = self.expert.pending().await?;
+        let new = pending
+            .into_iter()
+            .filter(|request| self.seen.insert(request.request_id.clone()))
+            .collect();
+        Ok((new, false))
     }
 }

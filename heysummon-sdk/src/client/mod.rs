@@ -85,12 +85,9 @@ pub(crate) struct Inner {
     http: reqwest::Client,
     /// The server's root, always ending in `/`.
     base_url: Url,
-    api_key: ApiKey,
+    /// The API key, device token and device key, shared with the event stream's transport.
+    credentials: Arc<api::Credentials>,
     request_timeout: Duration,
-    /// Signs every request (PROTOCOL B4) when the agent has a device key.
-    signer: Option<RequestSigner>,
-    /// The `x-device-token` of a key bound to a device token (PROTOCOL D).
-    device_token: Option<ApiKey>,
     /// Retries of calls that are safe to repeat.
     retry: RetryPolicy,
     /// Per-request keys, expert pins and identities.
@@ -215,6 +212,7 @@ impl Client {
     pub async fn enroll_device(&self) -> Result<crate::wire::EnrollDeviceResponse, Error> {
         let signer = self
             .inner
+            .credentials
             .signer
             .as_ref()
             .ok_or_else(|| Error::Config("the client has no device key".into()))?;
@@ -239,12 +237,8 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url.as_str())
-            .field("api_key", &self.inner.api_key)
+            .field("credentials", &self.inner.credentials)
             .field("request_timeout", &self.inner.request_timeout)
-            .field(
-                "device",
-                &self.inner.signer.as_ref().map(RequestSigner::device_id),
-            )
             .field("encryption", &self.inner.encryption)
             .field("key_store", &self.inner.key_store)
             .finish_non_exhaustive()
@@ -466,10 +460,12 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 base_url,
-                api_key,
+                credentials: Arc::new(api::Credentials {
+                    api_key,
+                    device_token: self.device_token,
+                    signer: self.device_key,
+                }),
                 request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
-                signer: self.device_key,
-                device_token: self.device_token,
                 retry: RetryPolicy {
                     attempts,
                     backoff: self.retry_backoff.unwrap_or_default(),

@@ -1,16 +1,100 @@
 //! "Something may have changed": the event stream as a wake-up call for loops that re-read
 //! state (a conversation's replies, an expert's new requests), with a periodic re-read as the
-//! safety net when the stream is missing, broken or quiet.
+//! safety net when the stream is missing, broken or quiet; and [`feed`], the one such loop.
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
+use futures_util::{Stream, StreamExt as _, stream};
 use reqwest::Url;
 use tokio::time::{Instant, sleep_until, timeout_at};
 
-use super::Inner;
+use super::backoff::Backoff;
 use super::sse::{self, SseStream};
 use super::transport::SseItem;
+use super::{Inner, WaitOptions};
+use crate::Error;
+
+/// What a [`feed`] reads: each read returns the items not returned before, and whether nothing
+/// more can come.
+pub(crate) trait Source: Send + 'static {
+    /// What the feed yields.
+    type Item: Send + 'static;
+
+    /// Reads once.
+    fn read(&mut self) -> impl Future<Output = Result<(Vec<Self::Item>, bool), Error>> + Send;
+}
+
+/// The items of `source` as they come: read now, then again on every event of the stream at
+/// `url` (and at least every [`WaitOptions::first_phase_interval`]) until the source says it
+/// ended. Transient failures are retried with the backoff; the stream ends after an error that
+/// is not retryable, which it yields. Invalid options are yielded as the only item.
+pub(crate) fn feed<S: Source>(
+    inner: Arc<Inner>,
+    source: S,
+    url: Url,
+    options: WaitOptions,
+) -> impl Stream<Item = Result<S::Item, Error>> + Send + 'static {
+    if let Err(error) = options.validate() {
+        return stream::once(async move { Err(error) }).left_stream();
+    }
+    let state = Feed {
+        source,
+        inner,
+        nudge: Nudge::new(url, options.first_phase_interval),
+        backoff: Backoff::new(options.backoff),
+        queue: VecDeque::new(),
+        ended: false,
+    };
+    stream::unfold(state, |mut state| async move {
+        let item = state.next().await?;
+        Some((item, state))
+    })
+    .right_stream()
+}
+
+/// The state of a [`feed`].
+struct Feed<S: Source> {
+    source: S,
+    inner: Arc<Inner>,
+    nudge: Nudge,
+    backoff: Backoff,
+    queue: VecDeque<S::Item>,
+    ended: bool,
+}
+
+impl<S: Source> Feed<S> {
+    async fn next(&mut self) -> Option<Result<S::Item, Error>> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                return Some(Ok(item));
+            }
+            if self.ended {
+                return None;
+            }
+            match self.source.read().await {
+                Ok((items, ended)) => {
+                    self.backoff.reset();
+                    self.queue.extend(items);
+                    self.ended = ended;
+                }
+                Err(error) if error.is_retryable() => {
+                    tokio::time::sleep(self.backoff.next_delay(error.retry_after())).await;
+                    continue;
+                }
+                Err(error) => {
+                    self.ended = true;
+                    return Some(Err(error));
+                }
+            }
+            if self.queue.is_empty() && !self.ended {
+                self.nudge.wait(&self.inner).await;
+            }
+        }
+    }
+}
 
 /// One event stream kept open across waits, resumed by event id after a break.
 pub(crate) struct Nudge {

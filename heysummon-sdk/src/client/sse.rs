@@ -26,14 +26,12 @@ use launchdarkly_sdk_transport::{
 };
 use sync_wrapper::{SyncFuture, SyncStream};
 
-use super::http::{
-    API_KEY_HEADER, MAX_ERROR_BODY, http_error_from, network_kind, parse_retry_after,
-};
+use super::Inner;
+use super::api::Credentials;
+use super::http::{MAX_ERROR_BODY, http_error_from, network_kind, parse_retry_after};
 use super::transport::{SseEvent, SseItem};
-use super::{ApiKey, Inner};
 use crate::Error;
 use crate::error::NetworkErrorKind;
-use crate::signing::{RequestParts, RequestSigner};
 use crate::wire::{RequestId, Timestamp};
 
 /// One connection's items.
@@ -68,10 +66,8 @@ pub(crate) fn open_url(inner: &Inner, url: reqwest::Url, last_event_id: Option<&
     }
     let transport = ReqwestTransport {
         http: inner.http.clone(),
-        api_key: inner.api_key.clone(),
+        credentials: inner.credentials.clone(),
         base_url: inner.base_url.clone(),
-        signer: inner.signer.clone().map(Arc::new),
-        device_token: inner.device_token.clone(),
     };
     let body_timeout = inner.request_timeout;
     let events = builder.build_with_transport(transport).stream();
@@ -176,12 +172,9 @@ fn network(kind: NetworkErrorKind, message: &'static str) -> Error {
 #[derive(Clone)]
 struct ReqwestTransport {
     http: reqwest::Client,
-    api_key: ApiKey,
+    /// Key, device token and device key (each connection is signed afresh).
+    credentials: Arc<Credentials>,
     base_url: reqwest::Url,
-    /// Signs each connection afresh (PROTOCOL B4), when the client has a device key.
-    signer: Option<Arc<RequestSigner>>,
-    /// `x-device-token`, for a key bound to one.
-    device_token: Option<ApiKey>,
 }
 
 impl HttpTransport for ReqwestTransport {
@@ -193,33 +186,15 @@ impl HttpTransport for ReqwestTransport {
             .http
             .request(parts.method, url.as_str())
             .headers(parts.headers);
-        let parsed = reqwest::Url::parse(&url).ok();
-        let ours = parsed
-            .as_ref()
-            .filter(|url| url.origin() == self.base_url.origin());
-        if let Some(target) = ours
-            && let Ok(key) = self.api_key.header_value()
+        // The credentials go only to the configured server's origin.
+        if let Some(target) = reqwest::Url::parse(&url)
+            .ok()
+            .filter(|target| target.origin() == self.base_url.origin())
         {
-            builder = builder.header(API_KEY_HEADER, key);
-            if let Some(token) = self
-                .device_token
-                .as_ref()
-                .and_then(|t| t.header_value().ok())
-            {
-                builder = builder.header(super::api::DEVICE_TOKEN_HEADER, token);
-            }
-            if let Some(signer) = &self.signer {
-                let path = super::api::path_and_query(target);
-                let parts = RequestParts {
-                    method: method.as_str(),
-                    path_and_query: &path,
-                    body: body.as_deref().unwrap_or_default(),
-                    api_key: self.api_key.expose(),
-                };
-                for (name, value) in signer.sign(&parts).to_pairs() {
-                    builder = builder.header(name, value);
-                }
-            }
+            let body = body.as_deref().unwrap_or_default();
+            builder = self
+                .credentials
+                .apply(builder, &method, &target, body, true);
         }
         if let Some(body) = body {
             builder = builder.body(body);
