@@ -1,10 +1,9 @@
 //! Every error the asking API can produce, and its retry rules, against scripted servers on
-//! 127.0.0.1:0 (for failures a real server does not produce on demand) and the real server.
+//! 127.0.0.1:0, for failures a real server does not produce on demand (the real server's own errors
+//! are tested in the workspace's `tests/sdk`).
 
 #![cfg(feature = "client")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -15,13 +14,17 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use heysummon_sdk::client::{AskOptions, BackoffPolicy, Client, EncryptionPolicy};
+use heysummon_sdk::client::{AskOptions, BackoffPolicy, Client, EncryptionPolicy, WaitOptions};
 use heysummon_sdk::keys::PartyKeys;
-use heysummon_sdk::keystore::{FileKeyStore, KeyStore, MemoryKeyStore, RequestKind, StoredRequest};
+use heysummon_sdk::keystore::{FileKeyStore, KeyStore, RequestKind, StoredRequest};
 use heysummon_sdk::wire::{RefCode, RequestId};
 use heysummon_sdk::{Error, NetworkErrorKind};
 use serde_json::json;
-use support::{Server, quick};
+
+/// Options for a test ask: waits at most 20 s.
+fn quick() -> AskOptions {
+    AskOptions::new().with_wait(WaitOptions::new().with_timeout(Duration::from_secs(20)))
+}
 
 /// One scripted answer: status, extra headers, body.
 type Answer = (u16, Vec<(&'static str, String)>, String);
@@ -310,49 +313,6 @@ async fn key_store_failures_are_key_store_errors() {
         .unwrap();
     let error = agent.conversation(&RequestId::new("r1")).unwrap_err();
     assert!(matches!(error, Error::KeyStore(_)), "{error}");
-}
-
-#[tokio::test]
-async fn real_server_errors() {
-    let server = Server::start().await;
-    let agent = server.agent(MemoryKeyStore::new());
-    // Not this key's request: 404, not retried.
-    let error = agent.status(&RequestId::new("nope")).await.unwrap_err();
-    assert_eq!(error.http_status(), Some(404));
-    assert!(!error.is_retryable());
-    // A wrong key: 401.
-    let stranger = Client::builder()
-        .base_url(&server.base)
-        .api_key("hs_cli_wrong")
-        .build()
-        .unwrap();
-    let error = stranger.ask_with("Hi", quick()).await.unwrap_err();
-    assert_eq!(error.http_status(), Some(401));
-    // Content blocked by the safety filter: 422 with the server's body.
-    let error = agent
-        .ask_with("My card is 4111 1111 1111 1111", quick())
-        .await
-        .unwrap_err();
-    assert_eq!(error.http_status(), Some(422));
-    // A v1 client's request with keys that are not keys: the expert cannot open it.
-    let expert = server.expert(MemoryKeyStore::new());
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/help", server.base))
-        .json(&json!({
-            "apiKey": server.client_key,
-            "signPublicKey": "none",
-            "encryptPublicKey": "none",
-            "question": "Legacy?",
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = RequestId::new(created["requestId"].as_str().unwrap());
-    let error = expert.reply(&id, "Hello").await.unwrap_err();
-    assert!(matches!(error, Error::InvalidPublicKey { .. }), "{error}");
 }
 
 #[tokio::test]

@@ -4,12 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod common;
-
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
-use common::{GuardHandle, Server, call};
+use crate::common::{GuardHandle, Server, call};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 

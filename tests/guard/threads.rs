@@ -5,12 +5,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Server, Stub, call};
+use crate::common::{Server, Stub, call};
 use heysummon_guard::serve::{self, Threads};
 use heysummon_guard::{ApiKey, Config, Guard, device};
 use reqwest::{Method, StatusCode};

@@ -5,12 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::{GuardHandle, Server, call, get, post};
+use crate::common::{GuardHandle, Server, call, get, post};
 use futures_util::StreamExt as _;
 use heysummon_sdk::ExpertClient;
 use heysummon_sdk::client::WaitOptions;

@@ -1,20 +1,17 @@
 //! `Client::ask`, approvals, notifications, conversations, restart-safe waiting and the
 //! `ExpertClient` against a real heysummon-server on 127.0.0.1:0 (temporary SQLite file).
 
-#![cfg(feature = "client")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::time::Duration;
 
+use crate::support::{Server, quick};
 use futures_util::StreamExt as _;
 use heysummon_sdk::Error;
 use heysummon_sdk::client::{AskOptions, Content, EncryptionPolicy, WaitOptions};
 use heysummon_sdk::keys::SigningKeyPair;
 use heysummon_sdk::keystore::{FileKeyStore, MemoryKeyStore};
 use heysummon_sdk::wire::{ApprovalDecision, RequestId, Sender, Status};
-use support::{Server, quick};
 
 const LIMIT: Duration = Duration::from_secs(20);
 

@@ -4,16 +4,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{GuardHandle, Server, Stub, call, help_body, now_ms};
+use crate::common::{GuardHandle, Server, Stub, call, help_body, now_ms};
 use heysummon_guard::Enrollment;
 use heysummon_server::clock::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// Sends a request a stub recorded to the real server, byte for byte, with its signature.
-async fn replay(server: &Server, recorded: &common::Recorded, body: &[u8]) -> (StatusCode, Value) {
+async fn replay(
+    server: &Server,
+    recorded: &crate::common::Recorded,
+    body: &[u8],
+) -> (StatusCode, Value) {
     let mut request = reqwest::Client::new().request(
         Method::from_bytes(recorded.method.as_bytes()).unwrap(),
         format!("{}{}", server.base, recorded.path_and_query),

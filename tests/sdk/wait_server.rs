@@ -3,7 +3,6 @@
 //! and a wait survives the server restarting on the same database and port (PROTOCOL B1: the
 //! event log is durable, an agent resumes with `Last-Event-ID`).
 
-#![cfg(feature = "client")]
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;

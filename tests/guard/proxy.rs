@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::{GuardHandle, Server, Stub, call, help_body};
+use crate::common::{GuardHandle, Server, Stub, call, help_body};
 use heysummon_guard::SafetyMode;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -1,0 +1,11 @@
+//! The guard against a real server (and against stub upstreams): the signing proxy, end-to-end
+//! encryption for agents without cryptography, the local ask API, and the guard's threads.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)]
+
+mod common;
+mod e2e;
+mod proxy;
+mod python_client;
+mod signing;
+mod threads;
