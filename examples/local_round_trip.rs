@@ -15,9 +15,7 @@ use heysummon_sdk::envelope::Channel;
 use heysummon_sdk::keys::{PartyKeys, PublicKeys};
 use heysummon_sdk::wire::{CreateHelpResponse, EncryptedPayload, MessagesResponse, RequestId};
 use heysummon_sdk::{Client, WaitOptions};
-use heysummon_server::{
-    app, clock::Clock, config::Config, provision, state::AppState, store::Store,
-};
+use heysummon_server::{Application, config::Config, provision};
 use serde_json::json;
 
 #[tokio::main]
@@ -25,28 +23,24 @@ async fn main() -> anyhow::Result<()> {
     // The server, on its embedded SQLite default, with one expert and one agent key.
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("heysummon.db").display());
-    let store = Store::open(&url).await?;
-    let clock = Clock::system();
-    let expert = provision::add_expert(&store, &clock, "Dana", None).await?;
+    let app = Application::build(Config {
+        database_url: url,
+        listen: "127.0.0.1:0".parse()?,
+        ..Config::default()
+    })
+    .await?;
+    let (store, clock) = (&app.state().store, &app.state().clock);
+    let expert = provision::add_expert(store, clock, "Dana", None).await?;
     let agent_key = provision::add_client(
-        &store,
-        &clock,
+        store,
+        clock,
         expert.expert_id.as_str(),
         provision::ClientOptions::default(),
     )
     .await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let state = AppState::new(
-        store,
-        clock,
-        Config {
-            database_url: url,
-            ..Config::default()
-        },
-    );
-    let shutdown = state.shutdown.clone();
-    let server = tokio::spawn(app::serve(listener, state));
+    let base = format!("http://{}", app.local_addr());
+    let shutdown = app.stop_token();
+    let server = tokio::spawn(app.run_until_stopped());
     println!("server listening on {base}");
     let http = reqwest::Client::new();
 

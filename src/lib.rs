@@ -6,11 +6,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub use heysummon_sdk;
-use heysummon_server::clock::Clock;
+use heysummon_server::Application;
 use heysummon_server::config::Config;
 use heysummon_server::provision::{self, ClientOptions};
-use heysummon_server::state::AppState;
-use heysummon_server::store::Store;
 
 /// A server provisioned for a benchmark: where it listens and the keys of its one expert and
 /// one client.
@@ -44,27 +42,27 @@ pub fn run_bench_server(database_url: &str, ready: impl FnOnce(BenchServer)) -> 
     runtime.block_on(async move {
         let mut config = Config {
             database_url: database_url.to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..Config::default()
         };
         config.rate_limits.per_key = u32::MAX;
         config.rate_limits.events_per_key = u32::MAX;
-        let store = Store::open(database_url).await?;
-        let clock = Clock::system();
-        let expert = provision::add_expert(&store, &clock, "Bench", None).await?;
+        let app = Application::build(config).await?;
+        let (store, clock) = (&app.state().store, &app.state().clock);
+        let expert = provision::add_expert(store, clock, "Bench", None).await?;
         let client = provision::add_client(
-            &store,
-            &clock,
+            store,
+            clock,
             expert.expert_id.as_str(),
             ClientOptions::default(),
         )
         .await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         ready(BenchServer {
-            addr: listener.local_addr()?,
+            addr: app.local_addr(),
             client_key: client.client_key,
             expert_key: expert.expert_key,
         });
-        heysummon_server::app::serve(listener, AppState::new(store, clock, config)).await?;
+        app.run_until_stopped().await?;
         Ok(())
     })
 }

@@ -2,15 +2,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
-use serde::Serialize;
-use tokio::net::TcpListener;
-
+use crate::app::Application;
 use crate::clock::Clock;
 use crate::config::{Config, Overrides};
 use crate::provision::{self, ClientOptions};
-use crate::state::AppState;
 use crate::store::Store;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
 
 /// The self-hostable HeySummon server.
 ///
@@ -136,11 +134,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => Overrides::default(),
     };
     let config = Config::load(cli.config.as_deref(), cli.database_url.clone(), &overrides)?;
+    let json = cli.json;
+    if let Command::Serve(_) = cli.command {
+        return serve(config, json).await;
+    }
     let store = Store::open(&config.database_url).await?;
     let clock = Clock::system();
-    let json = cli.json;
     match cli.command {
-        Command::Serve(_) => serve(store, clock, config, json).await?,
+        Command::Serve(_) => {}
         Command::Expert(ExpertCommand::Add { name, key }) => {
             let added = provision::add_expert(&store, &clock, &name, key).await?;
             print(json, &added, |a| {
@@ -218,25 +219,11 @@ struct FirstRun {
     client_key: String,
 }
 
-async fn serve(store: Store, clock: Clock, config: Config, json: bool) -> anyhow::Result<()> {
-    if store.is_empty().await? {
-        let expert = provision::add_expert(&store, &clock, "First expert", None).await?;
-        let client = provision::add_client(
-            &store,
-            &clock,
-            expert.expert_id.as_str(),
-            ClientOptions {
-                name: Some("First agent".into()),
-                ..ClientOptions::default()
-            },
-        )
-        .await?;
-        let first = FirstRun {
-            expert_id: expert.expert_id.into_string(),
-            expert_key: expert.expert_key,
-            key_id: client.key_id.into_string(),
-            client_key: client.client_key,
-        };
+async fn serve(config: Config, json: bool) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    let state = app.state();
+    if state.store.is_empty().await? {
+        let first = first_run(&state.store, &state.clock).await?;
         print(json, &first, |f| {
             format!(
                 "Empty store: created a first expert and a client key. They are shown once; \
@@ -245,20 +232,36 @@ async fn serve(store: Store, clock: Clock, config: Config, json: bool) -> anyhow
             )
         });
     }
-    let listener = TcpListener::bind(config.listen).await?;
-    let state = AppState::new(store, clock, config);
-    tracing::info!(address = %listener.local_addr()?, "heysummon-server listening");
-    let sweeper = tokio::spawn(crate::sweeper::run(state.clone()));
-    let shutdown = state.shutdown.clone();
+    tracing::info!(address = %app.local_addr(), "heysummon-server listening");
+    let stop = app.stop_token();
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down");
-        shutdown.cancel();
+        stop.cancel();
     });
-    crate::app::serve(listener, state.clone()).await?;
-    state.shutdown.cancel();
-    let _ = sweeper.await;
+    app.run_until_stopped().await?;
     Ok(())
+}
+
+/// Provisions the first expert and a linked client key of an empty store.
+async fn first_run(store: &Store, clock: &Clock) -> anyhow::Result<FirstRun> {
+    let expert = provision::add_expert(store, clock, "First expert", None).await?;
+    let client = provision::add_client(
+        store,
+        clock,
+        expert.expert_id.as_str(),
+        ClientOptions {
+            name: Some("First agent".into()),
+            ..ClientOptions::default()
+        },
+    )
+    .await?;
+    Ok(FirstRun {
+        expert_id: expert.expert_id.into_string(),
+        expert_key: expert.expert_key,
+        key_id: client.key_id.into_string(),
+        client_key: client.client_key,
+    })
 }
 
 async fn wait_for_signal() {

@@ -4,19 +4,18 @@
 //! additions — idempotent creation (B2), sealed questions the server cannot read (B3), signed
 //! requests with a persistent nonce store (B4) — on an embedded SQLite file.
 //!
-//! Layout: [`app`] builds the router; `routes` has one module per resource; [`auth`] resolves
+//! Layout: [`Application`] (in [`app`]) is the running server and owns its background tasks;
+//! `routes` has one module per resource; [`auth`] resolves
 //! keys; [`lifecycle`] owns every status transition; [`store`] persists; [`sweeper`] expires
 //! requests in the background; [`provision`] and [`cli`] are the administration commands. The
 //! wire types, the cryptography and the signature verifier come from [`heysummon_sdk`].
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
-//! use heysummon_server::{app, clock::Clock, config::Config, state::AppState, store::Store};
+//! use heysummon_server::{Application, config::Config};
 //!
-//! let store = Store::open("sqlite://heysummon.db").await?;
-//! let state = AppState::new(store, Clock::system(), Config::default());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! app::serve(listener, state).await?;
+//! let app = Application::build(Config::default()).await?;
+//! app.run_until_stopped().await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -37,3 +36,7 @@ mod routes;
 pub mod state;
 pub mod store;
 pub mod sweeper;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use app::{Application, StartError};

@@ -7,7 +7,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{START_MS, TestServer};
+use common::{START_MS, TestApp};
 use heysummon_server::provision::ClientOptions;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -21,7 +21,7 @@ const FEED: &str = "/api/v1/events/pending";
 
 /// Sends `body` as JSON with `key` in `x-api-key` plus `headers`.
 async fn send(
-    server: &TestServer,
+    server: &TestApp,
     method: Method,
     path: &str,
     key: Option<&str>,
@@ -46,7 +46,7 @@ async fn send(
 }
 
 /// A POST of raw bytes with a chosen content type.
-async fn raw_post(server: &TestServer, path: &str, key: &str, content_type: &str) -> StatusCode {
+async fn raw_post(server: &TestApp, path: &str, key: &str, content_type: &str) -> StatusCode {
     let body = serde_json::to_vec(&help_body(
         key,
         json!({"from": "consumer", "plaintext": "x"}),
@@ -126,7 +126,7 @@ fn help_body(key: &str, extra: Value) -> Value {
 }
 
 /// Creates a request, asserting success; returns the response body.
-async fn create(server: &TestServer, key: &str, extra: Value) -> Value {
+async fn create(server: &TestApp, key: &str, extra: Value) -> Value {
     let body = Some(help_body(key, extra));
     let (status, body) = send(server, Method::POST, "/api/v1/help", None, &[], body).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -134,7 +134,7 @@ async fn create(server: &TestServer, key: &str, extra: Value) -> Value {
 }
 
 /// `POST /help` without a header key, answering `(status, body)`.
-async fn help(server: &TestServer, headers: &[(&str, &str)], body: Value) -> (StatusCode, Value) {
+async fn help(server: &TestApp, headers: &[(&str, &str)], body: Value) -> (StatusCode, Value) {
     send(
         server,
         Method::POST,
@@ -147,7 +147,7 @@ async fn help(server: &TestServer, headers: &[(&str, &str)], body: Value) -> (St
 }
 
 /// The status `GET /help/:id` reports.
-async fn status_of(server: &TestServer, id: &str, key: &str) -> Value {
+async fn status_of(server: &TestApp, id: &str, key: &str) -> Value {
     call!(server, GET format!("/api/v1/help/{id}"), key => 200)["status"].clone()
 }
 
@@ -198,7 +198,7 @@ fn is_ref_code(code: &str) -> bool {
 
 #[tokio::test]
 async fn create_help_answers_the_protocol_shape() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let c = server.client_key.as_str();
     assert_eq!(server.clock.now(), START_MS);
     let body = create(&server, c, json!({})).await;
@@ -222,7 +222,7 @@ async fn create_help_answers_the_protocol_shape() {
 
 #[tokio::test]
 async fn create_help_rejects_bad_input() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let c = server.client_key.as_str();
     let status = raw_post(&server, "/api/v1/help", c, "text/plain").await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -268,7 +268,7 @@ async fn create_help_rejects_bad_input() {
 
 #[tokio::test]
 async fn device_tokens_bind_a_key() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let options = options(false, Some("device-token-1"));
     let (_, bound) = server.client_key_for(&server.expert_id, options).await;
     let msg = "Invalid or missing device token";
@@ -288,7 +288,7 @@ async fn device_tokens_bind_a_key() {
 
 #[tokio::test]
 async fn message_count_keeps_the_last_messages() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let messages: Vec<Value> = (1..=5)
         .map(|i| json!({"role": "user", "content": format!("m{i}")}))
         .collect();
@@ -303,7 +303,7 @@ async fn message_count_keeps_the_last_messages() {
 
 #[tokio::test]
 async fn idempotency_key_replays_the_original_response() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let body = help_body(&server.client_key, json!({}));
     let header = [("Idempotency-Key", "retry-1")];
     let (s1, first) = help(&server, &header, body.clone()).await;
@@ -325,7 +325,7 @@ async fn idempotency_key_replays_the_original_response() {
 
 #[tokio::test]
 async fn help_status_and_timeout() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let created = create(&server, c, json!({})).await;
     let id = id_of(&created);
@@ -365,7 +365,7 @@ async fn help_status_and_timeout() {
 
 #[tokio::test]
 async fn send_message_rules() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let id = server.ask_ok(c, "q").await;
     let path = format!("/api/v1/message/{id}");
@@ -420,7 +420,7 @@ async fn send_message_rules() {
 
 #[tokio::test]
 async fn malformed_encrypted_members_are_refused() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let id = server.ask_ok(c, "q").await;
     let keys = json!({"signPublicKey": "expert-sign", "encryptPublicKey": "expert-encrypt"});
@@ -443,7 +443,7 @@ async fn malformed_encrypted_members_are_refused() {
 
 #[tokio::test]
 async fn messages_to_notifications_and_closed_requests_are_refused() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let note = id_of(&create(&server, c, json!({"responseRequired": false})).await);
     let path = format!("/api/v1/message/{note}");
@@ -467,7 +467,7 @@ async fn messages_to_notifications_and_closed_requests_are_refused() {
 
 #[tokio::test]
 async fn messages_list_items_and_keys() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let created = create(&server, c, json!({"requiresApproval": true})).await;
     let id = id_of(&created);
@@ -519,7 +519,7 @@ async fn messages_list_items_and_keys() {
 
 #[tokio::test]
 async fn key_exchange_rules() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let id = server.ask_ok(c, "q").await;
     let path = format!("/api/v1/key-exchange/{id}");
@@ -548,7 +548,7 @@ async fn key_exchange_rules() {
 
 #[tokio::test]
 async fn close_and_acknowledge() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let id = server.ask_ok(c, "q").await;
     let path = format!("/api/v1/close/{id}");
@@ -589,7 +589,7 @@ async fn close_and_acknowledge() {
 
 #[tokio::test]
 async fn approve_rules() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let created = create(&server, c, json!({"requiresApproval": true})).await;
     let id = id_of(&created);
@@ -623,7 +623,7 @@ async fn approve_rules() {
 
 #[tokio::test]
 async fn rate_rules() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let id = server.ask_ok(c, "q").await;
     let path = format!("/api/v1/rate/{id}");
@@ -656,7 +656,7 @@ async fn rate_rules() {
 
 #[tokio::test]
 async fn expert_event_feed() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let first = create(&server, c, json!({"requiresApproval": true})).await;
     server.clock.advance(1);
@@ -703,7 +703,7 @@ async fn expert_event_feed() {
 /// of each `GET /requests` item (`null` until decided).
 #[tokio::test]
 async fn expert_listings_carry_every_protocol_member() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     create(&server, c, json!({"requiresApproval": true})).await;
     let body = call!(server, GET FEED, e => 200);
@@ -731,7 +731,7 @@ async fn expert_listings_carry_every_protocol_member() {
 
 #[tokio::test]
 async fn consumer_event_feed() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let created = create(&server, c, json!({})).await;
     let id = id_of(&created);
@@ -776,7 +776,7 @@ async fn consumer_event_feed() {
 /// An expert message stored in the same millisecond as the consumer's ack is still new.
 #[tokio::test]
 async fn consumer_feed_keeps_a_message_from_the_ack_millisecond() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let id = server.ask_ok(c, "q").await;
     server.answer(e, &id, "first").await;
@@ -788,7 +788,7 @@ async fn consumer_feed_keeps_a_message_from_the_ack_millisecond() {
 
 #[tokio::test]
 async fn whoami_and_experts() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let me = call!(server, GET "/api/v1/whoami", c => 200);
     has!(me, {"keyId": server.client_key_id, "keyName": "Alice's agent"});
@@ -811,7 +811,7 @@ async fn whoami_and_experts() {
 
 #[tokio::test]
 async fn request_lookups() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let bob = server.tenant("Bob").await;
     let first = create(&server, c, json!({})).await;
@@ -849,7 +849,7 @@ async fn request_lookups() {
 
 #[tokio::test]
 async fn unknown_paths_and_wrong_methods() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let c = server.client_key.as_str();
     for path in ["/api/v1/whatever", "/api/v1/help/x/y/z", "/api/v1/"] {
         check!(server, GET path, c => 404, "Not found");

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::TestApp;
 use heysummon_sdk::envelope::Channel;
 use heysummon_sdk::keys::{PartyKeys, PublicKeys};
 use heysummon_sdk::wire::EncryptedPayload;
@@ -19,20 +19,20 @@ const HOUR_MS: i64 = 3600 * 1000;
 const TTL_MS: i64 = 72 * HOUR_MS;
 
 /// `status` of `GET /api/v1/help/:id`, asserting 200.
-async fn status_of(server: &TestServer, key: &str, id: &str) -> String {
+async fn status_of(server: &TestApp, key: &str, id: &str) -> String {
     let (status, body) = server.get(&format!("/api/v1/help/{id}"), key).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["status"].as_str().unwrap().to_owned()
 }
 
 /// The stored status, without any lazy expiry.
-async fn stored_status(server: &TestServer, id: &str) -> String {
+async fn stored_status(server: &TestApp, id: &str) -> String {
     let record = server.store.request(id).await.unwrap().unwrap();
     record.status.as_str().to_owned()
 }
 
 /// The expert's listing, id → status.
-async fn listed(server: &TestServer, query: &str) -> Vec<(String, String)> {
+async fn listed(server: &TestApp, query: &str) -> Vec<(String, String)> {
     let path = format!("/api/v1/requests{query}");
     let (status, body) = server.get(&path, &server.expert_key).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -49,7 +49,7 @@ async fn listed(server: &TestServer, query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn ask_with(server: &TestServer, extra: Value) -> Value {
+async fn ask_with(server: &TestApp, extra: Value) -> Value {
     let mut body = json!({
         "apiKey": server.client_key,
         "signPublicKey": "test-sign-key",
@@ -68,7 +68,7 @@ async fn ask_with(server: &TestServer, extra: Value) -> Value {
 
 #[tokio::test]
 async fn a_pending_request_expires_lazily_when_read() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (status, created) = server.ask(&server.client_key, "will it expire?").await;
     assert_eq!(status, StatusCode::OK, "{created}");
     assert_eq!(created["expiresAt"], "2026-04-28T19:56:45.123Z");
@@ -93,7 +93,7 @@ async fn a_pending_request_expires_lazily_when_read() {
 
 #[tokio::test]
 async fn the_sweeper_expires_requests_nobody_read() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let a = server.ask_ok(&server.client_key, "a").await;
     let b = server.ask_ok(&server.client_key, "b").await;
     server.clock.advance(HOUR_MS);
@@ -120,7 +120,7 @@ async fn the_sweeper_expires_requests_nobody_read() {
 
 #[tokio::test]
 async fn listing_by_status_sees_ttl_expiry_before_the_sweeper() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let id = server.ask_ok(&server.client_key, "unswept").await;
     server.clock.advance(TTL_MS + 1);
     // Nobody swept or read it: a status filter must still report it as expired.
@@ -133,7 +133,7 @@ async fn listing_by_status_sees_ttl_expiry_before_the_sweeper() {
 
 #[tokio::test]
 async fn messages_and_decisions_on_expired_requests_are_refused() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let approval = ask_with(&server, json!({"requiresApproval": true})).await;
     let id = approval["requestId"].as_str().unwrap().to_owned();
     server.clock.advance(TTL_MS + 1);
@@ -178,7 +178,7 @@ async fn messages_and_decisions_on_expired_requests_are_refused() {
 
 #[tokio::test]
 async fn every_live_status_expires_and_terminal_ones_stay() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = server.client_key.clone();
     let expert = server.expert_key.clone();
     let pending = server.ask_ok(&key, "pending").await;
@@ -251,7 +251,7 @@ async fn every_live_status_expires_and_terminal_ones_stay() {
 
 #[tokio::test]
 async fn a_configured_ttl_is_honoured() {
-    let server = TestServer::start_with(|c| {
+    let server = common::spawn_with(|c| {
         c.request_ttl_secs = 60;
         c.notification_ttl_secs = 120;
     })
@@ -277,7 +277,7 @@ async fn a_configured_ttl_is_honoured() {
 }
 
 /// Everything a key and a request look like from outside, to compare across a restart.
-async fn snapshot(server: &TestServer, owned: &[(&str, &str)], keys: &[&str]) -> Value {
+async fn snapshot(server: &TestApp, owned: &[(&str, &str)], keys: &[&str]) -> Value {
     let mut out = serde_json::Map::new();
     for (key, id) in owned {
         let (s1, help) = server.get(&format!("/api/v1/help/{id}"), key).await;
@@ -302,7 +302,7 @@ async fn snapshot(server: &TestServer, owned: &[(&str, &str)], keys: &[&str]) ->
 
 #[tokio::test]
 async fn everything_survives_a_restart() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = server.client_key.clone();
     let expert = server.expert_key.clone();
 
@@ -347,7 +347,7 @@ async fn everything_survives_a_restart() {
     // Idempotent creation (B2).
     let idem_body = json!({"apiKey": key, "signPublicKey": "s", "encryptPublicKey": "e",
         "question": "idempotent"});
-    let idem = |server: &TestServer| {
+    let idem = |server: &TestApp| {
         server
             .http
             .post(server.url("/api/v1/help"))
@@ -481,7 +481,7 @@ fn database_contains(db: &std::path::Path, needle: &str) -> bool {
 
 #[tokio::test]
 async fn sealed_questions_and_answers_never_reach_the_database_in_plaintext() {
-    let mut server = TestServer::start().await;
+    let mut server = common::spawn().await;
     let expert_keys = PartyKeys::generate();
     let published = expert_keys.public();
     let body = json!({"signPublicKey": published.sign.to_hex(),
@@ -557,7 +557,7 @@ async fn sealed_questions_and_answers_never_reach_the_database_in_plaintext() {
         .await;
 
     // While the store is still open (data may sit in the WAL), and after it closed.
-    server.shutdown().await;
+    server.stop().await;
     let db = server.db_path.clone();
     let _dir = server.dir.clone();
     assert_confidential(&db, "stopped");

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestServer;
+use common::TestApp;
 use heysummon_server::provision::ClientOptions;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -37,7 +37,7 @@ impl Answer {
 }
 
 async fn send(
-    server: &TestServer,
+    server: &TestApp,
     method: Method,
     path: &str,
     key: Option<&str>,
@@ -63,7 +63,7 @@ async fn send(
     }
 }
 
-async fn get(server: &TestServer, path: &str, key: &str) -> Answer {
+async fn get(server: &TestApp, path: &str, key: &str) -> Answer {
     send(server, Method::GET, path, Some(key), None).await
 }
 
@@ -73,7 +73,7 @@ fn help_body(key: &str) -> Value {
 }
 
 /// A POST of raw JSON bytes (reqwest sends `Content-Length`).
-async fn raw_post(server: &TestServer, path: &str, key: &str, body: String) -> (StatusCode, Value) {
+async fn raw_post(server: &TestApp, path: &str, key: &str, body: String) -> (StatusCode, Value) {
     let response = (server.http.post(server.url(path)))
         .header("content-type", "application/json")
         .header("x-api-key", key)
@@ -87,7 +87,7 @@ async fn raw_post(server: &TestServer, path: &str, key: &str, body: String) -> (
 
 /// A chunked POST written by hand over a blocking socket (no `Content-Length`); returns the
 /// raw response text.
-async fn chunked_post(server: &TestServer, path: &str, body: Vec<u8>) -> String {
+async fn chunked_post(server: &TestApp, path: &str, body: Vec<u8>) -> String {
     use std::io::{Read, Write};
     let addr = server.base.trim_start_matches("http://").to_owned();
     let head = format!(
@@ -135,7 +135,7 @@ fn padded_help_body(key: &str, len: usize) -> String {
 
 #[tokio::test]
 async fn bodies_over_one_mebibyte_are_refused() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let c = server.client_key.as_str();
     let too_large = json!({"error": "Request body too large (max 1MB)"});
     let exact = padded_help_body(c, MIB);
@@ -167,7 +167,7 @@ async fn bodies_over_one_mebibyte_are_refused() {
 }
 
 /// `POST /help` with `extra` merged into a valid body, and an optional `Idempotency-Key`.
-async fn help_with(server: &TestServer, extra: Value, idempotency: Option<&str>) -> Answer {
+async fn help_with(server: &TestApp, extra: Value, idempotency: Option<&str>) -> Answer {
     let mut body = help_body(&server.client_key);
     body.as_object_mut()
         .unwrap()
@@ -186,7 +186,7 @@ async fn help_with(server: &TestServer, extra: Value, idempotency: Option<&str>)
 
 #[tokio::test]
 async fn field_size_limits() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let at_limit = [
         json!({"question": "é".repeat(50_000)}),
@@ -255,7 +255,7 @@ async fn field_size_limits() {
 
 #[tokio::test]
 async fn per_ip_limit_on_the_api() {
-    let server = TestServer::start_with(|c| {
+    let server = common::spawn_with(|c| {
         c.rate_limits.exempt_loopback = false;
         c.rate_limits.api_per_ip = 5;
     })
@@ -305,7 +305,7 @@ async fn per_ip_limit_on_the_api() {
 
 #[tokio::test]
 async fn per_ip_limit_on_help_polls() {
-    let server = TestServer::start_with(|c| {
+    let server = common::spawn_with(|c| {
         c.rate_limits.exempt_loopback = false;
         c.rate_limits.api_per_ip = 1000;
         c.rate_limits.help_poll_per_ip = 3;
@@ -337,7 +337,7 @@ async fn per_ip_limit_on_help_polls() {
 
 #[tokio::test]
 async fn per_key_limit() {
-    let server = TestServer::start_with(|c| c.rate_limits.per_key = 3).await;
+    let server = common::spawn_with(|c| c.rate_limits.per_key = 3).await;
     let c = server.client_key.as_str();
     let id = server.ask_ok(c, "q").await;
     assert_eq!(
@@ -368,7 +368,7 @@ async fn per_key_limit() {
 
 #[tokio::test]
 async fn loopback_is_exempt_from_the_ip_buckets_by_default() {
-    let server = TestServer::start_with(|c| {
+    let server = common::spawn_with(|c| {
         c.rate_limits.api_per_ip = 5;
         c.rate_limits.help_poll_per_ip = 2;
     })
@@ -391,7 +391,7 @@ async fn loopback_is_exempt_from_the_ip_buckets_by_default() {
 
 #[tokio::test]
 async fn per_key_limit_on_events() {
-    let server = TestServer::start_with(|c| c.rate_limits.events_per_key = 4).await;
+    let server = common::spawn_with(|c| c.rate_limits.events_per_key = 4).await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let id = server.ask_ok(c, "q").await;
     for _ in 0..3 {

@@ -12,10 +12,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use heysummon_sdk::keys::SigningKeyPair;
 use heysummon_sdk::signing::{Nonce, RequestParts, RequestSigner};
 use heysummon_sdk::wire::Timestamp;
-use heysummon_server::clock::Clock;
+use heysummon_server::Application;
 use heysummon_server::config::Config;
 use heysummon_server::state::AppState;
-use heysummon_server::store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -116,20 +115,15 @@ struct Server {
 
 impl Server {
     async fn start(db: &Db) -> Self {
-        let store = Store::open(&db.url).await.unwrap();
         let config = Config {
             database_url: db.url.clone(),
+            listen: "127.0.0.1:0".parse().unwrap(),
             ..Config::default()
         };
-        let state = AppState::new(store, Clock::system(), config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let serving = state.clone();
-        let handle = tokio::spawn(async move {
-            heysummon_server::app::serve(listener, serving)
-                .await
-                .unwrap();
-        });
+        let app = Application::build(config).await.unwrap();
+        let base = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
+        let handle = tokio::spawn(async move { app.run_until_stopped().await.unwrap() });
         Self {
             base,
             state,

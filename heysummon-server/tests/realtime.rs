@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::TestServer;
+use common::TestApp;
 use heysummon_sdk::wire::StreamEvent;
 use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
@@ -108,7 +108,7 @@ struct Stream {
     frames: VecDeque<Frame>,
 }
 
-async fn send(server: &TestServer, path: &str, headers: Headers<'_>) -> reqwest::Response {
+async fn send(server: &TestApp, path: &str, headers: Headers<'_>) -> reqwest::Response {
     let mut request = server.http.get(server.url(path));
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -120,13 +120,13 @@ async fn send(server: &TestServer, path: &str, headers: Headers<'_>) -> reqwest:
 }
 
 /// The status of a (refused) subscription attempt.
-async fn status_of(server: &TestServer, path: &str, headers: Headers<'_>) -> StatusCode {
+async fn status_of(server: &TestApp, path: &str, headers: Headers<'_>) -> StatusCode {
     send(server, path, headers).await.status()
 }
 
 impl Stream {
     /// Opens a stream and consumes the greeting (`retry:` + `: connected`).
-    async fn connect(server: &TestServer, path: &str, headers: Headers<'_>) -> Self {
+    async fn connect(server: &TestApp, path: &str, headers: Headers<'_>) -> Self {
         let response = send(server, path, headers).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let content_type = response.headers()["content-type"].to_str().unwrap();
@@ -148,7 +148,7 @@ impl Stream {
         stream
     }
 
-    async fn with_key(server: &TestServer, path: &str, key: &str) -> Self {
+    async fn with_key(server: &TestApp, path: &str, key: &str) -> Self {
         Self::connect(server, path, &[("x-api-key", key)]).await
     }
 
@@ -276,7 +276,7 @@ fn mercure(topic: &str) -> String {
     format!("/.well-known/mercure?{query}")
 }
 
-async fn close(server: &TestServer, key: &str, id: &str) {
+async fn close(server: &TestApp, key: &str, id: &str) {
     let (status, body) = server
         .post(&format!("/api/v1/close/{id}"), key, json!({}))
         .await;
@@ -285,7 +285,7 @@ async fn close(server: &TestServer, key: &str, id: &str) {
 
 #[tokio::test]
 async fn sse_delivers_answer_events_without_content() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let question = "QUESTION-TEXT-7781 may I deploy?";
     let answer = "ANSWER-TEXT-5512 yes";
     let id = server.ask_ok(&server.client_key, question).await;
@@ -336,7 +336,7 @@ async fn sse_delivers_answer_events_without_content() {
 
 #[tokio::test]
 async fn expert_stream_gets_new_requests_and_notifications() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let mut stream = Stream::with_key(&server, STREAM, &server.expert_key).await;
     let id = server.ask_ok(&server.client_key, "help me").await;
     let frame = stream.next_event().await;
@@ -367,7 +367,7 @@ async fn expert_stream_gets_new_requests_and_notifications() {
 
 #[tokio::test]
 async fn reconnect_replays_exactly_the_missed_events() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = [("x-api-key", server.client_key.as_str())];
     let mut stream = Stream::connect(&server, STREAM, &key).await;
     let first = server.ask_ok(&server.client_key, "one").await;
@@ -417,7 +417,7 @@ async fn reconnect_replays_exactly_the_missed_events() {
 
 #[tokio::test]
 async fn replay_survives_a_restart() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = server.client_key.clone();
     let mut stream = Stream::with_key(&server, STREAM, &key).await;
     let first = server.ask_ok(&key, "before restart").await;
@@ -454,7 +454,7 @@ async fn replay_survives_a_restart() {
 
 #[tokio::test]
 async fn idle_streams_get_keep_alive_comments() {
-    let server = TestServer::start_with(|c| c.events.keep_alive_secs = 1).await;
+    let server = common::spawn_with(|c| c.events.keep_alive_secs = 1).await;
     let mut stream = Stream::with_key(&server, STREAM, &server.client_key).await;
     let started = Instant::now();
     let Read::Frame(frame) = stream.read(Duration::from_millis(2500)).await else {
@@ -467,11 +467,11 @@ async fn idle_streams_get_keep_alive_comments() {
 
 #[tokio::test]
 async fn graceful_shutdown_ends_open_streams() {
-    let mut server = TestServer::start().await;
+    let mut server = common::spawn().await;
     let mut client = Stream::with_key(&server, STREAM, &server.client_key).await;
     let topic = format!("/heysummon/experts/{}", server.expert_id);
     let mut hub = Stream::with_key(&server, &mercure(&topic), &server.expert_key).await;
-    tokio::time::timeout(WAIT, server.shutdown())
+    tokio::time::timeout(WAIT, server.stop())
         .await
         .expect("shutdown completes while streams are open");
     for stream in [&mut client, &mut hub] {
@@ -481,7 +481,7 @@ async fn graceful_shutdown_ends_open_streams() {
 
 #[tokio::test]
 async fn other_tenants_never_see_events() {
-    let server = TestServer::start_with(|c| c.events.keep_alive_secs = 1).await;
+    let server = common::spawn_with(|c| c.events.keep_alive_secs = 1).await;
     let bob = server.tenant("Bob").await;
     let alice_request = server.ask_ok(&server.client_key, "alice's question").await;
     let client = [("x-api-key", bob.client_key.as_str())];
@@ -526,7 +526,7 @@ async fn other_tenants_never_see_events() {
 
 #[tokio::test]
 async fn mercure_subscriptions_by_jwt_and_api_key() {
-    let server = TestServer::start_with(|c| {
+    let server = common::spawn_with(|c| {
         c.events.mercure_jwt_secret = Some(SECRET.into());
     })
     .await;
@@ -615,7 +615,7 @@ async fn mercure_subscriptions_by_jwt_and_api_key() {
 
 #[tokio::test]
 async fn mercure_bearer_refused_without_a_secret() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let auth = format!("Bearer {}", subscriber_jwt(&["*"], FAR_FUTURE, SECRET));
     let status = status_of(&server, &mercure("*"), &[("authorization", auth.as_str())]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -623,7 +623,7 @@ async fn mercure_bearer_refused_without_a_secret() {
 
 #[tokio::test]
 async fn pruned_cursor_is_answered_with_earliest() {
-    let server = TestServer::start_with(|c| c.events.retention_secs = 60).await;
+    let server = common::spawn_with(|c| c.events.retention_secs = 60).await;
     let key = [("x-api-key", server.client_key.as_str())];
     let mut stream = Stream::connect(&server, STREAM, &key).await;
     let old = server.ask_ok(&server.client_key, "old").await;
@@ -662,7 +662,7 @@ async fn pruned_cursor_is_answered_with_earliest() {
 
 #[tokio::test]
 async fn long_poll_answers_as_soon_as_the_status_changes() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = server.client_key.clone();
     let id = server.ask_ok(&key, "wait for me").await;
     let poll = |query: &str| format!("/api/v1/help/{id}{query}");
@@ -735,7 +735,7 @@ async fn long_poll_answers_as_soon_as_the_status_changes() {
 
 #[tokio::test]
 async fn replay_moves_past_events_the_topic_filter_drops() {
-    let server = TestServer::start_with(|c| {
+    let server = common::spawn_with(|c| {
         c.events.mercure_jwt_secret = Some(SECRET.into());
     })
     .await;
@@ -760,7 +760,7 @@ async fn replay_moves_past_events_the_topic_filter_drops() {
 
 #[tokio::test]
 async fn request_replay_is_not_cut_short_by_other_requests_events() {
-    let server = TestServer::start_with(|c| c.rate_limits.per_key = 1_000_000).await;
+    let server = common::spawn_with(|c| c.rate_limits.per_key = 1_000_000).await;
     let target = server.ask_ok(&server.client_key, "target").await;
     let mark = {
         let key = [("x-api-key", server.client_key.as_str())];
@@ -792,7 +792,7 @@ async fn request_replay_is_not_cut_short_by_other_requests_events() {
 
 #[tokio::test]
 async fn events_of_other_processes_are_published_in_place() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = [("x-api-key", server.client_key.as_str())];
     let mut s = Stream::connect(&server, STREAM, &key).await;
     let r1 = server.ask_ok(&server.client_key, "one").await;
@@ -826,7 +826,7 @@ async fn events_of_other_processes_are_published_in_place() {
 
 #[tokio::test]
 async fn shutdown_ends_streams_that_are_replaying() {
-    let mut server = TestServer::start().await;
+    let mut server = common::spawn().await;
     let r1 = server.ask_ok(&server.client_key, "one").await;
     let _r2 = server.ask_ok(&server.client_key, "two").await;
     let topic = mercure(&format!("/heysummon/requests/{r1}"));
@@ -836,7 +836,7 @@ async fn shutdown_ends_streams_that_are_replaying() {
     ];
     let mut s = Stream::connect(&server, &topic, &headers).await;
     let _ = s.next_event().await;
-    let done = tokio::time::timeout(Duration::from_secs(5), server.shutdown()).await;
+    let done = tokio::time::timeout(Duration::from_secs(5), server.stop()).await;
     assert!(
         done.is_ok(),
         "graceful shutdown did not finish within 5 s while a stream replays"

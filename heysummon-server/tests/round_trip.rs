@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::TestApp;
 use heysummon_sdk::envelope::Channel;
 use heysummon_sdk::keys::{PartyKeys, PublicKeys};
 use heysummon_sdk::wire::EncryptedPayload;
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 const HOUR_MS: i64 = 3600 * 1000;
 
 /// `GET /api/v1/events/pending` for a key, asserting success.
-async fn feed(server: &TestServer, key: &str) -> Vec<Value> {
+async fn feed(server: &TestApp, key: &str) -> Vec<Value> {
     let (status, body) = server.get("/api/v1/events/pending", key).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["events"].as_array().unwrap().clone()
@@ -30,7 +30,7 @@ fn event<'a>(events: &'a [Value], kind: &str, request_id: &str) -> Option<&'a Va
 
 /// `POST /api/v1/help` with the consumer's real hex public keys plus `extra` members.
 async fn ask_with_keys(
-    server: &TestServer,
+    server: &TestApp,
     consumer: &PartyKeys,
     extra: Value,
 ) -> (StatusCode, Value) {
@@ -56,14 +56,14 @@ fn encrypted_body(payload: &EncryptedPayload, from: &str) -> Value {
 }
 
 /// `GET /api/v1/messages/:id`, asserting success.
-async fn messages(server: &TestServer, key: &str, id: &str) -> Value {
+async fn messages(server: &TestApp, key: &str, id: &str) -> Value {
     let (status, body) = server.get(&format!("/api/v1/messages/{id}"), key).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
 /// `GET /api/v1/help/:id` with the primary client key, asserting success.
-async fn help_status(server: &TestServer, id: &str) -> Value {
+async fn help_status(server: &TestApp, id: &str) -> Value {
     let (status, body) = server
         .get(&format!("/api/v1/help/{id}"), &server.client_key)
         .await;
@@ -72,7 +72,7 @@ async fn help_status(server: &TestServer, id: &str) -> Value {
 }
 
 /// `POST` with a key, asserting success.
-async fn post_ok(server: &TestServer, path: &str, key: &str, body: Value) -> Value {
+async fn post_ok(server: &TestApp, path: &str, key: &str, body: Value) -> Value {
     let (status, body) = server.post(path, key, body).await;
     assert_eq!(status, StatusCode::OK, "{path}: {body}");
     body
@@ -84,7 +84,7 @@ fn payload_of(item: &Value) -> EncryptedPayload {
 
 #[tokio::test]
 async fn plaintext_round_trip() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let id = server
         .ask_ok(&server.client_key, "Can I drop the staging table?")
         .await;
@@ -180,7 +180,7 @@ async fn plaintext_round_trip() {
 
 #[tokio::test]
 async fn encrypted_round_trip_with_key_exchange() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let consumer = PartyKeys::generate();
     let (status, created) = ask_with_keys(&server, &consumer, json!({"question": "Deploy?"})).await;
     assert_eq!(status, StatusCode::OK, "{created}");
@@ -289,7 +289,7 @@ async fn encrypted_round_trip_with_key_exchange() {
 
 #[tokio::test]
 async fn sealed_question_round_trip() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let expert = PartyKeys::generate();
     let publish = |keys: &PartyKeys| {
         json!({
@@ -442,7 +442,7 @@ async fn sealed_question_round_trip() {
 
 #[tokio::test]
 async fn approval_decisions() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let consumer = PartyKeys::generate();
     let approval = json!({"question": "May I run the migration?", "requiresApproval": true});
 
@@ -543,7 +543,7 @@ async fn approval_decisions() {
 
 #[tokio::test]
 async fn notification_mode() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let consumer = PartyKeys::generate();
     let notify = json!({"question": "FYI: nightly backup done", "responseRequired": false});
     let (status, created) = ask_with_keys(&server, &consumer, notify.clone()).await;

@@ -8,7 +8,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::TestServer;
+use common::TestApp;
 use heysummon_sdk::keys::{EncryptionKeyPair, SigningKeyPair};
 use heysummon_sdk::signing::{
     HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, Nonce, RequestParts,
@@ -80,7 +80,7 @@ impl Req {
     }
 
     /// Signed now (the server's clock) with a fresh nonce.
-    fn signed(self, server: &TestServer, signer: &RequestSigner) -> Self {
+    fn signed(self, server: &TestApp, signer: &RequestSigner) -> Self {
         self.signed_at(signer, server.clock.now(), Nonce::random())
     }
 
@@ -103,7 +103,7 @@ struct Resp {
     text: String,
 }
 
-async fn send(server: &TestServer, req: &Req) -> Resp {
+async fn send(server: &TestApp, req: &Req) -> Resp {
     let mut builder = server
         .http
         .request(req.method.clone(), server.url(&req.path));
@@ -166,7 +166,7 @@ fn assert_rejected(resp: &Resp, code: &str, secrets: &[&str]) {
 }
 
 /// Enrolls `device` on `key` with an unsigned request (allowed while the key has none).
-async fn enroll_first(server: &TestServer, key: &str, device: &RequestSigner) {
+async fn enroll_first(server: &TestApp, key: &str, device: &RequestSigner) {
     let resp = send(server, &Req::enroll(key, device)).await;
     assert_ok(&resp);
     assert_eq!(resp.body["deviceId"], device.device_id());
@@ -175,7 +175,7 @@ async fn enroll_first(server: &TestServer, key: &str, device: &RequestSigner) {
 
 #[tokio::test]
 async fn enrolled_key_must_sign_and_signed_requests_succeed() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = server.client_key.clone();
     let before = server.ask_ok(&key, "asked before enrollment").await;
     let device = new_device();
@@ -241,7 +241,7 @@ async fn enrolled_key_must_sign_and_signed_requests_succeed() {
 
 #[tokio::test]
 async fn altered_requests_are_invalid_and_do_not_burn_nonces() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = server.client_key.clone();
     let first = server.ask_ok(&key, "first").await;
     let second = server.ask_ok(&key, "second").await;
@@ -292,7 +292,7 @@ async fn altered_requests_are_invalid_and_do_not_burn_nonces() {
 
 #[tokio::test]
 async fn replays_are_refused_even_after_a_restart() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = server.client_key.clone();
     let id = server.ask_ok(&key, "replay target").await;
     let device = new_device();
@@ -334,7 +334,7 @@ async fn replays_are_refused_even_after_a_restart() {
 
 #[tokio::test]
 async fn timestamps_outside_the_window_are_expired() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = server.client_key.clone();
     let id = server.ask_ok(&key, "window").await;
     let device = new_device();
@@ -379,7 +379,7 @@ async fn timestamps_outside_the_window_are_expired() {
 
 #[tokio::test]
 async fn unknown_devices_and_partial_or_malformed_headers_are_invalid() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = server.client_key.clone();
     let id = server.ask_ok(&key, "headers").await;
     let device = new_device();
@@ -451,7 +451,7 @@ async fn unknown_devices_and_partial_or_malformed_headers_are_invalid() {
 
 #[tokio::test]
 async fn a_second_device_needs_a_signature_from_the_first() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let key = server.client_key.clone();
     let first = new_device();
     let second = new_device();
@@ -492,7 +492,7 @@ async fn a_second_device_needs_a_signature_from_the_first() {
 
 #[tokio::test]
 async fn a_device_enrolled_by_provisioning_works_the_same() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let device = new_device();
     let (_, key) = server
         .client_key_for(
@@ -555,7 +555,7 @@ async fn a_device_enrolled_by_provisioning_works_the_same() {
 
 #[tokio::test]
 async fn require_signed_requests_refuses_unsigned_keys_without_devices() {
-    let server = TestServer::start_with(|c| c.require_signed_requests = true).await;
+    let server = common::spawn_with(|c| c.require_signed_requests = true).await;
     let key = server.client_key.clone();
 
     let resp = send(&server, &Req::ask(&key, "unsigned")).await;

@@ -2,12 +2,11 @@
 
 mod common;
 
-use common::TestServer;
 use reqwest::StatusCode;
 
 #[tokio::test]
 async fn health_endpoints_answer() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     for path in ["/health", "/api/health", "/api/v1/health"] {
         let (status, body) = server.call(reqwest::Method::GET, path, None, None).await;
         assert_eq!(status, StatusCode::OK, "{path}");

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::TestApp;
 use heysummon_sdk::keys::PartyKeys;
 use heysummon_sdk::wire::RefCode;
 use heysummon_server::ids::new_id;
@@ -17,13 +17,7 @@ use serde_json::{Value, json};
 /// An answer as it went over the wire: status, content type, body bytes.
 type Raw = (StatusCode, Option<String>, String);
 
-async fn raw(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    key: &str,
-    body: Option<Value>,
-) -> Raw {
+async fn raw(server: &TestApp, method: Method, path: &str, key: &str, body: Option<Value>) -> Raw {
     let mut request = server
         .http
         .request(method, server.url(path))
@@ -151,7 +145,7 @@ fn call_of(op: Op, target: &Target, from: &str) -> (Method, String, Option<Value
 /// Tries an operation on a real request and on one that does not exist; both must fail with
 /// the very same status, content type and body bytes.
 async fn assert_not_yours(
-    server: &TestServer,
+    server: &TestApp,
     who: &str,
     key: &str,
     from: &str,
@@ -180,7 +174,7 @@ fn ids_in(list: &[Value], member: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn other_tenants_and_sibling_keys_cannot_touch_a_request() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let bob = server.tenant("Bob").await;
     let (_, sibling) = server
         .client_key_for(&server.expert_id, ClientOptions::default())
@@ -390,7 +384,7 @@ async fn other_tenants_and_sibling_keys_cannot_touch_a_request() {
 
 #[tokio::test]
 async fn roles_are_kept_apart() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let id = server.ask_ok(&server.client_key, "A question").await;
     let keys = PartyKeys::generate().public();
     let key_body = json!({
@@ -483,7 +477,7 @@ async fn roles_are_kept_apart() {
 
 #[tokio::test]
 async fn experts_listing_is_per_tenant() {
-    let server = TestServer::start().await;
+    let server = common::spawn().await;
     let bob = server.tenant("Bob").await;
     let (_, sibling) = server
         .client_key_for(&server.expert_id, ClientOptions::default())

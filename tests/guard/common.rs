@@ -1,5 +1,5 @@
-//! Test harness: a real heysummon-server on 127.0.0.1:0 over a temporary SQLite file, a real
-//! guard on 127.0.0.1:0 in front of it, and tiny stub upstreams (recording, slow).
+//! Test harness: the real server (the shared `TestApp`), a real guard on 127.0.0.1:0 in front
+//! of it, and tiny stub upstreams (recording, slow).
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, missing_docs)]
 
@@ -10,11 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use heysummon_guard::{ApiKey, Config, Guard, device};
-use heysummon_server::clock::Clock;
-use heysummon_server::config::Config as ServerConfig;
-use heysummon_server::provision::{self, ClientOptions};
-use heysummon_server::state::AppState;
-use heysummon_server::store::Store;
+pub use heysummon_server::testing::TestApp;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
@@ -29,123 +25,6 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
-}
-
-/// A real server with one expert and one client key.
-pub struct Server {
-    pub base: String,
-    pub state: AppState,
-    pub store: Store,
-    pub db_url: String,
-    pub expert_key: String,
-    pub client_key: String,
-    pub dir: Arc<tempfile::TempDir>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    /// On the real clock.
-    pub async fn start() -> Self {
-        Self::start_with_clock(Clock::system()).await
-    }
-
-    pub async fn start_with_clock(clock: Clock) -> Self {
-        let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db_url = format!("sqlite://{}", dir.path().join("heysummon.db").display());
-        let store = Store::open(&db_url).await.unwrap();
-        let expert = provision::add_expert(&store, &clock, "Dana", None)
-            .await
-            .unwrap();
-        let client = provision::add_client(
-            &store,
-            &clock,
-            expert.expert_id.as_str(),
-            ClientOptions::default(),
-        )
-        .await
-        .unwrap();
-        Self::launch(
-            dir,
-            db_url,
-            store,
-            clock,
-            expert.expert_key,
-            client.client_key,
-        )
-        .await
-    }
-
-    async fn launch(
-        dir: Arc<tempfile::TempDir>,
-        db_url: String,
-        store: Store,
-        clock: Clock,
-        expert_key: String,
-        client_key: String,
-    ) -> Self {
-        let config = ServerConfig {
-            database_url: db_url.clone(),
-            ..ServerConfig::default()
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(store.clone(), clock, config);
-        let serving = state.clone();
-        let handle = tokio::spawn(async move {
-            heysummon_server::app::serve(listener, serving)
-                .await
-                .unwrap();
-        });
-        Self {
-            base,
-            state,
-            store,
-            db_url,
-            expert_key,
-            client_key,
-            dir,
-            handle: Some(handle),
-        }
-    }
-
-    /// Stops gracefully and starts again on the same database file (a new port).
-    pub async fn restart(mut self) -> Self {
-        self.state.shutdown.cancel();
-        if let Some(handle) = self.handle.take() {
-            handle.await.unwrap();
-        }
-        let store = Store::open(&self.db_url).await.unwrap();
-        Self::launch(
-            self.dir.clone(),
-            self.db_url.clone(),
-            store,
-            Clock::system(),
-            self.expert_key.clone(),
-            self.client_key.clone(),
-        )
-        .await
-    }
-
-    /// How many help requests the server holds.
-    pub async fn request_count(&self) -> usize {
-        let expert = self
-            .store
-            .expert_by_hash(heysummon_server::auth::hash_secret(&self.expert_key))
-            .await
-            .unwrap()
-            .unwrap();
-        self.store
-            .requests_for_expert(&expert.id, None)
-            .await
-            .unwrap()
-            .len()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.state.shutdown.cancel();
-    }
 }
 
 /// A guard on 127.0.0.1:0.

@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{GuardHandle, Server, call, get, post};
+use crate::common::{GuardHandle, TestApp, call, get, post};
 use futures_util::StreamExt as _;
 use heysummon_sdk::ExpertClient;
 use heysummon_sdk::client::WaitOptions;
@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn expert(server: &Server) -> ExpertClient {
+fn expert(server: &TestApp) -> ExpertClient {
     ExpertClient::builder()
         .base_url(&server.base)
         .api_key(server.expert_key.clone())
@@ -48,15 +48,6 @@ fn answer_requests(
         }
         questions
     })
-}
-
-fn database_contains(server: &Server, needle: &str) -> bool {
-    ["heysummon.db", "heysummon.db-wal", "heysummon.db-shm"]
-        .iter()
-        .any(|name| {
-            std::fs::read(server.dir.path().join(name))
-                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
-        })
 }
 
 const PYTHON_AGENT: &str = r#"
@@ -94,7 +85,7 @@ async fn a_python_agent_gets_end_to_end_encryption_through_the_guard() {
         eprintln!("python3 not found: skipping");
         return;
     }
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
     guard.guard.enroll().await.unwrap();
@@ -160,7 +151,7 @@ async fn a_python_agent_gets_end_to_end_encryption_through_the_guard() {
         "audit bucket",
     ] {
         assert!(
-            !database_contains(&server, needle),
+            !server.database_contains(needle.as_bytes()),
             "{needle} in the database"
         );
     }
@@ -168,7 +159,7 @@ async fn a_python_agent_gets_end_to_end_encryption_through_the_guard() {
 
 #[tokio::test]
 async fn approvals_through_the_local_api_fail_closed() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
     guard.guard.enroll().await.unwrap();
@@ -240,7 +231,7 @@ async fn approvals_through_the_local_api_fail_closed() {
 
 #[tokio::test]
 async fn the_local_api_refuses_bad_input_clearly() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
     guard.guard.enroll().await.unwrap();
@@ -279,7 +270,7 @@ async fn the_local_api_refuses_bad_input_clearly() {
 
 #[tokio::test]
 async fn a_restarted_guard_still_opens_earlier_answers() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("guard/device.key");
     std::fs::create_dir_all(key_file.parent().unwrap()).unwrap();
@@ -315,7 +306,7 @@ async fn a_restarted_guard_still_opens_earlier_answers() {
 
 #[tokio::test]
 async fn agents_with_keys_of_their_own_are_proxied_unchanged_and_key_changes_refused() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
     guard.guard.enroll().await.unwrap();
@@ -351,7 +342,7 @@ async fn agents_with_keys_of_their_own_are_proxied_unchanged_and_key_changes_ref
 
 #[tokio::test]
 async fn browsers_and_foreign_hosts_are_refused() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
     let http = reqwest::Client::new();
@@ -411,7 +402,7 @@ async fn browsers_and_foreign_hosts_are_refused() {
 
 #[tokio::test]
 async fn an_answer_already_there_is_not_reported_pending() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
     guard.guard.enroll().await.unwrap();
@@ -446,7 +437,7 @@ async fn an_answer_already_there_is_not_reported_pending() {
 
 #[tokio::test]
 async fn the_guard_holds_the_device_token_too() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let expert_record = server
         .store
         .expert_by_hash(heysummon_server::auth::hash_secret(&server.expert_key))

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::common::{GuardHandle, Server, Stub, call, help_body};
+use crate::common::{GuardHandle, Stub, TestApp, call, help_body};
 use heysummon_guard::SafetyMode;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -126,7 +126,7 @@ async fn blocked_content_never_leaves_the_machine() {
 
 #[tokio::test]
 async fn blocked_content_never_reaches_a_real_server_and_flag_mode_forwards() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
     guard.guard.enroll().await.unwrap();
@@ -325,7 +325,7 @@ async fn health_answers_locally() {
 
 #[tokio::test]
 async fn event_stream_passes_through_incrementally() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
     guard.guard.enroll().await.unwrap();

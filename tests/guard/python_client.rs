@@ -7,7 +7,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::common::{GuardHandle, Server, call};
+use crate::common::{GuardHandle, TestApp, call};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -36,7 +36,7 @@ async fn python_agent_asks_and_reads_the_answer_through_the_guard() {
         eprintln!("python3 not found: skipping");
         return;
     }
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
     guard.guard.enroll().await.unwrap();

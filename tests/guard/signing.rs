@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::common::{GuardHandle, Server, Stub, call, help_body, now_ms};
+use crate::common::{GuardHandle, Stub, TestApp, call, help_body, now_ms};
 use heysummon_guard::Enrollment;
 use heysummon_server::clock::Clock;
 use reqwest::{Method, StatusCode};
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 /// Sends a request a stub recorded to the real server, byte for byte, with its signature.
 async fn replay(
-    server: &Server,
+    server: &TestApp,
     recorded: &crate::common::Recorded,
     body: &[u8],
 ) -> (StatusCode, Value) {
@@ -39,7 +39,7 @@ async fn replay(
 
 #[tokio::test]
 async fn enrolled_guard_signs_and_the_server_accepts() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("device.key");
     let guard = GuardHandle::start(&server.base, &server.client_key, &key_file).await;
@@ -145,7 +145,7 @@ async fn enrolled_guard_signs_and_the_server_accepts() {
 
 #[tokio::test]
 async fn altered_replayed_and_stale_requests_are_refused() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("device.key");
     let guard = GuardHandle::start(&server.base, &server.client_key, &key_file).await;
@@ -213,7 +213,10 @@ async fn altered_replayed_and_stale_requests_are_refused() {
 #[tokio::test]
 async fn stale_timestamp_is_refused() {
     // A server whose clock runs 301 s ahead sees every fresh signature as too old.
-    let server = Server::start_with_clock(Clock::manual(now_ms() + 301_000)).await;
+    let server = TestApp::builder()
+        .clock(Clock::manual(now_ms() + 301_000))
+        .spawn()
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let guard = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("k")).await;
     guard.guard.enroll().await.unwrap();
@@ -232,7 +235,7 @@ async fn stale_timestamp_is_refused() {
 
 #[tokio::test]
 async fn enroll_with_another_device_enrolled_is_a_clear_error() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let first = GuardHandle::start(&server.base, &server.client_key, &dir.path().join("a")).await;
     first.guard.enroll().await.unwrap();

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{Server, Stub, call};
+use crate::common::{Stub, TestApp, call};
 use heysummon_guard::serve::{self, Threads};
 use heysummon_guard::{ApiKey, Config, Guard, device};
 use reqwest::{Method, StatusCode};
@@ -119,7 +119,7 @@ async fn two_serving_threads_answer_many_requests_over_many_connections() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ask_deadline_holds_whichever_thread_answers() {
-    let server = Server::start().await;
+    let server = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("device.key");
     let guard = make_guard(&server.base, &server.client_key, &key_file);

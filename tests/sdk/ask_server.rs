@@ -585,7 +585,7 @@ async fn a_key_bound_to_a_device_token_sends_it() {
     expert.publish_keys().await.unwrap();
     let experts = server.agent(MemoryKeyStore::new()).experts().await.unwrap();
     let bound = heysummon_server::provision::add_client(
-        &server.store,
+        &server.app.store,
         &heysummon_server::clock::Clock::system(),
         experts[0].id.as_str(),
         heysummon_server::provision::ClientOptions {

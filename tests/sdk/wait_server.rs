@@ -12,11 +12,7 @@ use std::time::{Duration, Instant};
 use heysummon_sdk::Error;
 use heysummon_sdk::client::{BackoffPolicy, Client, WaitOptions, WaitStrategy};
 use heysummon_sdk::wire::{HelpStatusResponse, RequestId, Status};
-use heysummon_server::clock::Clock;
-use heysummon_server::config::Config;
-use heysummon_server::provision::{self, ClientOptions};
-use heysummon_server::state::AppState;
-use heysummon_server::store::Store;
+use heysummon_server::testing::TestApp;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -30,67 +26,28 @@ const LIMIT: Duration = Duration::from_secs(10);
 const SLOW_POLLS: Duration = Duration::from_secs(60);
 
 struct Server {
+    /// The shared harness: a restart binds the same address again.
+    app: TestApp,
     base: String,
-    /// Where the server listens; a restart binds the same address again.
     addr: SocketAddr,
-    config: Config,
-    state: AppState,
-    /// The running `app::serve`.
-    serving: Option<JoinHandle<std::io::Result<()>>>,
     http: reqwest::Client,
     expert_key: String,
     client_key: String,
     other_client_key: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.state.shutdown.cancel();
-    }
-}
-
-async fn tenant(store: &Store, clock: &Clock, name: &str) -> (String, String) {
-    let expert = provision::add_expert(store, clock, name, None)
-        .await
-        .unwrap();
-    let client = provision::add_client(
-        store,
-        clock,
-        expert.expert_id.as_str(),
-        ClientOptions::default(),
-    )
-    .await
-    .unwrap();
-    (expert.expert_key, client.client_key)
 }
 
 impl Server {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            database_url: format!("sqlite://{}", dir.path().join("heysummon.db").display()),
-            ..Config::default()
-        };
-        let clock = Clock::system();
-        let store = Store::open(&config.database_url).await.unwrap();
-        let (expert_key, client_key) = tenant(&store, &clock, "Alice").await;
-        let (_, other_client_key) = tenant(&store, &clock, "Bob").await;
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let state = AppState::new(store, clock, config.clone());
-        let serving = Some(spawn_serve(listener, state.clone()));
+        let app = TestApp::spawn().await;
+        let other = app.tenant("Bob").await;
         Self {
-            base: format!("http://{addr}"),
-            addr,
-            config,
-            state,
-            serving,
+            base: app.base.clone(),
+            addr: app.addr,
             http: reqwest::Client::new(),
-            expert_key,
-            client_key,
-            other_client_key,
-            _dir: dir,
+            expert_key: app.expert_key.clone(),
+            client_key: app.client_key.clone(),
+            other_client_key: other.client_key,
+            app,
         }
     }
 
@@ -98,25 +55,15 @@ impl Server {
         client_at(&self.base, key)
     }
 
-    /// Graceful shutdown, as on SIGTERM: cancels the shutdown token and waits until serving has
-    /// ended (streams closed, listener released).
+    /// Graceful shutdown, as on SIGTERM: waits until serving has ended (streams closed,
+    /// listener released).
     async fn stop(&mut self) {
-        self.state.shutdown.cancel();
-        let serving = self.serving.take().expect("the server is running");
-        tokio::time::timeout(Duration::from_secs(5), serving)
-            .await
-            .expect("graceful shutdown within 5 s")
-            .unwrap()
-            .unwrap();
+        self.app.stop().await;
     }
 
     /// Starts a new server instance on the same database file and the same address.
     async fn start_again(&mut self) {
-        assert!(self.serving.is_none(), "stop the server first");
-        let store = Store::open(&self.config.database_url).await.unwrap();
-        let listener = bind_again(self.addr).await;
-        self.state = AppState::new(store, Clock::system(), self.config.clone());
-        self.serving = Some(spawn_serve(listener, self.state.clone()));
+        self.app.start_again().await;
     }
 
     async fn post(&self, path: &str, key: Option<&str>, body: Value) -> Value {
@@ -172,24 +119,6 @@ impl Server {
             json!({}),
         )
         .await;
-    }
-}
-
-fn spawn_serve(listener: TcpListener, state: AppState) -> JoinHandle<std::io::Result<()>> {
-    tokio::spawn(heysummon_server::app::serve(listener, state))
-}
-
-/// Binds `addr` again, retrying for up to 2 s while the port is not yet free.
-async fn bind_again(addr: SocketAddr) -> TcpListener {
-    let started = Instant::now();
-    loop {
-        match TcpListener::bind(addr).await {
-            Ok(listener) => return listener,
-            Err(_) if started.elapsed() < Duration::from_secs(2) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(error) => panic!("cannot bind {addr} again: {error}"),
-        }
     }
 }
 

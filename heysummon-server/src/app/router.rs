@@ -1,4 +1,5 @@
-//! The router, its middleware, and running the server with graceful shutdown.
+//! The router and its middleware: every route of the API, the JSON 404/405 answers, and the
+//! per-IP rate limits.
 
 use std::net::SocketAddr;
 
@@ -8,8 +9,6 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use tokio::net::TcpListener;
-
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -93,57 +92,4 @@ async fn ip_limits(State(state): State<AppState>, req: Request, next: Next) -> R
         }
     }
     next.run(req).await
-}
-
-/// Serves the router on a bound listener until the state's shutdown token is cancelled; then
-/// stops accepting, lets in-flight requests finish, and returns.
-///
-/// Also runs the store's background checkpoints for as long as it serves.
-///
-/// Connections are served with hyper's HTTP/1.1 connection directly (rather than
-/// `axum::serve`, which negotiates HTTP/2 too): agents, the guard and the dashboard speak
-/// HTTP/1.1, and every idle waiting subscriber costs less this way.
-pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    let shutdown = state.shutdown.clone();
-    let checkpoints = tokio::spawn(crate::sweeper::run_checkpoints(state.clone()));
-    let router = router(state);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(std::time::Duration::from_secs(30));
-    loop {
-        let (stream, peer) = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        let service = tower::ServiceExt::map_request(
-            router.clone(),
-            move |request: hyper::Request<hyper::body::Incoming>| {
-                let mut request = request.map(axum::body::Body::new);
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            },
-        );
-        let service = hyper_util::service::TowerToHyperService::new(service);
-        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    let _ = checkpoints.await;
-    Ok(())
 }

@@ -1,0 +1,125 @@
+//! The running server as one value: [`Application`] binds the listener, opens the store, and
+//! owns every background task (the sweeper, the store's checkpoints). `serve`, the tests, the
+//! examples and the benchmarks all start the server through it, so none of them runs a server
+//! that production does not.
+
+mod router;
+mod serve;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use router::router;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::state::AppState;
+use crate::store::{Store, StoreError};
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    /// The listen address could not be bound (in use, not permitted, …).
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The configured address.
+        address: SocketAddr,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A server that is bound and ready to run.
+///
+/// ```no_run
+/// # async fn run() -> anyhow::Result<()> {
+/// use heysummon_server::{Application, config::Config};
+///
+/// let app = Application::build(Config::default()).await?;
+/// println!("listening on port {}", app.port());
+/// app.run_until_stopped().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the store named by `config.database_url` (creating and migrating it on first
+    /// start) and binds `config.listen` (port 0 picks a free port), on the system clock.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// Like [`Application::build`], on a given clock (tests move a manual one).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Self, StartError> {
+        let store = Store::open(&config.database_url).await?;
+        let address = config.listen;
+        let bind_error = |source| StartError::Bind { address, source };
+        let listener = TcpListener::bind(address).await.map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        Ok(Self {
+            listener,
+            local_addr,
+            state: AppState::new(store, clock, config),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The port the server listens on (the chosen one when the configuration said 0).
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// The state every route sees: the store (for provisioning before the first request),
+    /// the clock and the configuration.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The token that stops the server: cancelling it ends the accept loop, the event
+    /// streams, the long-polls and every background task.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.state.shutdown.clone()
+    }
+
+    /// Runs the server and its background tasks until the stop token is cancelled; then
+    /// stops accepting, lets in-flight requests finish, stops the background tasks (the last
+    /// checkpoint included) and returns.
+    ///
+    /// Cancel-safe in the sense that dropping the future stops serving at once, without the
+    /// final checkpoint; cancel the stop token for a graceful stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self {
+            listener, state, ..
+        } = self;
+        let shutdown = state.shutdown.clone();
+        let mut background = JoinSet::new();
+        background.spawn(crate::sweeper::run(state.clone()));
+        background.spawn(crate::sweeper::run_checkpoints(state.clone()));
+        serve::serve_connections(listener, router(state), shutdown.clone()).await;
+        shutdown.cancel();
+        while let Some(ended) = background.join_next().await {
+            if let Err(error) = ended {
+                tracing::error!(%error, "a background task failed");
+            }
+        }
+        Ok(())
+    }
+}

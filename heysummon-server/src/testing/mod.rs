@@ -1,0 +1,313 @@
+//! The shared test harness (feature `testing`): [`TestApp`] is a real server started through
+//! [`Application`] — router, sweeper and checkpoints as in production — on 127.0.0.1:0 over a
+//! temporary SQLite file, provisioned with one expert and one linked client key.
+//!
+//! The server's own tests and the workspace's cross-crate tests (the SDK and the guard against
+//! the real server) all use it:
+//!
+//! ```no_run
+//! # async fn run() {
+//! use heysummon_server::clock::Clock;
+//! use heysummon_server::testing::TestApp;
+//!
+//! let app = TestApp::spawn().await;
+//! let id = app.ask_ok(&app.client_key, "May I deploy?").await;
+//! app.answer(&app.expert_key, &id, "Yes").await;
+//!
+//! // A manual clock and an adjusted configuration:
+//! let app = TestApp::builder()
+//!     .clock(Clock::manual(1_777_147_005_123))
+//!     .config(|c| c.request_ttl_secs = 60)
+//!     .spawn()
+//!     .await;
+//! # }
+//! ```
+//!
+//! Helpers panic on failure: they are for tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+mod http;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+
+use crate::app::{Application, StartError};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::provision::{self, ClientOptions};
+use crate::state::AppState;
+use crate::store::Store;
+
+/// A tenant provisioned for a test: one expert and one client key linked to it.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// The expert's id.
+    pub expert_id: String,
+    /// The expert's key.
+    pub expert_key: String,
+    /// The client key's id.
+    pub client_key_id: String,
+    /// The client (agent) key.
+    pub client_key: String,
+}
+
+/// How to start a [`TestApp`].
+#[must_use]
+pub struct TestAppBuilder {
+    clock: Clock,
+    config: Config,
+    tenant: String,
+}
+
+impl std::fmt::Debug for TestAppBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestAppBuilder")
+            .field("clock", &self.clock)
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestAppBuilder {
+    /// The server's clock (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Adjusts the configuration (the database URL and listen address are the harness's).
+    pub fn config(mut self, adjust: impl FnOnce(&mut Config)) -> Self {
+        adjust(&mut self.config);
+        self
+    }
+
+    /// The name of the first tenant's expert (default "Alice"; its key is "Alice's agent").
+    pub fn tenant(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.tenant);
+        self
+    }
+
+    /// Creates the database, provisions the first tenant and starts the server.
+    pub async fn spawn(self) -> TestApp {
+        let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
+        let db_path = dir.path().join("heysummon.db");
+        let config = Config {
+            database_url: format!("sqlite://{}", db_path.display()),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..self.config
+        };
+        let app = Application::build_with_clock(config, self.clock)
+            .await
+            .expect("the test server starts");
+        let tenant = provision_tenant(&app.state().store, &app.state().clock, &self.tenant).await;
+        TestApp::run(app, dir, db_path, tenant)
+    }
+}
+
+/// A running server and what a test needs to reach it. Dropping it stops the server.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// The server's state: store, clock, configuration, shutdown token.
+    pub state: AppState,
+    /// The server's store (provision more, inspect rows).
+    pub store: Store,
+    /// The server's clock (advance it when it is manual).
+    pub clock: Clock,
+    /// The SQLite file.
+    pub db_path: PathBuf,
+    /// The database URL of [`TestApp::db_path`].
+    pub db_url: String,
+    /// A plain HTTP client.
+    pub http: reqwest::Client,
+    /// The first tenant's expert id.
+    pub expert_id: String,
+    /// The first tenant's expert key.
+    pub expert_key: String,
+    /// The first tenant's client key id.
+    pub client_key_id: String,
+    /// The first tenant's client key.
+    pub client_key: String,
+    /// Keeps the database directory alive for the test's duration.
+    pub dir: Arc<tempfile::TempDir>,
+    serving: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp")
+            .field("base", &self.base)
+            .field("db_path", &self.db_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.state.shutdown.cancel();
+    }
+}
+
+impl TestApp {
+    /// A server on the system clock with the default configuration.
+    pub async fn spawn() -> Self {
+        Self::builder().spawn().await
+    }
+
+    /// A server to configure before it starts.
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            clock: Clock::system(),
+            config: Config::default(),
+            tenant: "Alice".to_owned(),
+        }
+    }
+
+    fn run(app: Application, dir: Arc<tempfile::TempDir>, db_path: PathBuf, t: Tenant) -> Self {
+        let state = app.state().clone();
+        let addr = app.local_addr();
+        Self {
+            base: format!("http://{addr}"),
+            addr,
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            db_url: state.config.database_url.clone(),
+            state,
+            db_path,
+            http: reqwest::Client::new(),
+            expert_id: t.expert_id,
+            expert_key: t.expert_key,
+            client_key_id: t.client_key_id,
+            client_key: t.client_key,
+            dir,
+            serving: Some(tokio::spawn(app.run_until_stopped())),
+        }
+    }
+
+    /// The first tenant.
+    pub fn first_tenant(&self) -> Tenant {
+        Tenant {
+            expert_id: self.expert_id.clone(),
+            expert_key: self.expert_key.clone(),
+            client_key_id: self.client_key_id.clone(),
+            client_key: self.client_key.clone(),
+        }
+    }
+
+    /// Graceful shutdown, as on SIGTERM: cancels the stop token and waits (at most 5 s) until
+    /// serving and the background tasks have ended.
+    pub async fn stop(&mut self) {
+        self.state.shutdown.cancel();
+        if let Some(serving) = self.serving.take() {
+            tokio::time::timeout(Duration::from_secs(5), serving)
+                .await
+                .expect("graceful shutdown within 5 s")
+                .expect("the server task")
+                .expect("serving ends cleanly");
+        }
+    }
+
+    /// Starts a new server on the same database file, address, clock and configuration (a
+    /// stopped server comes back). Retries the bind for up to 2 s while the port is released.
+    pub async fn start_again(&mut self) {
+        assert!(self.serving.is_none(), "stop the server first");
+        let config = Config {
+            listen: self.addr,
+            ..(*self.state.config).clone()
+        };
+        let started = Instant::now();
+        let app = loop {
+            match Application::build_with_clock(config.clone(), self.clock.clone()).await {
+                Ok(app) => break app,
+                Err(StartError::Bind { .. }) if started.elapsed() < Duration::from_secs(2) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("cannot start the server again: {error}"),
+            }
+        };
+        let tenant = self.first_tenant();
+        // Dropping the stopped value cancels only its own, spent, stop token.
+        *self = Self::run(app, self.dir.clone(), self.db_path.clone(), tenant);
+    }
+
+    /// Stops gracefully and starts again on the same database file and address (a restart);
+    /// a manual clock carries on from where it was.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
+        self.start_again().await;
+        self
+    }
+
+    /// Another tenant (expert + client key) on this server.
+    pub async fn tenant(&self, name: &str) -> Tenant {
+        provision_tenant(&self.store, &self.clock, name).await
+    }
+
+    /// Another client key of an existing expert (a sibling key): `(key id, key)`.
+    pub async fn client_key_for(
+        &self,
+        expert_id: &str,
+        options: ClientOptions,
+    ) -> (String, String) {
+        let added = provision::add_client(&self.store, &self.clock, expert_id, options)
+            .await
+            .unwrap();
+        (added.key_id.into_string(), added.client_key)
+    }
+
+    /// How many requests the server holds.
+    pub async fn request_count(&self) -> usize {
+        provision::list_requests(&self.store, None)
+            .await
+            .unwrap()
+            .requests
+            .len()
+    }
+
+    /// Forces a request to `expired`, as `heysummon-server request expire` does.
+    pub async fn expire(&self, request_id: &str) {
+        provision::expire_request(&self.store, &self.clock, request_id)
+            .await
+            .unwrap();
+    }
+
+    /// Whether any of the database's files (main, WAL, shared memory) contains `needle`.
+    pub fn database_contains(&self, needle: &[u8]) -> bool {
+        ["", "-wal", "-shm"].iter().any(|suffix| {
+            let mut name = self.db_path.as_os_str().to_owned();
+            name.push(suffix);
+            std::fs::read(PathBuf::from(name))
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        })
+    }
+}
+
+async fn provision_tenant(store: &Store, clock: &Clock, name: &str) -> Tenant {
+    let expert = provision::add_expert(store, clock, name, None)
+        .await
+        .unwrap();
+    let client = provision::add_client(
+        store,
+        clock,
+        expert.expert_id.as_str(),
+        ClientOptions {
+            name: Some(format!("{name}'s agent")),
+            ..ClientOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    Tenant {
+        expert_id: expert.expert_id.into_string(),
+        expert_key: expert.expert_key,
+        client_key_id: client.key_id.into_string(),
+        client_key: client.client_key,
+    }
+}
