@@ -8,21 +8,17 @@ use heysummon_sdk::keys::SignPublicKey;
 use heysummon_sdk::signing::{
     HEADER_API_KEY, RequestParts, SignatureHeaders, VerifyWindow, verify_without_nonce,
 };
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
+use crate::ids::hash_secret;
+use crate::lifecycle::Viewer;
 use crate::state::AppState;
-use crate::store::{ClientKeyRecord, ExpertRecord, KeyHash};
+use crate::store::{ClientKeyRecord, ExpertRecord};
 
 /// The header carrying a device token.
 pub const DEVICE_TOKEN_HEADER: &str = "x-device-token";
-
-/// SHA-256 of a key or token.
-pub fn hash_secret(secret: &str) -> KeyHash {
-    Sha256::digest(secret.as_bytes()).into()
-}
 
 /// An authenticated caller of an endpoint that takes either kind of key.
 #[derive(Clone, Debug)]
@@ -34,11 +30,11 @@ pub enum Caller {
 }
 
 impl Caller {
-    /// Tenancy: a client key sees the requests it created, an expert the requests routed to it.
-    pub fn may_see(&self, request: &crate::store::RequestRecord) -> bool {
+    /// Who this caller is when looking at requests (the tenancy rule is [`Viewer::may_see`]).
+    pub fn viewer(&self) -> Viewer<'_> {
         match self {
-            Self::Client(key) => request.client_key_id == key.id,
-            Self::Expert(expert) => request.expert_id == expert.id,
+            Self::Client(key) => Viewer::Client(&key.id),
+            Self::Expert(expert) => Viewer::Expert(&expert.id),
         }
     }
 }

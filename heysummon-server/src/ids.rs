@@ -1,6 +1,15 @@
-//! Identifiers and secrets from the operating system's CSPRNG.
+//! Identifiers and secrets from the operating system's CSPRNG, and the hash under which keys
+//! and tokens are stored.
 
 use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+
+use crate::store::KeyHash;
+
+/// SHA-256 of a key or token: keys are stored and looked up only in this form.
+pub fn hash_secret(secret: &str) -> KeyHash {
+    Sha256::digest(secret.as_bytes()).into()
+}
 
 /// An opaque id: 24 lowercase hex digits (96 random bits).
 pub fn new_id() -> String {

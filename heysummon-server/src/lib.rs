@@ -38,5 +38,6 @@ pub mod store;
 pub mod sweeper;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod views;
 
 pub use app::{Application, StartError};

@@ -7,9 +7,8 @@ use heysummon_sdk::wire::{
     RequestId, RequestsListResponse, Status,
 };
 
-use crate::auth::hash_secret;
 use crate::clock::{Clock, timestamp};
-use crate::ids::{CLIENT_KEY_PREFIX, EXPERT_KEY_PREFIX, new_id, new_key};
+use crate::ids::{CLIENT_KEY_PREFIX, EXPERT_KEY_PREFIX, hash_secret, new_id, new_key};
 use crate::lifecycle::{self, Action, LifecycleError};
 use crate::store::{DeviceRecord, NewClientKey, NewExpert, Store, StoreError};
 
@@ -219,7 +218,7 @@ pub async fn list_requests(
     let requests = records
         .iter()
         .map(|r| {
-            crate::routes::request_summary(r, false)
+            crate::views::request_summary(r, false)
                 .ok_or_else(|| ProvisionError::Invalid(format!("corrupt request {}", r.id)))
         })
         .collect::<Result<_, _>>()?;

@@ -440,7 +440,7 @@ async fn the_guard_holds_the_device_token_too() {
     let server = TestApp::spawn().await;
     let expert_record = server
         .store
-        .expert_by_hash(heysummon_server::auth::hash_secret(&server.expert_key))
+        .expert_by_hash(heysummon_server::ids::hash_secret(&server.expert_key))
         .await
         .unwrap()
         .unwrap();

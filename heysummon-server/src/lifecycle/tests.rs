@@ -1,42 +1,21 @@
+use super::plan::{Plan, plan};
 use super::*;
+use heysummon_sdk::wire::Sender;
 
 fn request(status: Status) -> RequestRecord {
     RequestRecord {
-        id: "r1".into(),
-        ref_code: "HS-ABCDEFGH".into(),
-        client_key_id: "k1".into(),
-        expert_id: "e1".into(),
         status,
-        version: 0,
-        response_required: true,
-        requires_approval: false,
-        approval_decision: None,
-        sealed: false,
         question: Some("q".into()),
-        messages_json: None,
-        content_flags: None,
         consumer_sign_key: Some("s".into()),
         consumer_encrypt_key: Some("e".into()),
-        legacy_public_key: None,
-        expert_sign_key: None,
-        expert_encrypt_key: None,
-        created_at: 0,
-        expires_at: 1_000,
-        status_changed_at: 0,
-        responded_at: None,
-        closed_at: None,
-        acknowledged_at: None,
-        client_timed_out_at: None,
-        expert_delivered_at: None,
-        consumer_delivered_at: None,
-        latest_expert_message_at: None,
-        message_count: 0,
-        last_expert_event: None,
-        last_status_event: None,
-        consumer_ack_event: None,
-        rating: None,
-        rating_feedback: None,
-        rated_at: None,
+        ..RequestRecord::new(
+            "r1".into(),
+            "HS-ABCDEFGH".into(),
+            "k1".into(),
+            "e1".into(),
+            0,
+            1_000,
+        )
     }
 }
 

@@ -8,8 +8,7 @@ use heysummon_sdk::keys::{PublicKeys, SignPublicKey};
 use heysummon_sdk::wire::{
     ByRefResponse, EnrollDeviceRequest, EnrollDeviceResponse, ExpertId, ExpertInfo, ExpertSummary,
     ExpertsResponse, KeyId, OwnerId, OwnerSummary, PublishExpertKeysRequest,
-    PublishExpertKeysResponse, RefCode, RequestId, RequestSummary, RequestsListResponse,
-    WhoamiResponse,
+    PublishExpertKeysResponse, RefCode, RequestId, RequestsListResponse, WhoamiResponse,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -20,7 +19,7 @@ use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
 use crate::state::AppState;
-use crate::store::{DeviceRecord, ExpertRecord, RequestRecord};
+use crate::store::{DeviceRecord, ExpertRecord};
 
 fn expert_info(expert: &ExpertRecord) -> ExpertInfo {
     ExpertInfo {
@@ -84,10 +83,10 @@ pub(crate) async fn by_ref(
         .request_by_ref(code.as_str())
         .await?
         .ok_or_else(not_found)?;
-    if !caller.may_see(&request) {
+    if !caller.viewer().may_see(&request) {
         return Err(not_found());
     }
-    let request = crate::lifecycle::load(&state.store, &request.id, state.clock.now())
+    let request = crate::lifecycle::expire_if_due(&state.store, request, state.clock.now())
         .await?
         .ok_or_else(not_found)?;
     Ok(ok(ByRefResponse {
@@ -95,26 +94,6 @@ pub(crate) async fn by_ref(
         ref_code: code,
         status: request.status,
     }))
-}
-
-/// The list item of a request; the plaintext question only when `with_question` (never for
-/// sealed requests, whose question the server does not have). `None` for a corrupt row.
-pub(crate) fn request_summary(r: &RequestRecord, with_question: bool) -> Option<RequestSummary> {
-    Some(RequestSummary {
-        id: RequestId::new(&r.id),
-        ref_code: RefCode::parse(&r.ref_code)?,
-        status: r.status.clone(),
-        requires_approval: r.requires_approval,
-        approval_decision: r.approval_decision,
-        response_required: r.response_required,
-        expires_at: timestamp(r.expires_at),
-        message_count: r.message_count,
-        created_at: timestamp(r.created_at),
-        question: r.question.clone().filter(|_| with_question),
-        responded_at: r.responded_at.map(timestamp),
-        acknowledged_at: r.acknowledged_at.map(timestamp),
-        closed_at: r.closed_at.map(timestamp),
-    })
 }
 
 /// The query of `GET /api/v1/requests`.
@@ -141,18 +120,13 @@ pub(crate) async fn list(
         .await?
     {
         // Lazy expiry, so a listing never shows a dead request as live.
-        let r = if !r.status.is_terminal() && r.expires_at <= now {
-            match crate::lifecycle::load(&state.store, &r.id, now).await? {
-                Some(updated) => updated,
-                None => continue,
-            }
-        } else {
-            r
+        let Some(r) = crate::lifecycle::expire_if_due(&state.store, r, now).await? else {
+            continue;
         };
         if status.as_deref().is_some_and(|s| s != r.status.as_str()) {
             continue;
         }
-        requests.push(request_summary(&r, true).ok_or_else(ApiError::internal)?);
+        requests.push(crate::views::request_summary(&r, true).ok_or_else(ApiError::internal)?);
     }
     Ok(ok(RequestsListResponse { requests }))
 }

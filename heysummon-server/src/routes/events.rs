@@ -10,12 +10,13 @@ use heysummon_sdk::wire::{
     RefCode, RequestId, Sender, Status,
 };
 
-use super::messages::visible_request;
 use super::ok;
-use crate::auth::{ANY_KEY_MESSAGES, Caller, hash_secret};
+use super::visible_request;
+use crate::auth::{ANY_KEY_MESSAGES, Caller};
 use crate::clock::{Millis, timestamp};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
+use crate::ids::hash_secret;
 use crate::state::AppState;
 use crate::store::{FeedSide, RequestRecord};
 
@@ -142,7 +143,7 @@ pub(crate) async fn ack(
 ) -> ApiResult<Response> {
     events_limit(&state, &req)?;
     let caller = state.authenticate_any(&req, ANY_KEY_MESSAGES).await?;
-    let request = visible_request(&state, &caller, &id)
+    let request = visible_request(&state, caller.viewer(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("Request not found"))?;
     let side = match caller {

@@ -8,26 +8,22 @@ use axum::response::{IntoResponse, Response};
 use heysummon_sdk::keys::Fingerprint;
 use heysummon_sdk::safety;
 use heysummon_sdk::wire::{
-    CreateHelpRequest, CreateHelpResponse, EncryptedPayload, HelpStatusResponse,
-    IDEMPOTENCY_KEY_HEADER, MessageKind, RefCode, RequestId, Sender, Status, TimeoutResponse,
+    CreateHelpRequest, HelpStatusResponse, IDEMPOTENCY_KEY_HEADER, MessageKind, RefCode, RequestId,
+    Sender, Status, TimeoutResponse,
 };
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast;
 
 use super::messages::item_of;
-use super::ok;
+use super::{ok, request_or_404};
 use crate::auth::CLIENT_MESSAGES;
-use crate::clock::{Millis, timestamp};
+use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
-use crate::ids::new_id;
-use crate::lifecycle::{self, Action, LifecycleError};
+use crate::lifecycle::{self, Action, Creation, LifecycleError, Lifetimes, SealedQuestion, Viewer};
 use crate::state::AppState;
-use crate::store::{
-    ClientKeyRecord, CreateOutcome, EventScope, Feed, IdempotencyRecord, MessageRecord, NewRequest,
-    RequestRecord, StoreError,
-};
+use crate::store::{EventScope, Feed, RequestRecord};
 
 const MAX_QUESTION_CHARS: usize = 50_000;
 const MAX_MESSAGES: usize = 200;
@@ -196,110 +192,34 @@ pub(crate) async fn create(State(state): State<AppState>, req: ApiRequest) -> Ap
         .filter(|m| !m.is_empty())
         .map(|m| serde_json::Value::Array(m).to_string());
 
-    let now = state.clock.now();
-    let response_required = body.response_expected();
-    let ttl_secs = if response_required {
-        state.config.request_ttl_secs
-    } else {
-        state.config.notification_ttl_secs
-    };
-    let expires_at =
-        now.saturating_add(i64::try_from(ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX));
-
-    for _ in 0..10 {
-        let request = RequestRecord {
-            id: new_id(),
-            ref_code: RefCode::random().as_str().to_owned(),
-            client_key_id: key.id.clone(),
-            expert_id: key.expert_id.clone(),
-            status: if expert_keys.is_some() {
-                Status::Active
-            } else {
-                Status::Pending
+    let creation = Creation {
+        client_key_id: key.id.clone(),
+        expert_id: key.expert_id.clone(),
+        response_required: body.response_expected(),
+        requires_approval: body.approval_requested(),
+        question: body.question.clone(),
+        messages_json,
+        content_flags,
+        consumer_sign_key: body.sign_public_key.clone(),
+        consumer_encrypt_key: body.encrypt_public_key.clone(),
+        legacy_public_key: body.public_key.clone(),
+        sealed: body.sealed_question.clone().zip(expert_keys).map(
+            |(envelope, (expert_sign_key, expert_encrypt_key))| SealedQuestion {
+                envelope,
+                expert_sign_key,
+                expert_encrypt_key,
             },
-            version: 0,
-            response_required,
-            requires_approval: body.approval_requested(),
-            approval_decision: None,
-            sealed: body.sealed_question.is_some(),
-            question: body
-                .question
-                .clone()
-                .filter(|_| body.sealed_question.is_none()),
-            messages_json: messages_json.clone(),
-            content_flags: content_flags.clone(),
-            consumer_sign_key: body.sign_public_key.clone(),
-            consumer_encrypt_key: body.encrypt_public_key.clone(),
-            legacy_public_key: body.public_key.clone(),
-            expert_sign_key: expert_keys.as_ref().map(|k| k.0.clone()),
-            expert_encrypt_key: expert_keys.as_ref().map(|k| k.1.clone()),
-            created_at: now,
-            expires_at,
-            status_changed_at: now,
-            responded_at: None,
-            closed_at: None,
-            acknowledged_at: None,
-            client_timed_out_at: None,
-            expert_delivered_at: None,
-            consumer_delivered_at: None,
-            latest_expert_message_at: None,
-            message_count: u32::from(body.sealed_question.is_some()),
-            last_expert_event: None,
-            last_status_event: None,
-            consumer_ack_event: None,
-            rating: None,
-            rating_feedback: None,
-            rated_at: None,
-        };
-        let response = CreateHelpResponse {
-            request_id: RequestId::new(&request.id),
-            ref_code: RefCode::parse(&request.ref_code).ok_or_else(ApiError::internal)?,
-            status: request.status.clone(),
-            expires_at: timestamp(expires_at),
-            response_required: (!response_required).then_some(false),
-        };
-        let response_json = serde_json::to_string(&response).map_err(|_| ApiError::internal())?;
-        let first_message = body
-            .sealed_question
-            .as_ref()
-            .map(|sealed| sealed_message(&request, sealed, now));
-        let new = NewRequest {
-            events: vec![lifecycle::creation_event(&request)],
-            request,
-            first_message,
-            idempotency: idempotency_key.as_ref().map(|k| IdempotencyRecord {
-                client_key_id: key.id.clone(),
-                key: k.clone(),
-                response_json: response_json.clone(),
-            }),
-        };
-        match state.store.create_request(new).await {
-            Ok(CreateOutcome::Created) => return Ok(json_response(response_json)),
-            Ok(CreateOutcome::Replayed(original)) => return Ok(json_response(original)),
-            Err(StoreError::RefCodeTaken) => continue,
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(ApiError::internal())
-}
-
-fn sealed_message(
-    request: &RequestRecord,
-    sealed: &EncryptedPayload,
-    now: Millis,
-) -> MessageRecord {
-    MessageRecord {
-        id: new_id(),
-        request_id: request.id.clone(),
-        sender: Sender::Consumer,
-        ciphertext: sealed.ciphertext.clone(),
-        iv: sealed.iv.clone(),
-        auth_tag: sealed.auth_tag.clone(),
-        signature: sealed.signature.clone(),
-        message_id: sealed.message_id.as_str().to_owned(),
-        plaintext: None,
-        created_at: now,
-    }
+        ),
+        idempotency_key,
+    };
+    let lifetimes = Lifetimes {
+        request_secs: state.config.request_ttl_secs,
+        notification_secs: state.config.notification_ttl_secs,
+    };
+    let created = lifecycle::create(&state.store, creation, lifetimes, state.clock.now())
+        .await
+        .map_err(super::lifecycle_error)?;
+    Ok(json_response(created.response_json().to_owned()))
 }
 
 fn json_response(body: String) -> Response {
@@ -308,19 +228,6 @@ fn json_response(body: String) -> Response {
         body,
     )
         .into_response()
-}
-
-/// Loads a request the client key created; anything else is 404 `Request not found`.
-pub(crate) async fn own_request(
-    state: &AppState,
-    key: &ClientKeyRecord,
-    id: &str,
-) -> ApiResult<RequestRecord> {
-    lifecycle::load_if(&state.store, id, state.clock.now(), |r| {
-        r.client_key_id == key.id
-    })
-    .await?
-    .ok_or_else(|| ApiError::not_found("Request not found"))
 }
 
 /// The newest plaintext expert answer, for `response`.
@@ -387,7 +294,7 @@ pub(crate) async fn status(
     let key = state
         .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
         .await?;
-    let mut request = own_request(&state, &key, &id).await?;
+    let mut request = request_or_404(&state, Viewer::Client(&key.id), &id).await?;
     if wait > 0 && request.status.is_waiting() {
         // Subscribe (only to a request that is ours), then read again, so nothing that
         // happens in between is missed.
@@ -395,7 +302,7 @@ pub(crate) async fn status(
             client_key_id: key.id.clone(),
             request_id: Some(id.clone()),
         });
-        request = own_request(&state, &key, &id).await?;
+        request = request_or_404(&state, Viewer::Client(&key.id), &id).await?;
         if request.status.is_waiting() {
             request = wait_for_change(&state, request, &mut live, wait).await?;
         }
@@ -435,17 +342,14 @@ async fn wait_for_change(
             },
         };
         if look {
-            let current = lifecycle::load(&state.store, &start.id, state.clock.now())
-                .await?
-                .ok_or_else(|| ApiError::not_found("Request not found"))?;
+            let current =
+                request_or_404(state, Viewer::Client(&start.client_key_id), &start.id).await?;
             if changed(&current) {
                 return Ok(current);
             }
         }
     }
-    lifecycle::load(&state.store, &start.id, state.clock.now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("Request not found"))
+    request_or_404(state, Viewer::Client(&start.client_key_id), &start.id).await
 }
 
 fn timeout_answer(already: bool, status: Option<Status>, fallback: bool) -> Response {
@@ -468,7 +372,7 @@ pub(crate) async fn timeout(
     let key = state
         .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
         .await?;
-    let request = own_request(&state, &key, &id).await?;
+    let request = request_or_404(&state, Viewer::Client(&key.id), &id).await?;
     if request.client_timed_out_at.is_some() {
         return Ok(timeout_answer(true, None, false));
     }

@@ -9,32 +9,19 @@ use heysummon_sdk::wire::{
 };
 use serde_json::json;
 
-use super::help::own_request;
-use super::messages::visible_request;
 use super::{lifecycle_error, ok};
+use super::{request_or_404, visible_request};
 use crate::auth::{CLIENT_MESSAGES, EXPERT_MESSAGES};
 use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
 use crate::ids::new_id;
-use crate::lifecycle::{self, Action, Performed};
+use crate::lifecycle::{self, Action, Performed, Viewer};
 use crate::state::AppState;
-use crate::store::{ExpertRecord, MessageRecord, RequestRecord};
+use crate::store::{MessageRecord, RequestRecord};
 
 const MAX_KEY_CHARS: usize = 2048;
 const MAX_FEEDBACK_CHARS: usize = 2000;
-
-async fn assigned_request(
-    state: &AppState,
-    expert: &ExpertRecord,
-    id: &str,
-) -> ApiResult<RequestRecord> {
-    lifecycle::load_if(&state.store, id, state.clock.now(), |r| {
-        r.expert_id == expert.id
-    })
-    .await?
-    .ok_or_else(|| ApiError::not_found("Request not found"))
-}
 
 fn after(performed: &Performed) -> ApiResult<&RequestRecord> {
     performed.request().ok_or_else(ApiError::internal)
@@ -55,7 +42,7 @@ pub(crate) async fn key_exchange(
         return Err(ApiError::bad_request("Validation failed")
             .member("details", json!("keys must be 1 to 2048 characters")));
     }
-    let request = assigned_request(&state, &expert, &id).await?;
+    let request = request_or_404(&state, Viewer::Expert(&expert.id), &id).await?;
     let action = Action::KeyExchange {
         sign: body.sign_public_key,
         encrypt: body.encrypt_public_key,
@@ -81,7 +68,7 @@ pub(crate) async fn close(
     req: ApiRequest,
 ) -> ApiResult<Response> {
     let caller = state.authenticate_any(&req, CLIENT_MESSAGES).await?;
-    let request = visible_request(&state, &caller, &id)
+    let request = visible_request(&state, caller.viewer(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("Request not found"))?;
     let performed = lifecycle::perform(&state.store, request, Action::Close, state.clock.now())
@@ -110,7 +97,7 @@ pub(crate) async fn acknowledge(
     let key = state
         .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
         .await?;
-    let request = own_request(&state, &key, &id).await?;
+    let request = request_or_404(&state, Viewer::Client(&key.id), &id).await?;
     let performed = lifecycle::perform(
         &state.store,
         request,
@@ -137,7 +124,7 @@ pub(crate) async fn approve(
         .authenticate_expert(req.api_key(), EXPERT_MESSAGES)
         .await?;
     let body: ApproveRequest = req.json()?;
-    let request = assigned_request(&state, &expert, &id).await?;
+    let request = request_or_404(&state, Viewer::Expert(&expert.id), &id).await?;
     let now = state.clock.now();
     let marker = MessageRecord {
         id: new_id(),
@@ -190,7 +177,7 @@ pub(crate) async fn rate(
             "Feedback must be at most 2000 characters",
         ));
     }
-    let request = own_request(&state, &key, &id).await?;
+    let request = request_or_404(&state, Viewer::Client(&key.id), &id).await?;
     let action = Action::Rate {
         rating: body.rating,
         feedback: body.feedback,

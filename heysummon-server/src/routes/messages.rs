@@ -12,6 +12,7 @@ use heysummon_sdk::wire::{
 };
 use serde_json::json;
 
+use super::visible_request;
 use super::{lifecycle_error, ok};
 use crate::auth::{ANY_KEY_MESSAGES, Caller};
 use crate::clock::timestamp;
@@ -20,7 +21,7 @@ use crate::http::ApiRequest;
 use crate::ids::new_id;
 use crate::lifecycle::{self, Action, Performed};
 use crate::state::AppState;
-use crate::store::{MessageRecord, RequestRecord};
+use crate::store::MessageRecord;
 
 const MAX_PLAINTEXT_CHARS: usize = 100_000;
 const MAX_CIPHERTEXT_CHARS: usize = 200_000;
@@ -82,15 +83,6 @@ pub(crate) fn item_of(m: &MessageRecord) -> MessageItem {
     }
 }
 
-/// Loads a request the caller may act on; `None` for unknown and not-yours alike.
-pub(crate) async fn visible_request(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> ApiResult<Option<RequestRecord>> {
-    Ok(lifecycle::load_if(&state.store, id, state.clock.now(), |r| caller.may_see(r)).await?)
-}
-
 fn not_yours(caller: &Caller) -> ApiError {
     match caller {
         Caller::Expert(_) => {
@@ -129,7 +121,7 @@ pub(crate) async fn send(
             "approvalDecision is only accepted from the expert",
         ));
     }
-    let request = visible_request(&state, &caller, &id)
+    let request = visible_request(&state, caller.viewer(), &id)
         .await?
         .ok_or_else(|| not_yours(&caller))?;
     let now = state.clock.now();
@@ -256,7 +248,7 @@ pub(crate) async fn list(
     let caller = state
         .authenticate_any(&req, crate::auth::CLIENT_MESSAGES)
         .await?;
-    let mut request = visible_request(&state, &caller, &id)
+    let mut request = visible_request(&state, caller.viewer(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("Request not found"))?;
     if matches!(caller, Caller::Expert(_)) && request.status == Status::Pending {

@@ -12,10 +12,31 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::ApiError;
-use crate::lifecycle::{LifecycleError, Refusal};
+use crate::error::{ApiError, ApiResult};
+use crate::lifecycle::{LifecycleError, Refusal, Viewer};
+use crate::state::AppState;
+use crate::store::RequestRecord;
 
-pub(crate) use account::request_summary;
+/// Loads a request the viewer may see, lazily expired: the one way routes read a request.
+/// `None` for an unknown id and for someone else's request alike.
+pub(crate) async fn visible_request(
+    state: &AppState,
+    viewer: Viewer<'_>,
+    id: &str,
+) -> ApiResult<Option<RequestRecord>> {
+    Ok(crate::lifecycle::load(&state.store, viewer, id, state.clock.now()).await?)
+}
+
+/// Like [`visible_request`], with absence answered 404 `Request not found`.
+pub(crate) async fn request_or_404(
+    state: &AppState,
+    viewer: Viewer<'_>,
+    id: &str,
+) -> ApiResult<RequestRecord> {
+    visible_request(state, viewer, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Request not found"))
+}
 
 /// A 200 JSON answer.
 pub(crate) fn ok<T: Serialize>(body: T) -> Response {

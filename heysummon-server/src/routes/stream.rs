@@ -21,6 +21,7 @@ use super::events::events_limit;
 use crate::auth::{ANY_KEY_MESSAGES, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
+use crate::lifecycle::Viewer;
 use crate::mercure::{self, TopicFilter};
 use crate::state::AppState;
 use crate::store::{EventScope, LoggedEvent};
@@ -226,7 +227,7 @@ pub(crate) async fn stream(
         Caller::Client(key) => {
             if let Some(id) = &query.request_id {
                 // Only a request of this key can be narrowed to (and given a live topic).
-                super::help::own_request(&state, &key, id).await?;
+                super::request_or_404(&state, Viewer::Client(&key.id), id).await?;
             }
             EventScope::Client {
                 client_key_id: key.id,

@@ -42,6 +42,16 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
+/// The unique constraint on request reference codes.
+pub const REF_CODE_CONSTRAINT: &str = "requests.ref_code";
+
+impl StoreError {
+    /// Whether this is a violation of the named unique constraint.
+    pub fn is_unique_violation(&self, constraint: &str) -> bool {
+        matches!(self, Self::RefCodeTaken) && constraint == REF_CODE_CONSTRAINT
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Backend {
     Sqlite(sqlite::SqliteStore),

@@ -374,6 +374,57 @@ pub enum FeedSide {
     Consumer,
 }
 
+impl RequestRecord {
+    /// A request as created: pending, version 0, expecting a response, not an approval, not
+    /// sealed, with no question, keys, answer, decision, delivery or rating yet.
+    pub fn new(
+        id: String,
+        ref_code: String,
+        client_key_id: String,
+        expert_id: String,
+        created_at: Millis,
+        expires_at: Millis,
+    ) -> Self {
+        Self {
+            id,
+            ref_code,
+            client_key_id,
+            expert_id,
+            status: Status::Pending,
+            version: 0,
+            response_required: true,
+            requires_approval: false,
+            approval_decision: None,
+            sealed: false,
+            question: None,
+            messages_json: None,
+            content_flags: None,
+            consumer_sign_key: None,
+            consumer_encrypt_key: None,
+            legacy_public_key: None,
+            expert_sign_key: None,
+            expert_encrypt_key: None,
+            created_at,
+            expires_at,
+            status_changed_at: created_at,
+            responded_at: None,
+            closed_at: None,
+            acknowledged_at: None,
+            client_timed_out_at: None,
+            expert_delivered_at: None,
+            consumer_delivered_at: None,
+            latest_expert_message_at: None,
+            message_count: 0,
+            last_expert_event: None,
+            last_status_event: None,
+            consumer_ack_event: None,
+            rating: None,
+            rating_feedback: None,
+            rated_at: None,
+        }
+    }
+}
+
 impl std::fmt::Debug for RequestRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestRecord")

@@ -1,139 +1,14 @@
-//! The request state machine. Every status transition goes through [`perform`]; routes never
-//! write a status themselves.
-//!
-//! ```text
-//! pending ──review──▶ reviewing ──key exchange──▶ active ──expert message / decision──▶ responded
-//!    │ (sealed questions start in active)                                                 │
-//!    ├──────────────── expert message / decision (from any live status) ──────────────────┤
-//!    ▼                                                                                    ▼
-//! expired (TTL, any live status)   cancelled (expert/admin)   acknowledged (notifications)   closed
-//! ```
-//!
-//! `closed`, `expired`, `cancelled` and `acknowledged` are terminal: nothing leaves them.
+//! Planning a step: what an action does to a request in its current state (pure, no storage),
+//! and the events the step appends to the log.
 
-use heysummon_sdk::wire::{
-    ApprovalDecision, EventType, RefCode, RequestId, Sender, Status, StreamEvent,
-};
+use heysummon_sdk::wire::{EventType, RefCode, RequestId, Sender, Status, StreamEvent};
 
+use super::{Action, Refusal};
 use crate::clock::{Millis, timestamp};
-use crate::store::{
-    ApplyOutcome, Change, MessageRecord, NewEvent, RequestPatch, RequestRecord, Store, StoreError,
-};
-
-/// Something that may change a request.
-#[derive(Clone, Debug)]
-pub enum Action {
-    /// The TTL passed.
-    Expire,
-    /// An administrator expires a live request now, whatever its TTL.
-    ExpireNow,
-    /// The assigned expert opened the request.
-    Review,
-    /// The expert installed per-request keys.
-    KeyExchange {
-        /// Ed25519 key as sent.
-        sign: String,
-        /// X25519 key as sent.
-        encrypt: String,
-    },
-    /// A message from the expert, optionally carrying a decision.
-    ExpertMessage {
-        /// The message row.
-        message: MessageRecord,
-        /// `approvalDecision` of the message.
-        decision: Option<ApprovalDecision>,
-    },
-    /// A message from the consumer.
-    ConsumerMessage {
-        /// The message row.
-        message: MessageRecord,
-    },
-    /// `POST /approve`: the decision and its marker message.
-    Decide {
-        /// The decision.
-        decision: ApprovalDecision,
-        /// The marker message row.
-        marker: MessageRecord,
-    },
-    /// `POST /close`.
-    Close,
-    /// `POST /acknowledge`.
-    Acknowledge,
-    /// An expert or administrator cancelled it.
-    Cancel,
-    /// `POST /help/:id/timeout`.
-    ClientTimeout,
-    /// `POST /rate`.
-    Rate {
-        /// 1–5.
-        rating: u8,
-        /// Optional feedback.
-        feedback: Option<String>,
-    },
-}
-
-/// Why an action is not allowed in the request's state. Routes map each to its HTTP answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// The request is closed or expired (or otherwise terminal).
-    Terminal(Status),
-    /// Notification requests take no messages.
-    NoResponseRequired,
-    /// The action does not apply to this kind of request (close on a notification, …).
-    NotApplicable,
-    /// `/approve` on a request that did not ask for approval.
-    NotAnApproval,
-    /// A decision exists.
-    AlreadyDecided(ApprovalDecision),
-    /// Expert keys are installed already.
-    KeysAlreadyExchanged,
-    /// Only answered requests can be rated.
-    NotRateable(Status),
-    /// Rated already.
-    AlreadyRated(u8),
-    /// The client reported a timeout already.
-    AlreadyTimedOut,
-}
-
-/// What [`perform`] did.
-#[derive(Clone, Debug)]
-pub enum Performed {
-    /// The request changed; this is it now. `previous` is the status before.
-    Changed {
-        /// The request after the step.
-        request: Box<RequestRecord>,
-        /// The status before the step.
-        previous: Status,
-    },
-    /// Nothing needed changing (an idempotent repeat); the request as it is.
-    Unchanged(Box<RequestRecord>),
-    /// The message id was used before on this request; nothing happened.
-    DuplicateMessage,
-}
-
-impl Performed {
-    /// The request after the step, unless the message was a duplicate.
-    pub fn request(&self) -> Option<&RequestRecord> {
-        match self {
-            Self::Changed { request, .. } | Self::Unchanged(request) => Some(request),
-            Self::DuplicateMessage => None,
-        }
-    }
-}
-
-/// A lifecycle failure: a refusal, or the store.
-#[derive(Debug, thiserror::Error)]
-pub enum LifecycleError {
-    /// The action is not allowed now.
-    #[error("refused: {0:?}")]
-    Refused(Refusal),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+use crate::store::{MessageRecord, NewEvent, RequestPatch, RequestRecord};
 
 #[allow(clippy::large_enum_variant)] // short-lived, never stored
-enum Plan {
+pub(super) enum Plan {
     Apply {
         patch: RequestPatch,
         message: Option<MessageRecord>,
@@ -142,12 +17,12 @@ enum Plan {
     Nothing,
 }
 
-fn is_live(status: &Status) -> bool {
+pub(super) fn is_live(status: &Status) -> bool {
     !status.is_terminal()
 }
 
 /// Decides what an action does to a request, without touching storage.
-fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Plan, Refusal> {
+pub(super) fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Plan, Refusal> {
     let status = &r.status;
     let to = |status: Status| RequestPatch {
         status: Some(status),
@@ -385,7 +260,7 @@ fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Plan, Refusal
     })
 }
 
-fn event(
+pub(super) fn event(
     r: &RequestRecord,
     patch: &RequestPatch,
     (event_type, from, message_id): (EventType, Option<Sender>, Option<String>),
@@ -441,97 +316,3 @@ pub fn creation_event(r: &RequestRecord) -> NewEvent {
         r.created_at,
     )
 }
-
-/// Performs an action on a request: plans it against the current row and applies it
-/// atomically, re-reading and re-planning when the row changed in between.
-pub async fn perform(
-    store: &Store,
-    request: RequestRecord,
-    action: Action,
-    now: Millis,
-) -> Result<Performed, LifecycleError> {
-    let mut current = request;
-    for _ in 0..8 {
-        // An action on a request whose TTL passed acts on the expired request.
-        if !matches!(action, Action::Expire | Action::ExpireNow)
-            && is_live(&current.status)
-            && current.expires_at <= now
-            && let Performed::Changed { request, .. } =
-                Box::pin(perform(store, current.clone(), Action::Expire, now)).await?
-        {
-            current = *request;
-        }
-        let (patch, message, events) =
-            match plan(&current, &action, now).map_err(LifecycleError::Refused)? {
-                Plan::Nothing => return Ok(Performed::Unchanged(Box::new(current))),
-                Plan::Apply {
-                    patch,
-                    message,
-                    events,
-                } => (patch, message, events),
-            };
-        let events = events
-            .into_iter()
-            .map(|spec| event(&current, &patch, spec, now))
-            .collect();
-        let change = Change {
-            request_id: current.id.clone(),
-            expected_status: current.status.clone(),
-            expected_version: current.version,
-            patch,
-            message,
-            events,
-            at: now,
-        };
-        match store.apply(change).await {
-            Ok(ApplyOutcome::Applied(request)) => {
-                return Ok(Performed::Changed {
-                    request,
-                    previous: current.status,
-                });
-            }
-            Ok(ApplyOutcome::DuplicateMessage) => return Ok(Performed::DuplicateMessage),
-            Err(StoreError::Conflict) => {
-                current = store
-                    .request(&current.id)
-                    .await?
-                    .ok_or(StoreError::Conflict)?;
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(StoreError::Conflict.into())
-}
-
-/// Reads a request, expiring it first when its TTL has passed (lazy expiry).
-pub async fn load(
-    store: &Store,
-    id: &str,
-    now: Millis,
-) -> Result<Option<RequestRecord>, StoreError> {
-    load_if(store, id, now, |_| true).await
-}
-
-/// Like [`load`], for a caller that may only see some requests: a request `visible` refuses is
-/// reported as absent, and is not touched (no lazy expiry on someone else's request).
-pub async fn load_if(
-    store: &Store,
-    id: &str,
-    now: Millis,
-    visible: impl Fn(&RequestRecord) -> bool,
-) -> Result<Option<RequestRecord>, StoreError> {
-    let Some(request) = store.request(id).await?.filter(|r| visible(r)) else {
-        return Ok(None);
-    };
-    if is_live(&request.status) && request.expires_at <= now {
-        return match perform(store, request, Action::Expire, now).await {
-            Ok(done) => Ok(done.request().cloned()),
-            Err(LifecycleError::Store(error)) => Err(error),
-            Err(LifecycleError::Refused(_)) => store.request(id).await,
-        };
-    }
-    Ok(Some(request))
-}
-
-#[cfg(test)]
-mod tests;
