@@ -103,7 +103,7 @@ async fn a_failing_write_rolls_back_alone_within_a_group_commit() {
     for task in tasks {
         match task.await.unwrap() {
             Ok(CreateOutcome::Created) => created += 1,
-            Err(StoreError::RefCodeTaken) => taken += 1,
+            Err(e) if e.is_unique_violation(StoreError::REF_CODE_UNIQUE) => taken += 1,
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -276,7 +276,7 @@ pub(crate) async fn create(State(state): State<AppState>, req: ApiRequest) -> Ap
         match state.store.create_request(new).await {
             Ok(CreateOutcome::Created) => return Ok(json_response(response_json)),
             Ok(CreateOutcome::Replayed(original)) => return Ok(json_response(original)),
-            Err(StoreError::RefCodeTaken) => continue,
+            Err(error) if error.is_unique_violation(StoreError::REF_CODE_UNIQUE) => continue,
             Err(other) => return Err(other.into()),
         }
     }
