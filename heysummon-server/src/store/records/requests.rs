@@ -181,7 +181,7 @@ pub struct NewRequest {
 }
 
 /// The result of `create_request`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CreateOutcome {
     /// The request was created.
     Created,
@@ -237,7 +237,7 @@ pub struct Change {
 }
 
 /// The result of [`Change`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApplyOutcome {
     /// Applied; the request as it is now.
     Applied(Box<RequestRecord>),
