@@ -4,7 +4,7 @@
 use heysummon_sdk::wire::{Sender, Status};
 use heysummon_server::store::{ApplyOutcome, Change, EventScope, FeedSide, StoreError};
 
-use crate::support::{TestDb, create, message, step, tenant};
+use crate::support::{TestDb, create, ids_of, message, step, tenant};
 
 fn applied(outcome: ApplyOutcome) -> heysummon_server::store::RequestRecord {
     match outcome {
@@ -167,12 +167,9 @@ pub(crate) async fn the_expert_feed_lists_waiting_requests_until_delivered(db: T
         .apply(step(&closed, Some(Status::Closed), "closed", 1_100))
         .await
         .unwrap();
-    let ids = |records: Vec<heysummon_server::store::RequestRecord>| {
-        records.into_iter().map(|r| r.id).collect::<Vec<_>>()
-    };
     // Oldest first, waiting statuses only, live only, this expert only.
     assert_eq!(
-        ids(store.expert_pending(&t.expert, 1_500).await.unwrap()),
+        ids_of(store.expert_pending(&t.expert, 1_500).await.unwrap()),
         ["live", "waiting"]
     );
     assert!(
@@ -187,7 +184,7 @@ pub(crate) async fn the_expert_feed_lists_waiting_requests_until_delivered(db: T
         .await
         .unwrap();
     assert_eq!(
-        ids(store.expert_pending(&t.expert, 1_500).await.unwrap()),
+        ids_of(store.expert_pending(&t.expert, 1_500).await.unwrap()),
         ["live"]
     );
     let delivered = store.request("waiting").await.unwrap().unwrap();
@@ -221,13 +218,10 @@ pub(crate) async fn the_consumer_feed_lists_news_until_delivered(db: TestDb) {
             .await
             .unwrap();
     }
-    let ids = |records: Vec<heysummon_server::store::RequestRecord>| {
-        records.into_iter().map(|r| r.id).collect::<Vec<_>>()
-    };
     // An expert message, or an end the consumer is told of (not `closed`); oldest first,
     // then by id.
     assert_eq!(
-        ids(store.consumer_pending(&t.key).await.unwrap()),
+        ids_of(store.consumer_pending(&t.key).await.unwrap()),
         ["acknowledged", "answered", "cancelled", "expired"]
     );
     store
@@ -239,7 +233,7 @@ pub(crate) async fn the_consumer_feed_lists_news_until_delivered(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        ids(store.consumer_pending(&t.key).await.unwrap()),
+        ids_of(store.consumer_pending(&t.key).await.unwrap()),
         ["acknowledged", "expired"]
     );
     let acked = store.request("answered").await.unwrap().unwrap();
@@ -251,7 +245,7 @@ pub(crate) async fn the_consumer_feed_lists_news_until_delivered(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        ids(store.consumer_pending(&t.key).await.unwrap()),
+        ids_of(store.consumer_pending(&t.key).await.unwrap()),
         ["acknowledged", "answered", "expired"]
     );
 }

@@ -7,7 +7,7 @@ use heysummon_server::store::{
     CreateOutcome, EventScope, IdempotencyRecord, NewRequest, StoreError,
 };
 
-use crate::support::{TestDb, creation, message, request, request_of, tenant};
+use crate::support::{TestDb, creation, ids_of, message, request, request_of, tenant};
 
 pub(crate) async fn a_failing_write_rolls_back_alone_within_a_group_commit(db: TestDb) {
     let store = db.store;
@@ -78,20 +78,22 @@ pub(crate) async fn a_created_request_reads_back_by_id_ref_and_listing(db: TestD
     let mut later = request_of(&other, "two");
     later.created_at = 1_001;
     store.create_request(creation(later)).await.unwrap();
-    let ids = |records: Vec<heysummon_server::store::RequestRecord>| {
-        records.into_iter().map(|r| r.id).collect::<Vec<_>>()
-    };
     // Newest first; by expert; by status.
-    assert_eq!(ids(store.all_requests(None).await.unwrap()), ["two", "one"]);
     assert_eq!(
-        ids(store.requests_for_expert(&t.expert, None).await.unwrap()),
+        ids_of(store.all_requests(None).await.unwrap()),
+        ["two", "one"]
+    );
+    assert_eq!(
+        ids_of(store.requests_for_expert(&t.expert, None).await.unwrap()),
         ["one"]
     );
     assert_eq!(
-        ids(store
-            .requests_for_expert(&t.expert, Some("pending".into()))
-            .await
-            .unwrap()),
+        ids_of(
+            store
+                .requests_for_expert(&t.expert, Some("pending".into()))
+                .await
+                .unwrap()
+        ),
         ["one"]
     );
     assert!(

@@ -145,6 +145,11 @@ pub(crate) async fn create(store: &Store, tenant: &Tenant, ids: &[&str]) -> Vec<
     created
 }
 
+/// The ids of requests, in order.
+pub(crate) fn ids_of(records: Vec<RequestRecord>) -> Vec<String> {
+    records.into_iter().map(|r| r.id).collect()
+}
+
 /// A message on a request.
 pub(crate) fn message(request: &RequestRecord, sender: Sender, message_id: &str) -> MessageRecord {
     MessageRecord {

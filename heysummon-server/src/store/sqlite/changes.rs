@@ -135,20 +135,50 @@ impl SqliteStore {
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
         self.read(move |conn| {
-            // `status NOT IN (terminal)` is also the predicate of the partial index
-            // `requests_open_expiry`, which this query uses.
-            static SQL: LazyLock<String> = LazyLock::new(|| {
-                format!(
-                    "SELECT id FROM requests
-                     WHERE status NOT IN {} AND expires_at <= ?1
-                     ORDER BY expires_at LIMIT ?2",
-                    statuses::terminal()
-                )
-            });
-            let mut stmt = conn.prepare_cached(&SQL)?;
+            let mut stmt = conn.prepare_cached(&DUE_FOR_EXPIRY)?;
             let ids = stmt.query_map(params![now, limit], |r| r.get(0))?;
             Ok(ids.collect::<Result<Vec<String>, _>>()?)
         })
         .await
+    }
+}
+
+/// Live requests past their expiry, soonest first. `status NOT IN (terminal)` is also the
+/// predicate of the partial index `requests_open_expiry`, which this query uses.
+static DUE_FOR_EXPIRY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id FROM requests
+         WHERE status NOT IN {} AND expires_at <= ?1
+         ORDER BY expires_at LIMIT ?2",
+        statuses::terminal()
+    )
+});
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rusqlite::Connection;
+
+    use super::super::migrate::migrate;
+    use super::*;
+
+    #[test]
+    fn expiry_uses_the_partial_index_of_live_requests() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", *DUE_FOR_EXPIRY))
+            .unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(params![0, 10], |row| row.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("requests_open_expiry")),
+            "{plan:?}"
+        );
     }
 }

@@ -2,11 +2,13 @@
 
 use std::sync::LazyLock;
 
-use heysummon_sdk::wire::Sender;
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
-use super::rows::{collect_requests, insert_event, insert_message, parse_sender, request_row};
+use super::rows::{
+    MESSAGE_SELECT, collect_requests, insert_event, insert_message, message_row, request_row,
+};
+use super::tokens::stored_response;
 use crate::clock::Millis;
 use crate::store::statuses;
 use crate::store::{CreateOutcome, MessageRecord, NewRequest, RequestRecord, StoreError};
@@ -17,17 +19,10 @@ impl SqliteStore {
         new: NewRequest,
     ) -> Result<CreateOutcome, StoreError> {
         self.write_logged(move |conn, appended| {
-            if let Some(idem) = &new.idempotency {
-                let existing: Option<String> = conn
-                    .prepare_cached(
-                        "SELECT response_json FROM idempotency_keys
-                         WHERE client_key_id = ?1 AND idempotency_key = ?2",
-                    )?
-                    .query_row(params![idem.client_key_id, idem.key], |r| r.get(0))
-                    .optional()?;
-                if let Some(response) = existing {
-                    return Ok(CreateOutcome::Replayed(response));
-                }
+            if let Some(idem) = &new.idempotency
+                && let Some(response) = stored_response(conn, &idem.client_key_id, &idem.key)?
+            {
+                return Ok(CreateOutcome::Replayed(response));
             }
             let r = &new.request;
             // A taken reference code fails as the unique violation on `requests.ref_code`.
@@ -193,34 +188,12 @@ impl SqliteStore {
     ) -> Result<Vec<MessageRecord>, StoreError> {
         let request_id = request_id.to_owned();
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, request_id, sender, ciphertext, iv, auth_tag, signature, message_id,
-                        plaintext, created_at
-                 FROM messages WHERE request_id = ?1 ORDER BY seq",
-            )?;
-            let rows = stmt.query_map([request_id], |row| {
-                let sender: String = row.get(2)?;
-                Ok((
-                    sender,
-                    MessageRecord {
-                        id: row.get(0)?,
-                        request_id: row.get(1)?,
-                        sender: Sender::Consumer,
-                        ciphertext: row.get(3)?,
-                        iv: row.get(4)?,
-                        auth_tag: row.get(5)?,
-                        signature: row.get(6)?,
-                        message_id: row.get(7)?,
-                        plaintext: row.get(8)?,
-                        created_at: row.get(9)?,
-                    },
-                ))
-            })?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "{MESSAGE_SELECT} WHERE request_id = ?1 ORDER BY seq"
+            ))?;
             let mut messages = Vec::new();
-            for row in rows {
-                let (sender, mut message) = row?;
-                message.sender = parse_sender(&sender)?;
-                messages.push(message);
+            for row in stmt.query_map([request_id], message_row)? {
+                messages.push(row??);
             }
             Ok(messages)
         })

@@ -28,7 +28,7 @@ pub(super) fn hash_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Optio
     Ok(bytes.and_then(|b| b.try_into().ok()))
 }
 
-pub(super) fn parse_sender(text: &str) -> Result<Sender, StoreError> {
+fn parse_sender(text: &str) -> Result<Sender, StoreError> {
     match text {
         "consumer" => Ok(Sender::Consumer),
         "expert" => Ok(Sender::Expert),
@@ -104,6 +104,28 @@ pub(super) fn collect_requests(
         out.push(row??);
     }
     Ok(out)
+}
+
+pub(super) const MESSAGE_SELECT: &str = "SELECT id, request_id, sender, ciphertext, iv, auth_tag,
+    signature, message_id, plaintext, created_at FROM messages";
+
+/// Maps a [`MESSAGE_SELECT`] row; the outer error is SQLite's, the inner one a value that does
+/// not parse.
+pub(super) fn message_row(row: &Row<'_>) -> rusqlite::Result<Result<MessageRecord, StoreError>> {
+    let sender: String = row.get(2)?;
+    let record = MessageRecord {
+        id: row.get(0)?,
+        request_id: row.get(1)?,
+        sender: Sender::Consumer,
+        ciphertext: row.get(3)?,
+        iv: row.get(4)?,
+        auth_tag: row.get(5)?,
+        signature: row.get(6)?,
+        message_id: row.get(7)?,
+        plaintext: row.get(8)?,
+        created_at: row.get(9)?,
+    };
+    Ok(parse_sender(&sender).map(|sender| MessageRecord { sender, ..record }))
 }
 
 pub(super) fn insert_message(conn: &Connection, m: &MessageRecord) -> SqlResult<()> {

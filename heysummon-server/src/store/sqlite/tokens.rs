@@ -1,8 +1,9 @@
 //! Single-use tokens: request nonces and idempotency records.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
+use super::error::SqlResult;
 use crate::clock::Millis;
 use crate::store::StoreError;
 
@@ -13,16 +14,8 @@ impl SqliteStore {
         key: &str,
     ) -> Result<Option<String>, StoreError> {
         let (client_key_id, key) = (client_key_id.to_owned(), key.to_owned());
-        self.read_point(move |conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT response_json FROM idempotency_keys
-                     WHERE client_key_id = ?1 AND idempotency_key = ?2",
-                )?
-                .query_row(params![client_key_id, key], |r| r.get(0))
-                .optional()?)
-        })
-        .await
+        self.read_point(move |conn| stored_response(conn, &client_key_id, &key))
+            .await
     }
 
     pub(crate) async fn record_nonce(
@@ -61,4 +54,19 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// The response stored with an idempotency key of a client, if any.
+pub(super) fn stored_response(
+    conn: &Connection,
+    client_key_id: &str,
+    key: &str,
+) -> SqlResult<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT response_json FROM idempotency_keys
+             WHERE client_key_id = ?1 AND idempotency_key = ?2",
+        )?
+        .query_row(params![client_key_id, key], |r| r.get(0))
+        .optional()?)
 }
