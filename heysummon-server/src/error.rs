@@ -97,9 +97,21 @@ impl ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// A store failure is the server's, never the caller's: 503 with `Retry-After: 1` when the
+    /// database is unavailable for now (busy, restarting), else 500. The cause is logged, not
+    /// sent.
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "store failure");
-        Self::internal()
+        match error {
+            StoreError::Unavailable(_) => Self {
+                retry_after: Some(1),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service temporarily unavailable",
+                )
+            },
+            _ => Self::internal(),
+        }
     }
 }
 

@@ -22,6 +22,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bus;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -138,9 +138,7 @@ pub async fn add_client(
 
 fn duplicate_key(error: StoreError, kind: &str) -> ProvisionError {
     match &error {
-        StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
+        StoreError::UniqueViolation { .. } => {
             ProvisionError::Invalid(format!("that {kind} key is already in use"))
         }
         _ => ProvisionError::Store(error),

@@ -56,7 +56,7 @@ pub async fn run_checkpoints(state: AppState) {
         if let Err(error) = state.store.checkpoint().await {
             tracing::warn!(%error, "checkpoint failed");
         }
-        if let Err(error) = state.store.publish_external().await {
+        if let Err(error) = state.store.catch_up().await {
             tracing::warn!(%error, "publishing external events failed");
         }
         tokio::select! {

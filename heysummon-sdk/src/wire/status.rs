@@ -32,6 +32,18 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status this version knows, in lifecycle order (no [`Status::Unknown`]).
+    pub const ALL: &'static [Status] = &[
+        Self::Pending,
+        Self::Reviewing,
+        Self::Active,
+        Self::Responded,
+        Self::Closed,
+        Self::Expired,
+        Self::Cancelled,
+        Self::Acknowledged,
+    ];
+
     /// The wire spelling.
     pub fn as_str(&self) -> &str {
         match self {

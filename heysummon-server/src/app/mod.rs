@@ -1,5 +1,5 @@
-//! The running server as one value: [`Application`] binds the listener, opens the store, and
-//! owns every background task (the sweeper, the store's checkpoints). `serve`, the tests, the
+//! The running server as one value: [`Application`] binds the listener, opens the store on a
+//! new event bus, and owns every background task (the sweeper, the store's checkpoints). `serve`, the tests, the
 //! examples and the benchmarks all start the server through it, so none of them runs a server
 //! that production does not.
 
@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use router::router;
 
+use crate::bus::EventBus;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::state::AppState;
@@ -65,7 +66,9 @@ impl Application {
 
     /// Like [`Application::build`], on a given clock (tests move a manual one).
     pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Self, StartError> {
-        let store = Store::open(&config.database_url).await?;
+        // The bus is the application's; the store publishes what it appends to it (and, with
+        // several instances on one database, learns of the others' appends through it).
+        let store = Store::open_with_bus(&config.database_url, EventBus::new()).await?;
         let address = config.listen;
         let bind_error = |source| StartError::Bind { address, source };
         let listener = TcpListener::bind(address).await.map_err(bind_error)?;

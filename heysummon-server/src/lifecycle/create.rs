@@ -11,8 +11,7 @@ use super::creation_event;
 use crate::clock::{Millis, timestamp};
 use crate::ids::new_id;
 use crate::store::{
-    CreateOutcome, IdempotencyRecord, MessageRecord, NewRequest, REF_CODE_CONSTRAINT,
-    RequestRecord, Store, StoreError,
+    CreateOutcome, IdempotencyRecord, MessageRecord, NewRequest, RequestRecord, Store, StoreError,
 };
 
 /// How many reference codes are drawn before creation gives up (a collision of 40 random bits
@@ -153,7 +152,7 @@ pub async fn create(
                 });
             }
             Ok(CreateOutcome::Replayed(original)) => return Ok(Created::Replayed(original)),
-            Err(error) if error.is_unique_violation(REF_CODE_CONSTRAINT) => continue,
+            Err(error) if error.is_unique_violation(StoreError::REF_CODE_UNIQUE) => continue,
             Err(error) => return Err(error.into()),
         }
     }

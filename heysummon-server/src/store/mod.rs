@@ -1,56 +1,22 @@
 //! Persistence. [`Store`] is one concrete type over a backend enum; today the backend is an
 //! embedded SQLite file (WAL, busy timeout, migrations compiled into the binary). The routes
-//! and the lifecycle only see `Store` and the records below, so a PostgreSQL backend slots in
-//! behind the same methods.
+//! and the lifecycle only see `Store`, the records and [`StoreError`], so a PostgreSQL backend
+//! slots in behind the same methods. Appended events reach live subscribers through an
+//! [`EventBus`], which the store publishes on but does not own.
 
-mod hub;
+mod error;
 mod records;
 mod sqlite;
-
-pub use hub::Feed;
+mod statuses;
 
 use std::path::Path;
 
+pub use crate::bus::Feed;
+pub use error::StoreError;
 pub use records::*;
 
+use crate::bus::EventBus;
 use crate::clock::Millis;
-
-/// A storage failure. Never carries key material or message content.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The database reported an error.
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A blocking database task panicked or was cancelled.
-    #[error("database task failed")]
-    Task,
-    /// The transaction a write was part of failed to commit.
-    #[error("commit failed: {0}")]
-    Commit(String),
-    /// The generated reference code is taken; draw another.
-    #[error("reference code collision")]
-    RefCodeTaken,
-    /// The request changed underneath an optimistic update; re-read and retry.
-    #[error("request changed concurrently")]
-    Conflict,
-    /// A stored value could not be read back.
-    #[error("corrupt stored value: {0}")]
-    Corrupt(String),
-    /// The database URL is not one this build understands.
-    #[error("unsupported database URL (expected sqlite://PATH): {0}")]
-    UnsupportedUrl(String),
-}
-
-/// The unique constraint on request reference codes.
-pub const REF_CODE_CONSTRAINT: &str = "requests.ref_code";
-
-impl StoreError {
-    /// Whether this is a violation of the named unique constraint.
-    pub fn is_unique_violation(&self, constraint: &str) -> bool {
-        matches!(self, Self::RefCodeTaken) && constraint == REF_CODE_CONSTRAINT
-    }
-}
 
 #[derive(Clone, Debug)]
 enum Backend {
@@ -61,6 +27,7 @@ enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    bus: EventBus,
 }
 
 macro_rules! delegate {
@@ -73,8 +40,14 @@ macro_rules! delegate {
 
 impl Store {
     /// Opens the store named by a database URL (`sqlite://PATH`, `sqlite:PATH` or a bare path),
-    /// creating the file and running migrations on first start.
+    /// creating the file and running migrations on first start, with a bus of its own (for
+    /// the administration commands).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with_bus(url, EventBus::new()).await
+    }
+
+    /// Like [`Store::open`], publishing appended events on `bus` (the running server's).
+    pub async fn open_with_bus(url: &str, bus: EventBus) -> Result<Self, StoreError> {
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -82,15 +55,26 @@ impl Store {
         if path.contains("://") || path.is_empty() {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         }
-        Self::open_sqlite(Path::new(path)).await
+        Self::open_sqlite_with_bus(Path::new(path), bus).await
     }
 
-    /// Opens (or creates) an SQLite database file.
+    /// Opens (or creates) an SQLite database file, with a bus of its own.
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
-        let db = sqlite::SqliteStore::open(path.to_owned()).await?;
+        Self::open_sqlite_with_bus(path, EventBus::new()).await
+    }
+
+    /// Opens (or creates) an SQLite database file publishing on `bus`.
+    pub async fn open_sqlite_with_bus(path: &Path, bus: EventBus) -> Result<Self, StoreError> {
+        let db = sqlite::SqliteStore::open(path.to_owned(), bus.clone()).await?;
         Ok(Self {
             backend: Backend::Sqlite(db),
+            bus,
         })
+    }
+
+    /// The bus this store publishes appended events on.
+    pub fn events(&self) -> &EventBus {
+        &self.bus
     }
 
     /// Moves committed writes from the write-ahead log into the database file without
@@ -294,23 +278,21 @@ impl Store {
 
     /// A live feed of the appended events in `scope`, in log order; it wakes only for those.
     /// A receiver that lags behind gets `RecvError::Lagged` and should re-read the log with
-    /// [`Store::events_after`].
+    /// [`Store::events_after`]. Shorthand for [`EventBus::subscribe`] on [`Store::events`].
     pub fn subscribe(&self, scope: &EventScope) -> Feed {
-        match &self.backend {
-            Backend::Sqlite(db) => db.subscribe(scope),
-        }
+        self.bus.subscribe(scope)
     }
 
     /// The newest log position published to live subscribers.
     pub fn last_event_id(&self) -> i64 {
-        match &self.backend {
-            Backend::Sqlite(db) => db.last_event_id(),
-        }
+        self.bus.last_event_id()
     }
 
-    /// Publishes events appended by other processes on the same database (CLI commands).
-    pub async fn publish_external(&self) -> Result<(), StoreError> {
-        delegate!(self.publish_external())
+    /// Publishes on the bus, in log order, the events appended since its cursor that it has
+    /// not heard of (appended by another process on the same database, such as a CLI
+    /// command); returns how many. Ordered with the store's own publications.
+    pub async fn catch_up(&self) -> Result<usize, StoreError> {
+        delegate!(self.catch_up())
     }
 
     /// Events after a log position within a scope, in order, reading at most `limit` rows;

@@ -1,107 +1,9 @@
-//! The rows the store reads and writes, independent of the backend.
+//! Requests, their messages and the writes of the lifecycle.
 
 use heysummon_sdk::wire::{ApprovalDecision, Sender, Status};
 
+use super::NewEvent;
 use crate::clock::Millis;
-
-/// SHA-256 of a key or token: the only form in which keys are stored.
-pub type KeyHash = [u8; 32];
-
-/// A tenant: owns experts and client keys.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OwnerRecord {
-    /// Opaque id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-}
-
-/// An expert.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExpertRecord {
-    /// Opaque id.
-    pub id: String,
-    /// The tenant.
-    pub owner_id: String,
-    /// Display name.
-    pub name: String,
-    /// Inactive experts cannot authenticate.
-    pub is_active: bool,
-    /// Published Ed25519 key (hex DER SPKI), PROTOCOL B3.
-    pub sign_public_key: Option<String>,
-    /// Published X25519 key (hex DER SPKI).
-    pub encrypt_public_key: Option<String>,
-    /// Fingerprint of the published keys.
-    pub fingerprint: Option<String>,
-}
-
-/// What `expert add` creates: a tenant and its expert.
-#[derive(Clone, Debug)]
-pub struct NewExpert {
-    /// Expert id (also used to derive the tenant id).
-    pub id: String,
-    /// Tenant id.
-    pub owner_id: String,
-    /// Display name of expert and tenant.
-    pub name: String,
-    /// Hash of the expert key.
-    pub key_hash: KeyHash,
-    /// Creation time.
-    pub created_at: Millis,
-}
-
-/// A client (agent) key, found by its hash.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientKeyRecord {
-    /// Opaque key id (`keyId`); never the key.
-    pub id: String,
-    /// The tenant.
-    pub owner_id: String,
-    /// The expert this key's requests are routed to.
-    pub expert_id: String,
-    /// Display name.
-    pub name: Option<String>,
-    /// Revoked keys are inactive.
-    pub is_active: bool,
-    /// Hash of the device token the key is bound to, if any.
-    pub device_token_hash: Option<KeyHash>,
-    /// Per-key rate limit override (requests per minute).
-    pub rate_limit_per_minute: Option<u32>,
-    /// Whether any signing device is enrolled (then every request must be signed).
-    pub has_devices: bool,
-}
-
-/// What `client add` creates.
-#[derive(Clone, Debug)]
-pub struct NewClientKey {
-    /// Key id.
-    pub id: String,
-    /// The expert the key is linked to.
-    pub expert_id: String,
-    /// Display name.
-    pub name: Option<String>,
-    /// Hash of the key.
-    pub key_hash: KeyHash,
-    /// Whether the key starts active.
-    pub is_active: bool,
-    /// Hash of a device token to bind the key to.
-    pub device_token_hash: Option<KeyHash>,
-    /// Creation time.
-    pub created_at: Millis,
-}
-
-/// An enrolled signing device (PROTOCOL B4).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceRecord {
-    /// Hex SHA-256 of the DER SPKI.
-    pub id: String,
-    /// The client key it signs for.
-    pub client_key_id: String,
-    /// Hex DER SPKI of the Ed25519 key.
-    pub public_key: String,
-    /// Enrollment time.
-    pub created_at: Millis,
-}
 
 /// A help request. `Debug` leaves out the question, the context and the keys.
 #[derive(Clone, PartialEq, Eq)]
@@ -178,6 +80,57 @@ pub struct RequestRecord {
     pub rated_at: Option<Millis>,
 }
 
+impl RequestRecord {
+    /// A request as created: `pending` at version 0, expecting a response, without approval,
+    /// unsealed, its status changed at creation, no messages, and every optional field empty.
+    pub fn new(
+        id: String,
+        ref_code: String,
+        client_key_id: String,
+        expert_id: String,
+        created_at: Millis,
+        expires_at: Millis,
+    ) -> Self {
+        Self {
+            id,
+            ref_code,
+            client_key_id,
+            expert_id,
+            status: Status::Pending,
+            version: 0,
+            response_required: true,
+            requires_approval: false,
+            approval_decision: None,
+            sealed: false,
+            question: None,
+            messages_json: None,
+            content_flags: None,
+            consumer_sign_key: None,
+            consumer_encrypt_key: None,
+            legacy_public_key: None,
+            expert_sign_key: None,
+            expert_encrypt_key: None,
+            created_at,
+            expires_at,
+            status_changed_at: created_at,
+            responded_at: None,
+            closed_at: None,
+            acknowledged_at: None,
+            client_timed_out_at: None,
+            expert_delivered_at: None,
+            consumer_delivered_at: None,
+            latest_expert_message_at: None,
+            message_count: 0,
+            last_expert_event: None,
+            last_status_event: None,
+            consumer_ack_event: None,
+            rating: None,
+            rating_feedback: None,
+            rated_at: None,
+        }
+    }
+}
+
 /// A stored message. `Debug` leaves out its content.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MessageRecord {
@@ -228,86 +181,13 @@ pub struct NewRequest {
 }
 
 /// The result of `create_request`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CreateOutcome {
     /// The request was created.
     Created,
     /// The idempotency key was used before; this is the original response body.
     Replayed(String),
 }
-
-/// An event to append to the log: ids, type and status, never content.
-#[derive(Clone, Debug)]
-pub struct NewEvent {
-    /// Event type (`new_request`, `responded`, …).
-    pub event_type: &'static str,
-    /// The request.
-    pub request_id: String,
-    /// Its client key (for consumer subscriptions).
-    pub client_key_id: String,
-    /// Its expert (for expert subscriptions).
-    pub expert_id: String,
-    /// The JSON payload.
-    pub payload: String,
-    /// Append time.
-    pub created_at: Millis,
-}
-
-/// An event as the log stored it, with its position.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoggedEvent {
-    /// Position in the log (the SSE `id:`); strictly increasing.
-    pub id: i64,
-    /// Event type (`new_request`, `responded`, …).
-    pub event_type: String,
-    /// The request.
-    pub request_id: String,
-    /// Its client key.
-    pub client_key_id: String,
-    /// Its expert.
-    pub expert_id: String,
-    /// The JSON payload (ids, type, status; never content).
-    pub payload: String,
-    /// Append time.
-    pub created_at: Millis,
-}
-
-/// Which events a reader of the log wants.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EventScope {
-    /// The requests of one client key, optionally only one of them.
-    Client {
-        /// The client key.
-        client_key_id: String,
-        /// Only this request.
-        request_id: Option<String>,
-    },
-    /// The requests routed to one expert.
-    Expert {
-        /// The expert.
-        expert_id: String,
-    },
-    /// Everything (a Mercure subscriber authorised by JWT filters topics itself).
-    All,
-}
-
-impl EventScope {
-    /// Whether an event is in scope.
-    pub fn contains(&self, event: &LoggedEvent) -> bool {
-        match self {
-            Self::Client {
-                client_key_id,
-                request_id,
-            } => {
-                event.client_key_id == *client_key_id
-                    && request_id.as_ref().is_none_or(|id| event.request_id == *id)
-            }
-            Self::Expert { expert_id } => event.expert_id == *expert_id,
-            Self::All => true,
-        }
-    }
-}
-
 /// The columns a lifecycle step may set. `None` leaves a column as it is.
 #[derive(Clone, Debug, Default)]
 pub struct RequestPatch {
@@ -357,7 +237,7 @@ pub struct Change {
 }
 
 /// The result of [`Change`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApplyOutcome {
     /// Applied; the request as it is now.
     Applied(Box<RequestRecord>),
@@ -372,57 +252,6 @@ pub enum FeedSide {
     Expert,
     /// The consumer's feed.
     Consumer,
-}
-
-impl RequestRecord {
-    /// A request as created: pending, version 0, expecting a response, not an approval, not
-    /// sealed, with no question, keys, answer, decision, delivery or rating yet.
-    pub fn new(
-        id: String,
-        ref_code: String,
-        client_key_id: String,
-        expert_id: String,
-        created_at: Millis,
-        expires_at: Millis,
-    ) -> Self {
-        Self {
-            id,
-            ref_code,
-            client_key_id,
-            expert_id,
-            status: Status::Pending,
-            version: 0,
-            response_required: true,
-            requires_approval: false,
-            approval_decision: None,
-            sealed: false,
-            question: None,
-            messages_json: None,
-            content_flags: None,
-            consumer_sign_key: None,
-            consumer_encrypt_key: None,
-            legacy_public_key: None,
-            expert_sign_key: None,
-            expert_encrypt_key: None,
-            created_at,
-            expires_at,
-            status_changed_at: created_at,
-            responded_at: None,
-            closed_at: None,
-            acknowledged_at: None,
-            client_timed_out_at: None,
-            expert_delivered_at: None,
-            consumer_delivered_at: None,
-            latest_expert_message_at: None,
-            message_count: 0,
-            last_expert_event: None,
-            last_status_event: None,
-            consumer_ack_event: None,
-            rating: None,
-            rating_feedback: None,
-            rated_at: None,
-        }
-    }
 }
 
 impl std::fmt::Debug for RequestRecord {

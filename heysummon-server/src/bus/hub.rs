@@ -3,14 +3,15 @@
 //! wakes only the streams and long-polls it concerns, however many others are waiting.
 //!
 //! Channels are small: a subscriber that falls behind gets `Lagged` and re-reads the log from
-//! the store, which is the source of truth.
+//! the store, which is the source of truth. The hub only fans out; what is published, and in
+//! which order, is the [`EventBus`](super::EventBus)'s business.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-use super::records::{EventScope, LoggedEvent};
+use crate::store::{EventScope, LoggedEvent};
 
 /// Buffered events per narrow topic (a request, a key, an expert).
 const TOPIC_CAPACITY: usize = 4;

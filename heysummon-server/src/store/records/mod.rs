@@ -1,0 +1,9 @@
+//! The rows the store reads and writes, independent of the backend.
+
+mod accounts;
+mod events;
+mod requests;
+
+pub use accounts::*;
+pub use events::*;
+pub use requests::*;
