@@ -148,6 +148,16 @@ impl Drop for Server {
     }
 }
 
+/// The server's expert, keys in memory.
+pub fn expert(server: &Server) -> heysummon_sdk::ExpertClient {
+    heysummon_sdk::ExpertClient::builder()
+        .base_url(&server.base)
+        .api_key(server.expert_key.clone())
+        .key_store(heysummon_sdk::keystore::MemoryKeyStore::new())
+        .build_expert()
+        .unwrap()
+}
+
 /// A guard on 127.0.0.1:0.
 pub struct GuardHandle {
     pub base: String,

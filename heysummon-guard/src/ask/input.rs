@@ -60,9 +60,10 @@ pub struct AskInput {
     pub kind: AskKind,
     /// Conversation context (usually `{"role", "content"}` objects), sealed with the question.
     pub context: Vec<Value>,
-    /// The caller's overall deadline, counted from the ask: afterwards the outcome is
-    /// [`AskOutcome::Timeout`](super::AskOutcome::Timeout), also for later resumes. `None`: the
-    /// request's own expiry. From 1 s to [`MAX_TIMEOUT`].
+    /// The caller's overall deadline, counted from the ask: afterwards a wait without an
+    /// answer is [`AskOutcome::Timeout`](super::AskOutcome::Timeout), and an approval stays
+    /// timed out for later resumes, whatever is decided after. `None`: the request's own
+    /// expiry. From 1 s to [`MAX_TIMEOUT`].
     pub timeout: Option<Duration>,
     /// How long this one call may hold before it answers
     /// [`AskOutcome::Pending`](super::AskOutcome::Pending) (creating the request counts).

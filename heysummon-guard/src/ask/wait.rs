@@ -134,6 +134,11 @@ pub(crate) async fn wait(
     let ticket = ticket(conversation);
     let approval = ticket.kind == AskKind::Approval;
     let deadline = deadlines.get(&ticket.request_id);
+    // An approval that timed out for its caller stays timed out: a decision made after the
+    // caller gave up is not acted on.
+    if approval && deadline.is_some_and(|at| Instant::now() >= at) {
+        return Ok(outcome(ticket, Heard::Nothing, true));
+    }
     let hold = match deadline {
         Some(at) => hold.min(at.saturating_duration_since(Instant::now())),
         None => hold,
