@@ -51,7 +51,9 @@ pub enum Encryption {
 ///     .with_wait(Duration::from_secs(45));
 /// assert!(input.validate().is_ok());
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Debug` shows the sizes of the question and the context, never their text.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AskInput {
     /// The question, the action to approve or the notification's text. Must not be blank.
@@ -77,6 +79,21 @@ pub struct AskInput {
     /// Set by a front end that already applied the content-safety rules to this very text
     /// (the proxy scans whole bodies), so that it is not scanned and logged twice.
     pub(crate) scanned: bool,
+}
+
+impl std::fmt::Debug for AskInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AskInput")
+            .field("question_chars", &self.question.chars().count())
+            .field("kind", &self.kind)
+            .field("context_items", &self.context.len())
+            .field("timeout", &self.timeout)
+            .field("wait", &self.wait)
+            .field("encryption", &self.encryption)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("scanned", &self.scanned)
+            .finish()
+    }
 }
 
 impl AskInput {

@@ -61,7 +61,8 @@ fn inputs_are_validated() {
     assert_eq!(defaults.kind, AskKind::Notification);
     assert_eq!(defaults.wait, DEFAULT_WAIT);
     assert_eq!(defaults.encryption, Encryption::Preferred);
-    assert_eq!((defaults.timeout, defaults.idempotency_key), (None, None));
+    assert_eq!((defaults.timeout, &defaults.idempotency_key), (None, &None));
+    assert!(!format!("{defaults:?}").contains("FYI"), "no text in Debug");
 }
 
 #[tokio::test]

@@ -156,21 +156,18 @@ pub(crate) async fn wait(
     } else {
         hold
     };
+    let options = WaitOptions::new().with_timeout(hold);
     let heard = if hold.is_zero() {
         Heard::Nothing
     } else if approval {
-        let waited = conversation
-            .decision(WaitOptions::new().with_timeout(hold))
-            .await;
-        Heard::from_result(waited, |approval| Heard::Decision {
-            decision: approval.decision,
-            comment: approval.comment,
+        Heard::from_result(conversation.decision(options).await, |approval| {
+            Heard::Decision {
+                decision: approval.decision,
+                comment: approval.comment,
+            }
         })?
     } else {
-        let waited = conversation
-            .answer(WaitOptions::new().with_timeout(hold))
-            .await;
-        Heard::from_result(waited, |answer| Heard::Answer {
+        Heard::from_result(conversation.answer(options).await, |answer| Heard::Answer {
             text: answer.text,
             end_to_end: answer.end_to_end,
         })?
