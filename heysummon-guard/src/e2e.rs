@@ -14,28 +14,27 @@
 //! implementation of keys, sealing, pinning, idempotent creation and waiting.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
-use heysummon_sdk::client::{AskOptions, Content, Conversation};
+use heysummon_sdk::client::{Content, Conversation};
 use heysummon_sdk::keys::{
     ED25519_SPKI_PREFIX, PublicKeys, SPKI_LEN, SigningKeyPair, X25519_SPKI_PREFIX,
 };
 use heysummon_sdk::keystore::{FileKeyStore, KeyStore, MemoryKeyStore};
-use heysummon_sdk::wire::{IDEMPOTENCY_KEY_HEADER, MessageId, MessagesResponse, RequestId};
+use heysummon_sdk::wire::{MessageId, MessagesResponse, RequestId};
 use heysummon_sdk::{Client, EncryptionPolicy};
-use hyper::StatusCode;
-use hyper::header::HeaderMap;
 use serde_json::{Map, Value, json};
 
+use crate::ask::{AskError, Asker, Deadlines};
 use crate::config::Config;
 use crate::error::Error;
 use crate::response::Refusal;
 
-/// The guard's SDK client: the guard's API key, device key and key store.
+/// The guard's SDK clients (the guard's API key, device key and key store) and the ask core
+/// over them.
 #[derive(Clone, Debug)]
 pub struct E2e {
-    client: Client,
+    asker: Asker,
 }
 
 impl E2e {
@@ -45,13 +44,18 @@ impl E2e {
     /// # Errors
     /// [`Error::Config`] when the key store cannot be opened or the client cannot be made.
     pub fn new(config: &Config, device_key: SigningKeyPair) -> Result<Self, Error> {
-        Self::with_key_store(config, device_key, open_key_store(config)?)
+        Self::with_key_store(
+            config,
+            device_key,
+            open_key_store(config)?,
+            Deadlines::new(),
+        )
     }
 
     /// A client like [`E2e::new`]'s over a key store opened before (see [`open_key_store`]),
     /// which several clients may share: every client that serves the same agents must see the
     /// same per-request keys and pins, or a request made through one could not be followed
-    /// through another.
+    /// through another. Likewise the callers' `deadlines`.
     ///
     /// # Errors
     /// [`Error::Config`] when the client cannot be made.
@@ -59,94 +63,24 @@ impl E2e {
         config: &Config,
         device_key: SigningKeyPair,
         key_store: Arc<dyn KeyStore>,
+        deadlines: Deadlines,
     ) -> Result<Self, Error> {
-        let builder = Client::builder()
-            .base_url(config.upstream.to_string())
-            .api_key(config.api_key.expose())
-            .device_key(device_key)
-            .request_timeout(config.limits.upstream_timeout)
-            .connect_timeout(config.limits.connect_timeout)
-            .encryption(EncryptionPolicy::Preferred)
-            .shared_key_store(key_store);
-        let builder = match &config.device_token {
-            Some(token) => builder.device_token(token.expose()),
-            None => builder,
-        };
-        Ok(Self {
-            client: builder.build().map_err(sdk_error)?,
-        })
+        let client = |policy| build_client(config, device_key.clone(), key_store.clone(), policy);
+        let asker = Asker::new(client(EncryptionPolicy::Preferred)?)
+            .with_strict_client(client(EncryptionPolicy::Required)?)
+            .with_safety(config.safety)
+            .with_deadlines(deadlines);
+        Ok(Self { asker })
     }
 
     /// The SDK client.
     pub fn client(&self) -> &Client {
-        &self.client
+        self.asker.client()
     }
 
-    /// `POST /api/v1/help` (already checked for safety and carrying the guard's key): creates
-    /// the request through the SDK when the agent brought no keys of its own, and returns the
-    /// answer for the agent; `None` to forward the body as it is.
-    ///
-    /// # Errors
-    /// A [`Refusal`] with the server's answer, or with what stopped the guard (a changed expert
-    /// key: 409 `EXPERT_KEY_CHANGED`).
-    pub async fn create(
-        &self,
-        headers: &HeaderMap,
-        object: &Map<String, Value>,
-    ) -> Result<Option<Value>, Refusal> {
-        if brings_own_crypto(object) {
-            return Ok(None);
-        }
-        let Some(question) = object.get("question").and_then(Value::as_str) else {
-            return Ok(None);
-        };
-        let mut options = AskOptions::new().with_context(context(object));
-        if let Some(key) = headers
-            .get(IDEMPOTENCY_KEY_HEADER)
-            .and_then(|v| v.to_str().ok())
-        {
-            options = options.with_idempotency_key(key);
-        }
-        let flag = |name: &str, default: bool| match object.get(name) {
-            None | Some(Value::Null) => Ok(default),
-            Some(Value::Bool(value)) => Ok(*value),
-            Some(_) => Err(Refusal::new(StatusCode::BAD_REQUEST, "Validation failed")
-                .with("details", json!(format!("{name} must be a boolean")))),
-        };
-        let approval = flag("requiresApproval", false)?;
-        let notification = !flag("responseRequired", true)?;
-        if approval && notification {
-            return Err(
-                Refusal::new(StatusCode::BAD_REQUEST, "Validation failed").with(
-                    "details",
-                    json!(
-                        "an approval request needs a response (responseRequired must not be false)"
-                    ),
-                ),
-            );
-        }
-        let conversation = if notification {
-            self.client
-                .notify(question, options)
-                .await
-                .map(|n| n.conversation().clone())
-        } else if approval {
-            self.client.submit_approval(question, &options).await
-        } else {
-            self.client.submit(question, &options).await
-        }
-        .map_err(refusal)?;
-        let mut answer = json!({
-            "requestId": conversation.request_id(),
-            "refCode": conversation.ref_code(),
-            "status": if conversation.is_sealed() { "active" } else { "pending" },
-            "expiresAt": conversation.expires_at(),
-            "sealed": conversation.is_sealed(),
-        });
-        if notification && let Value::Object(map) = &mut answer {
-            map.insert("responseRequired".into(), Value::Bool(false));
-        }
-        Ok(Some(answer))
+    /// The ask core over the guard's clients.
+    pub fn asker(&self) -> &Asker {
+        &self.asker
     }
 
     /// `POST /api/v1/message/:id` from the consumer in plaintext, on a request the guard holds
@@ -176,18 +110,13 @@ impl E2e {
             None | Some(Value::Null) => MessageId::random(),
             Some(Value::String(id)) if !id.is_empty() && id.len() <= 256 => MessageId::new(id),
             Some(_) => {
-                return Err(
-                    Refusal::new(StatusCode::BAD_REQUEST, "Validation failed").with(
-                        "details",
-                        json!("messageId must be a string of 1 to 256 characters"),
-                    ),
-                );
+                return Err(AskError::InvalidInput(
+                    "messageId must be a string of 1 to 256 characters".into(),
+                )
+                .into());
             }
         };
-        let message_id = conversation
-            .send_with_id(text, message_id)
-            .await
-            .map_err(refusal)?;
+        let message_id = conversation.send_with_id(text, message_id).await?;
         Ok(Some(json!({ "success": true, "messageId": message_id })))
     }
 
@@ -198,11 +127,7 @@ impl E2e {
     /// treating one of its own requests as someone else's (and sending a follow-up in
     /// plaintext).
     pub fn lookup(&self, id: &RequestId) -> Result<Option<Conversation>, Refusal> {
-        match self.client.conversation(id) {
-            Ok(conversation) => Ok(Some(conversation)),
-            Err(heysummon_sdk::Error::UnknownRequest { .. }) => Ok(None),
-            Err(error) => Err(refusal(error)),
-        }
+        Ok(self.asker.conversation(id)?)
     }
 
     /// A `GET /api/v1/messages/:id` answer with `plaintext` added to every message the guard
@@ -250,13 +175,35 @@ pub fn open_key_store(config: &Config) -> Result<Arc<dyn KeyStore>, Error> {
     })
 }
 
+/// A client of the guard's with `policy`.
+fn build_client(
+    config: &Config,
+    device_key: SigningKeyPair,
+    key_store: Arc<dyn KeyStore>,
+    policy: EncryptionPolicy,
+) -> Result<Client, Error> {
+    let builder = Client::builder()
+        .base_url(config.upstream.to_string())
+        .api_key(config.api_key.expose())
+        .device_key(device_key)
+        .request_timeout(config.limits.upstream_timeout)
+        .connect_timeout(config.limits.connect_timeout)
+        .encryption(policy)
+        .shared_key_store(key_store);
+    let builder = match &config.device_token {
+        Some(token) => builder.device_token(token.expose()),
+        None => builder,
+    };
+    builder.build().map_err(sdk_error)
+}
+
 fn sdk_error(error: heysummon_sdk::Error) -> Error {
     Error::Config(format!("end-to-end client: {error}"))
 }
 
 /// Whether the agent did its own cryptography: a sealed question, a legacy key, or keys that
 /// parse (an agent that sends placeholders such as `"none"` has none).
-fn brings_own_crypto(object: &Map<String, Value>) -> bool {
+pub(crate) fn brings_own_crypto(object: &Map<String, Value>) -> bool {
     if object.contains_key("sealedQuestion") || object.contains_key("publicKey") {
         return true;
     }
@@ -283,93 +230,6 @@ fn is_hex_spki(text: &str, prefix: &[u8; 12]) -> bool {
     text.len() == 2 * SPKI_LEN
         && hex::decode_to_slice(text, &mut der).is_ok()
         && der[..prefix.len()] == prefix[..]
-}
-
-/// The context messages, trimmed to the last `messageCount` when given.
-fn context(object: &Map<String, Value>) -> Vec<Value> {
-    let mut messages = object
-        .get("messages")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if let Some(count) = object.get("messageCount").and_then(Value::as_u64) {
-        let keep = usize::try_from(count).unwrap_or(usize::MAX);
-        if messages.len() > keep {
-            messages.drain(..messages.len() - keep);
-        }
-    }
-    messages
-}
-
-/// What an SDK failure means to the agent.
-pub(crate) fn refusal(error: heysummon_sdk::Error) -> Refusal {
-    use heysummon_sdk::Error as E;
-    match error {
-        E::Http { status, body, .. } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-            match body.and_then(|body| serde_json::to_value(*body).ok()) {
-                Some(body) => Refusal { status, body },
-                None => Refusal::new(status, "The HeySummon server refused the request"),
-            }
-        }
-        E::ExpertKeyChanged {
-            pinned, published, ..
-        } => Refusal::new(
-            StatusCode::CONFLICT,
-            "The expert's key changed since it was pinned; nothing was sent",
-        )
-        .with("code", json!("EXPERT_KEY_CHANGED"))
-        .with("pinned", json!(pinned))
-        .with("published", json!(published)),
-        E::EncryptionUnavailable(why) => Refusal::new(
-            StatusCode::CONFLICT,
-            "End-to-end encryption is required but not available; nothing was sent",
-        )
-        .with("code", json!("ENCRYPTION_UNAVAILABLE"))
-        .with("details", json!(why)),
-        E::ContentBlocked { flags } => Refusal::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            heysummon_sdk::safety::BLOCKED_ERROR,
-        )
-        .with(
-            "flags",
-            Value::Array(flags.into_iter().map(|f| json!({ "type": f })).collect()),
-        ),
-        E::UnknownRequest { .. } => Refusal::new(StatusCode::NOT_FOUND, "Request not found"),
-        E::Config(details) => Refusal::new(StatusCode::BAD_REQUEST, "Validation failed")
-            .with("details", json!(details)),
-        E::Timeout { waited } => Refusal::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "The HeySummon server did not answer in time",
-        )
-        .with("waitedMs", json!(millis(waited))),
-        E::Crypto => Refusal::new(
-            StatusCode::BAD_GATEWAY,
-            "message could not be authenticated",
-        ),
-        E::KeyStore(message) => {
-            tracing::error!(%message, "key store failure");
-            Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The guard's key store failed",
-            )
-        }
-        E::Network { .. } => Refusal::new(
-            StatusCode::BAD_GATEWAY,
-            "Could not reach the HeySummon server",
-        ),
-        other => {
-            tracing::warn!(error = %other, "end-to-end step failed");
-            Refusal::new(
-                StatusCode::BAD_GATEWAY,
-                "The request could not be completed",
-            )
-        }
-    }
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

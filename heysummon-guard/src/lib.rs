@@ -15,7 +15,10 @@
 //!   streams passed through as they arrive, JSON 502/504 when the server fails or times out;
 //!   with several workers thread-per-core ([`serve::spawn_threads`]: one current-thread runtime,
 //!   accept loop and upstream pool per thread, the ask API's state and the key store shared
-//!   through [`GuardShared`]).
+//!   through [`GuardShared`]);
+//! - asks humans for agents without cryptography: one transport-neutral core ([`ask`]:
+//!   [`AskInput`] → [`AskOutcome`] or [`AskError`], on the SDK's client), with the local HTTP
+//!   API `/v1/ask` as a thin front end over it ([`ask_api`]).
 //!
 //! The guard shares the wire types, the cryptography and the canonical signing text with the
 //! SDK and the server through [`heysummon_sdk`] (without its I/O features), so there is exactly
@@ -46,6 +49,7 @@
 
 pub mod apikey;
 pub mod ask;
+pub mod ask_api;
 pub mod cli;
 pub mod config;
 pub mod device;
@@ -63,6 +67,7 @@ pub mod sign;
 pub mod upstream;
 
 pub use apikey::ApiKey;
+pub use ask::{AskError, AskInput, AskKind, AskOutcome, Asker};
 pub use config::{Config, Limits, SafetyMode};
 pub use enroll::Enrollment;
 pub use error::Error;

@@ -23,7 +23,8 @@ use hyper::{Method, Request, Response, StatusCode, Uri, Version};
 use serde_json::json;
 use tower::Service as _;
 
-use crate::ask::AskApi;
+use crate::ask::Deadlines;
+use crate::ask_api;
 use crate::config::Config;
 use crate::e2e::{self, E2e};
 use crate::error::Error;
@@ -65,7 +66,7 @@ pub struct Guard {
 /// would not find the request at all.
 #[derive(Clone, Debug)]
 pub struct GuardShared {
-    ask: Arc<AskApi>,
+    deadlines: Deadlines,
     key_store: Arc<dyn KeyStore>,
 }
 
@@ -81,7 +82,7 @@ impl GuardShared {
     /// Fresh shared state over `key_store`.
     pub fn with_key_store(key_store: Arc<dyn KeyStore>) -> Self {
         Self {
-            ask: Arc::new(AskApi::default()),
+            deadlines: Deadlines::new(),
             key_store,
         }
     }
@@ -132,7 +133,12 @@ impl Guard {
         device_key: SigningKeyPair,
         shared: GuardShared,
     ) -> Result<Self, Error> {
-        let e2e = E2e::with_key_store(&config, device_key.clone(), shared.key_store.clone())?;
+        let e2e = E2e::with_key_store(
+            &config,
+            device_key.clone(),
+            shared.key_store.clone(),
+            shared.deadlines.clone(),
+        )?;
         let signer = RequestSigner::new(device_key.clone());
         let service = tower::Layer::layer(
             &SignRequestLayer::with_known_api_key(signer.clone(), config.api_key.expose()),
@@ -265,7 +271,8 @@ impl Guard {
         // Agents without cryptography: the guard seals, encrypts and decrypts for them.
         let listing = match (route, &object) {
             (Route::Help, Some(object)) => {
-                if let Some(answer) = inner.e2e.create(&parts.headers, object).await? {
+                let asker = inner.e2e.asker();
+                if let Some(answer) = ask_api::create_help(asker, &parts.headers, object).await? {
                     return Ok(json_response(StatusCode::OK, &answer));
                 }
                 None
@@ -393,19 +400,10 @@ impl Guard {
             (&Method::POST, None) => {
                 let limit = inner.config.limits.max_body_bytes;
                 let body = read_body(&parts.headers, body, limit).await?;
-                let mode = inner.config.safety;
-                inner
-                    .shared
-                    .ask
-                    .ask(&inner.e2e, mode, &parts.headers, &body, started)
-                    .await?
+                ask_api::ask(inner.e2e.asker(), &parts.headers, &body, started).await?
             }
             (&Method::GET, Some(id)) if !id.is_empty() && !id.contains('/') => {
-                inner
-                    .shared
-                    .ask
-                    .resume(&inner.e2e, id, parts.uri.query(), started)
-                    .await?
+                ask_api::resume(inner.e2e.asker(), id, parts.uri.query(), started).await?
             }
             (_, Some(id)) if id.is_empty() || id.contains('/') => {
                 return Err(Refusal::new(StatusCode::NOT_FOUND, "Not found"));

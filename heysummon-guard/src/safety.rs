@@ -2,16 +2,15 @@
 //! safety"): the SDK's rules over every plaintext field of `POST /api/v1/help` (`question`,
 //! every string anywhere in `messages`) and the `plaintext` of `POST /api/v1/message/:id`.
 //!
-//! In [`SafetyMode::Block`] a blocking finding is answered locally with 422 and the request is
-//! never forwarded; in [`SafetyMode::Flag`] it is forwarded and the finding *types* are logged.
+//! In [`SafetyMode::Block`] a blocking finding is refused locally ([`AskError::ContentBlocked`],
+//! which the HTTP front end answers with 422) and the request is never forwarded; in [`SafetyMode::Flag`] it is forwarded and the finding *types* are logged.
 //! Logs never contain the content or the field's text.
 
 use heysummon_sdk::safety::{self, ScanReport};
-use hyper::StatusCode;
 use serde_json::{Map, Value};
 
+use crate::ask::{AskError, BlockedFlag};
 use crate::config::SafetyMode;
-use crate::response::Refusal;
 
 /// Scans a `POST /api/v1/help` body.
 pub fn scan_help(body: &Map<String, Value>) -> ScanReport {
@@ -31,19 +30,20 @@ pub fn scan_message(body: &Map<String, Value>) -> ScanReport {
     }
 }
 
-/// Applies the mode to a report: `Err` with the 422 when the request must not be forwarded.
-pub fn enforce(mode: SafetyMode, report: &ScanReport, what: &'static str) -> Result<(), Refusal> {
+/// Applies the mode to a report: `Err` with every finding when the request must not be sent.
+///
+/// # Errors
+/// [`AskError::ContentBlocked`] for a blocking finding in [`SafetyMode::Block`].
+pub fn enforce(mode: SafetyMode, report: &ScanReport, what: &'static str) -> Result<(), AskError> {
     if report.is_clean() {
         return Ok(());
     }
     let types: Vec<&'static str> = report.flags.iter().map(|f| f.kind.as_str()).collect();
     if report.blocked() && mode == SafetyMode::Block {
         tracing::warn!(request = what, flags = ?types, "content blocked by the safety filter");
-        let flags = serde_json::to_value(&report.flags).unwrap_or(Value::Array(Vec::new()));
-        return Err(
-            Refusal::new(StatusCode::UNPROCESSABLE_ENTITY, safety::BLOCKED_ERROR)
-                .with("flags", flags),
-        );
+        return Err(AskError::ContentBlocked {
+            flags: report.flags.iter().map(BlockedFlag::from).collect(),
+        });
     }
     tracing::warn!(request = what, flags = ?types, blocked = report.blocked(), "content flagged, forwarded");
     Ok(())
@@ -67,10 +67,13 @@ mod tests {
         }));
         let report = scan_help(&body);
         assert!(report.blocked());
-        let refusal = enforce(SafetyMode::Block, &report, "help").unwrap_err();
-        assert_eq!(refusal.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(refusal.body["error"], "Content blocked by safety filter");
-        assert!(!refusal.body.to_string().contains("4111"));
+        let AskError::ContentBlocked { flags } =
+            enforce(SafetyMode::Block, &report, "help").unwrap_err()
+        else {
+            panic!("not a content block");
+        };
+        assert_eq!(flags[0].field.as_deref(), Some("messages[0].parts[0].text"));
+        assert!(!format!("{flags:?}").contains("4111"));
         assert!(enforce(SafetyMode::Flag, &report, "help").is_ok());
     }
 

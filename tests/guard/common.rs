@@ -27,6 +27,16 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// The server's expert, keys in memory.
+pub fn expert(server: &TestApp) -> heysummon_sdk::ExpertClient {
+    heysummon_sdk::ExpertClient::builder()
+        .base_url(&server.base)
+        .api_key(server.expert_key.clone())
+        .key_store(heysummon_sdk::keystore::MemoryKeyStore::new())
+        .build_expert()
+        .unwrap()
+}
+
 /// A guard on 127.0.0.1:0.
 pub struct GuardHandle {
     pub base: String,

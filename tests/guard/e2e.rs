@@ -8,25 +8,15 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{GuardHandle, TestApp, call, get, post};
+use crate::common::{GuardHandle, TestApp, call, expert, get, post};
 use futures_util::StreamExt as _;
 use heysummon_sdk::ExpertClient;
 use heysummon_sdk::client::WaitOptions;
-use heysummon_sdk::keystore::MemoryKeyStore;
 use heysummon_sdk::wire::{ApprovalDecision, RequestId};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn expert(server: &TestApp) -> ExpertClient {
-    ExpertClient::builder()
-        .base_url(&server.base)
-        .api_key(server.expert_key.clone())
-        .key_store(MemoryKeyStore::new())
-        .build_expert()
-        .unwrap()
-}
 
 /// Answers the next `n` requests as the expert: `reply(question)` gives the text, or `None` to
 /// leave it unanswered.

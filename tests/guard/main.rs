@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)]
 
+mod ask_core;
 mod common;
 mod e2e;
 mod proxy;
