@@ -336,8 +336,8 @@ pub(crate) fn refusal(error: heysummon_sdk::Error) -> Refusal {
             Value::Array(flags.into_iter().map(|f| json!({ "type": f })).collect()),
         ),
         E::UnknownRequest { .. } => Refusal::new(StatusCode::NOT_FOUND, "Request not found"),
-        E::Config(details) => Refusal::new(StatusCode::BAD_REQUEST, "Validation failed")
-            .with("details", json!(details)),
+        E::Config { message, .. } => Refusal::new(StatusCode::BAD_REQUEST, "Validation failed")
+            .with("details", json!(message)),
         E::Timeout { waited } => Refusal::new(
             StatusCode::GATEWAY_TIMEOUT,
             "The HeySummon server did not answer in time",
@@ -347,8 +347,8 @@ pub(crate) fn refusal(error: heysummon_sdk::Error) -> Refusal {
             StatusCode::BAD_GATEWAY,
             "message could not be authenticated",
         ),
-        E::KeyStore(message) => {
-            tracing::error!(%message, "key store failure");
+        error @ E::KeyStore { .. } => {
+            tracing::error!(%error, "key store failure");
             Refusal::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "The guard's key store failed",

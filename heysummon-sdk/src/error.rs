@@ -2,6 +2,12 @@
 
 use std::fmt;
 
+#[cfg(feature = "client")]
+use crate::safety::FlagType;
+
+/// A boxed underlying failure, kept as the [`std::error::Error::source`] of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can go wrong in this crate.
 ///
 /// Authentication failures of the message envelope are deliberately one opaque variant,
@@ -36,9 +42,16 @@ pub enum Error {
     #[error("request signature rejected: {0}")]
     Signature(SignatureRejection),
 
-    /// The local key store could not be read or written.
-    #[error("key store: {0}")]
-    KeyStore(String),
+    /// The local key store could not be read or written. Names the file, never quotes its
+    /// contents.
+    #[error("key store: {message}{}", Cause(source.as_deref()))]
+    KeyStore {
+        /// What failed (`cannot write <file>`, `<file>: not a valid key store record`).
+        message: String,
+        /// The underlying failure (an I/O error), when there was one.
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// The server answered with an HTTP error status. Carries the server's error body when it
     /// sent one, and its `Retry-After` (429, 503) when it gave one.
@@ -61,7 +74,7 @@ pub enum Error {
         kind: NetworkErrorKind,
         /// The underlying error.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+        source: BoxError,
     },
 
     /// The server answered, but not in the shape the protocol promises (a body that does not
@@ -83,8 +96,15 @@ pub enum Error {
     /// The client or the wait options are unusable (no base URL, a malformed URL or API key, a
     /// zero polling interval).
     #[cfg(feature = "client")]
-    #[error("invalid client configuration: {0}")]
-    Config(String),
+    #[error("invalid client configuration: {message}{}", Cause(source.as_deref()))]
+    Config {
+        /// What is wrong.
+        message: String,
+        /// The underlying failure (a URL that does not parse, an HTTP client that cannot be
+        /// made), when there was one.
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// The expert's published keys are not the ones this client pinned (in configuration or, on
     /// first use, in its key store), or the expert withdrew the keys it had published. Nothing
@@ -112,10 +132,11 @@ pub enum Error {
     /// social security number or a BSN in it (checked on this machine before sealing, since the
     /// server cannot scan what it cannot read). Names the kinds of finding, never the text.
     #[cfg(feature = "client")]
-    #[error("content blocked by the safety filter: {}", flags.join(", "))]
+    #[error("content blocked by the safety filter: {}", FlagList(flags))]
     ContentBlocked {
-        /// The kinds of blocking finding (`credit_card`, `ssn_bsn`).
-        flags: Vec<String>,
+        /// The kinds of blocking finding ([`FlagType::CreditCard`], [`FlagType::SsnBsn`]), in
+        /// the order found.
+        flags: Vec<FlagType>,
     },
 
     /// The request ended without what was waited for (an answer, a decision): it expired, was
@@ -135,6 +156,50 @@ pub enum Error {
         /// The request.
         request_id: String,
     },
+}
+
+impl Error {
+    /// An [`Error::KeyStore`] without an underlying failure.
+    #[cfg(feature = "keystore")]
+    pub(crate) fn key_store(message: impl Into<String>) -> Self {
+        Self::KeyStore {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::KeyStore`] caused by `source`.
+    #[cfg(feature = "keystore")]
+    pub(crate) fn key_store_caused_by(
+        message: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Self::KeyStore {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// An [`Error::Config`] without an underlying failure.
+    #[cfg(feature = "client")]
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::Config {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::Config`] caused by `source`.
+    #[cfg(feature = "client")]
+    pub(crate) fn config_caused_by(
+        message: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Self::Config {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
 }
 
 #[cfg(feature = "client")]
@@ -199,6 +264,37 @@ impl fmt::Display for NetworkErrorKind {
             Self::Interrupted => "interrupted",
             Self::Other => "other",
         })
+    }
+}
+
+/// Formats an underlying failure after the message: `: <cause>`, or nothing. The cause is also
+/// the error's `source()`; it is repeated here because, as with [`Error::Network`], the message
+/// alone would not say what went wrong.
+struct Cause<'a>(Option<&'a (dyn std::error::Error + Send + Sync + 'static)>);
+
+impl fmt::Display for Cause<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(cause) => write!(f, ": {cause}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Formats flag types as `credit_card, ssn_bsn`.
+#[cfg(feature = "client")]
+struct FlagList<'a>(&'a [FlagType]);
+
+#[cfg(feature = "client")]
+impl fmt::Display for FlagList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, flag) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(flag.as_str())?;
+        }
+        Ok(())
     }
 }
 

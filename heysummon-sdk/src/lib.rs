@@ -98,4 +98,4 @@ pub use client::{
 };
 #[cfg(feature = "client")]
 pub use error::NetworkErrorKind;
-pub use error::{Error, KeyAlgorithm, KeyProblem, SignatureRejection};
+pub use error::{BoxError, Error, KeyAlgorithm, KeyProblem, SignatureRejection};

@@ -24,7 +24,7 @@ fn expert(server: &Server) -> ExpertClient {
         .base_url(&server.base)
         .api_key(server.expert_key.clone())
         .key_store(MemoryKeyStore::new())
-        .build_expert()
+        .build()
         .unwrap()
 }
 
