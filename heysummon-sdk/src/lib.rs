@@ -94,7 +94,7 @@ pub mod wire;
 #[cfg(feature = "client")]
 pub use client::{
     Answer, Approval, AskOptions, BackoffPolicy, Client, ClientBuilder, Conversation,
-    EncryptionPolicy, ExpertClient, WaitOptions, WaitStrategy,
+    EncryptionPolicy, ExpertClient, ExpertClientBuilder, WaitOptions, WaitStrategy,
 };
 #[cfg(feature = "client")]
 pub use error::NetworkErrorKind;

@@ -121,7 +121,7 @@ impl Inner {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
-            .map_err(|e| Error::config_caused_by("request body", e))?;
+            .map_err(|e| Error::config("request body").because(e))?;
         let mut backoff = Backoff::new(self.retry.backoff);
         let mut attempt = 1u32;
         loop {

@@ -117,7 +117,7 @@ impl ConnectionSettings {
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("heysummon-sdk/", env!("CARGO_PKG_VERSION")))
                 .build()
-                .map_err(|e| Error::config_caused_by("HTTP client", e))?,
+                .map_err(|e| Error::config("HTTP client").because(e))?,
         };
         let attempts = self.retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS);
         if attempts == 0 {
@@ -144,7 +144,7 @@ impl ConnectionSettings {
 }
 
 fn parse_base_url(text: &str) -> Result<Url, Error> {
-    let mut url = Url::parse(text.trim()).map_err(|e| Error::config_caused_by("base URL", e))?;
+    let mut url = Url::parse(text.trim()).map_err(|e| Error::config("base URL").because(e))?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
         return Err(Error::config("base URL must be an http(s) URL"));
     }

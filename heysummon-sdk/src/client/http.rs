@@ -94,7 +94,7 @@ pub(crate) fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration>
 /// Classifies a reqwest failure.
 pub(crate) fn from_reqwest(error: reqwest::Error) -> Error {
     if error.is_builder() {
-        return Error::config_caused_by("cannot build the request", error);
+        return Error::config("cannot build the request").because(error);
     }
     Error::Network {
         kind: network_kind(&error),

@@ -49,7 +49,7 @@ pub(crate) fn open_url(inner: &Inner, url: reqwest::Url, last_event_id: Option<&
     let builder = match es::ClientBuilder::for_url(url.as_str()) {
         Ok(builder) => builder,
         Err(error) => {
-            let error = Error::config_caused_by("event stream URL", error);
+            let error = Error::config("event stream URL").because(error);
             return Box::pin(stream::once(async move { Err(error) }));
         }
     };
@@ -141,7 +141,7 @@ async fn convert_error(error: es::Error, body_timeout: Duration) -> Error {
         es::Error::MaxRedirectLimitReached(_) | es::Error::MalformedLocationHeader(_) => {
             Error::Protocol("the event stream endpoint redirected".into())
         }
-        es::Error::InvalidParameter(error) => Error::config_caused_by("event stream", error),
+        es::Error::InvalidParameter(error) => Error::config("event stream").because(error),
     }
 }
 

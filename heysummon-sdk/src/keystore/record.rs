@@ -30,7 +30,7 @@ pub(super) fn corrupt(path: &Path) -> Error {
 
 /// The error for a failed file operation; names the file, not its contents.
 pub(super) fn io_error(action: &str, path: &Path, err: std::io::Error) -> Error {
-    Error::key_store_caused_by(format!("cannot {action} {}", path.display()), err)
+    Error::key_store(format!("cannot {action} {}", path.display())).because(err)
 }
 
 /// A party's two key pairs, private halves included.
