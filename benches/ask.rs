@@ -56,7 +56,7 @@ fn main() {
             .base_url(&base)
             .api_key(server.expert_key.clone())
             .key_store(MemoryKeyStore::new())
-            .build_expert()
+            .build()
             .unwrap();
         expert.publish_keys().await.unwrap();
         let agent = Client::builder()

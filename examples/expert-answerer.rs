@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
                 "HEYSUMMON_KEY_STORE",
                 ".heysummon/expert",
             ))?)
-            .build_expert()?;
+            .build()?;
     let fingerprint = expert.publish_keys().await?;
     println!("published keys, fingerprint {}", fingerprint.grouped());
     println!("waiting for requests (Ctrl-C to stop) …");

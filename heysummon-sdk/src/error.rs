@@ -1,6 +1,16 @@
-//! The crate's one error type.
+//! The crate's one error type, and the details some of its variants carry.
+
+mod detail;
 
 use std::fmt;
+
+pub use detail::{KeyAlgorithm, KeyProblem, SignatureRejection};
+
+#[cfg(feature = "client")]
+use crate::safety::FlagType;
+
+/// A boxed underlying failure, kept as the [`std::error::Error::source`] of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong in this crate.
 ///
@@ -36,9 +46,16 @@ pub enum Error {
     #[error("request signature rejected: {0}")]
     Signature(SignatureRejection),
 
-    /// The local key store could not be read or written.
-    #[error("key store: {0}")]
-    KeyStore(String),
+    /// The local key store could not be read or written. Names the file, never quotes its
+    /// contents.
+    #[error("key store: {message}{}", Cause(source.as_deref()))]
+    KeyStore {
+        /// What failed (`cannot write <file>`, `<file>: not a valid key store record`).
+        message: String,
+        /// The underlying failure (an I/O error), when there was one.
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// The server answered with an HTTP error status. Carries the server's error body when it
     /// sent one, and its `Retry-After` (429, 503) when it gave one.
@@ -61,7 +78,7 @@ pub enum Error {
         kind: NetworkErrorKind,
         /// The underlying error.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+        source: BoxError,
     },
 
     /// The server answered, but not in the shape the protocol promises (a body that does not
@@ -83,8 +100,15 @@ pub enum Error {
     /// The client or the wait options are unusable (no base URL, a malformed URL or API key, a
     /// zero polling interval).
     #[cfg(feature = "client")]
-    #[error("invalid client configuration: {0}")]
-    Config(String),
+    #[error("invalid client configuration: {message}{}", Cause(source.as_deref()))]
+    Config {
+        /// What is wrong.
+        message: String,
+        /// The underlying failure (a URL that does not parse, an HTTP client that cannot be
+        /// made), when there was one.
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// The expert's published keys are not the ones this client pinned (in configuration or, on
     /// first use, in its key store), or the expert withdrew the keys it had published. Nothing
@@ -112,10 +136,11 @@ pub enum Error {
     /// social security number or a BSN in it (checked on this machine before sealing, since the
     /// server cannot scan what it cannot read). Names the kinds of finding, never the text.
     #[cfg(feature = "client")]
-    #[error("content blocked by the safety filter: {}", flags.join(", "))]
+    #[error("content blocked by the safety filter: {}", FlagList(flags))]
     ContentBlocked {
-        /// The kinds of blocking finding (`credit_card`, `ssn_bsn`).
-        flags: Vec<String>,
+        /// The kinds of blocking finding ([`FlagType::CreditCard`], [`FlagType::SsnBsn`]), in
+        /// the order found.
+        flags: Vec<FlagType>,
     },
 
     /// The request ended without what was waited for (an answer, a decision): it expired, was
@@ -135,6 +160,39 @@ pub enum Error {
         /// The request.
         request_id: String,
     },
+}
+
+impl Error {
+    /// An [`Error::KeyStore`] without an underlying failure.
+    #[cfg(feature = "keystore")]
+    pub(crate) fn key_store(message: impl Into<String>) -> Self {
+        Self::KeyStore {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::Config`] without an underlying failure.
+    #[cfg(feature = "client")]
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::Config {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Keeps `cause` as the [`std::error::Error::source`] of an [`Error::KeyStore`] or
+    /// [`Error::Config`]; other errors are returned as they are.
+    #[cfg(feature = "keystore")]
+    pub(crate) fn because(mut self, cause: impl Into<BoxError>) -> Self {
+        match &mut self {
+            Self::KeyStore { source, .. } => *source = Some(cause.into()),
+            #[cfg(feature = "client")]
+            Self::Config { source, .. } => *source = Some(cause.into()),
+            _ => {}
+        }
+        self
+    }
 }
 
 #[cfg(feature = "client")]
@@ -202,6 +260,37 @@ impl fmt::Display for NetworkErrorKind {
     }
 }
 
+/// Formats an underlying failure after the message: `: <cause>`, or nothing. The cause is also
+/// the error's `source()`; it is repeated here because, as with [`Error::Network`], the message
+/// alone would not say what went wrong.
+struct Cause<'a>(Option<&'a (dyn std::error::Error + Send + Sync + 'static)>);
+
+impl fmt::Display for Cause<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(cause) => write!(f, ": {cause}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Formats flag types as `credit_card, ssn_bsn`.
+#[cfg(feature = "client")]
+struct FlagList<'a>(&'a [FlagType]);
+
+#[cfg(feature = "client")]
+impl fmt::Display for FlagList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, flag) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(flag.as_str())?;
+        }
+        Ok(())
+    }
+}
+
 /// Formats an HTTP error as `HTTP 404: Request not found (CODE)`.
 #[cfg(feature = "client")]
 struct DisplayHttp<'a> {
@@ -220,118 +309,6 @@ impl fmt::Display for DisplayHttp<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// The two key algorithms of the protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KeyAlgorithm {
-    /// Ed25519 signing keys.
-    Ed25519,
-    /// X25519 key-agreement keys.
-    X25519,
-}
-
-impl fmt::Display for KeyAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Ed25519 => "Ed25519",
-            Self::X25519 => "X25519",
-        })
-    }
-}
-
-/// What exactly was wrong with a key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyProblem {
-    /// The text is neither hex, PEM nor base64 of a DER public key.
-    UnrecognisedEncoding,
-    /// The text looked like hex but is not valid hex.
-    BadHex,
-    /// The text looked like base64 but is not valid base64.
-    BadBase64,
-    /// The text looked like PEM but is not a valid `PUBLIC KEY` block.
-    BadPem,
-    /// The decoded key has the wrong number of bytes.
-    WrongLength {
-        /// Bytes the encoding needs.
-        expected: usize,
-        /// Bytes that were given.
-        actual: usize,
-    },
-    /// The DER prefix names another algorithm (or none of ours).
-    WrongAlgorithm {
-        /// The algorithm the prefix names, when it is one of ours.
-        found: Option<KeyAlgorithm>,
-    },
-    /// The key is a small-order point: agreement with it would not depend on our secret, or
-    /// signatures under it would be forgeable.
-    WeakKey,
-}
-
-impl fmt::Display for KeyProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::UnrecognisedEncoding => {
-                f.write_str("not hex, PEM or base64 of a DER SubjectPublicKeyInfo")
-            }
-            Self::BadHex => f.write_str("malformed hex"),
-            Self::BadBase64 => f.write_str("malformed base64"),
-            Self::BadPem => f.write_str("malformed PEM (expected a PUBLIC KEY block)"),
-            Self::WrongLength { expected, actual } => {
-                write!(f, "wrong length: expected {expected} bytes, got {actual}")
-            }
-            Self::WrongAlgorithm { found: Some(found) } => {
-                write!(f, "wrong algorithm prefix: this is an {found} key")
-            }
-            Self::WrongAlgorithm { found: None } => {
-                f.write_str("wrong algorithm prefix: not an Ed25519 or X25519 SubjectPublicKeyInfo")
-            }
-            Self::WeakKey => f.write_str("weak (small-order) key"),
-        }
-    }
-}
-
-/// Why a signed request was rejected; each maps to the `code` of the 401 response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SignatureRejection {
-    /// The headers are malformed, the device is unknown or the signature does not verify.
-    Invalid,
-    /// The timestamp is outside the accepted window around the verifier's clock.
-    Expired,
-    /// The nonce was already used within the window.
-    Replayed,
-    /// The request must be signed and is not.
-    Required,
-}
-
-impl SignatureRejection {
-    /// The machine code sent in the error body.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Invalid => "SIGNATURE_INVALID",
-            Self::Expired => "SIGNATURE_EXPIRED",
-            Self::Replayed => "SIGNATURE_REPLAYED",
-            Self::Required => "SIGNATURE_REQUIRED",
-        }
-    }
-
-    /// A sentence for the error body; never names a key or a secret.
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::Invalid => "Request signature is invalid",
-            Self::Expired => "Request signature has expired or is from the future",
-            Self::Replayed => "Request signature was already used",
-            Self::Required => "This API key requires signed requests",
-        }
-    }
-}
-
-impl fmt::Display for SignatureRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message(), self.code())
     }
 }
 

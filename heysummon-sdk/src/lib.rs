@@ -94,8 +94,8 @@ pub mod wire;
 #[cfg(feature = "client")]
 pub use client::{
     Answer, Approval, AskOptions, BackoffPolicy, Client, ClientBuilder, Conversation,
-    EncryptionPolicy, ExpertClient, WaitOptions, WaitStrategy,
+    EncryptionPolicy, ExpertClient, ExpertClientBuilder, WaitOptions, WaitStrategy,
 };
 #[cfg(feature = "client")]
 pub use error::NetworkErrorKind;
-pub use error::{Error, KeyAlgorithm, KeyProblem, SignatureRejection};
+pub use error::{BoxError, Error, KeyAlgorithm, KeyProblem, SignatureRejection};

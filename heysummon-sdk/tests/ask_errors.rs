@@ -14,7 +14,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use heysummon_sdk::client::{AskOptions, BackoffPolicy, Client, EncryptionPolicy, WaitOptions};
+use heysummon_sdk::client::{
+    AskOptions, BackoffPolicy, Client, EncryptionPolicy, ExpertClient, WaitOptions,
+};
 use heysummon_sdk::keys::PartyKeys;
 use heysummon_sdk::keystore::{FileKeyStore, KeyStore, RequestKind, StoredRequest};
 use heysummon_sdk::wire::{RefCode, RequestId};
@@ -167,11 +169,11 @@ async fn calls_that_are_not_idempotent_are_tried_once() {
     script.on("POST /api/v1/key-exchange/r1", 503, &[], "");
     script.on("POST /api/v1/approve/r1", 502, &[], "");
     let base = script.start().await;
-    let expert = Client::builder()
+    let expert = ExpertClient::builder()
         .base_url(&base)
         .api_key("hs_exp_test")
         .retries(4, fast_retries())
-        .build_expert()
+        .build()
         .unwrap();
     let id = RequestId::new("r1");
     let error = expert.exchange_keys(&id).await.unwrap_err();
@@ -250,7 +252,7 @@ async fn unreachable_servers_are_network_errors() {
 #[tokio::test]
 async fn configuration_errors() {
     let config = |result: Result<Client, Error>| {
-        assert!(matches!(result, Err(Error::Config(_))));
+        assert!(matches!(result, Err(Error::Config { .. })));
     };
     config(Client::builder().api_key("k").build());
     config(Client::builder().base_url("ftp://x").api_key("k").build());
@@ -275,7 +277,7 @@ async fn configuration_errors() {
             .submit("x", &AskOptions::new().with_idempotency_key(key))
             .await
             .unwrap_err();
-        assert!(matches!(error, Error::Config(_)), "{error}");
+        assert!(matches!(error, Error::Config { .. }), "{error}");
     }
     let error = Client::builder()
         .base_url("http://127.0.0.1:1")
@@ -285,7 +287,10 @@ async fn configuration_errors() {
         .enroll_device()
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::Config(_)), "no device key: {error}");
+    assert!(
+        matches!(error, Error::Config { .. }),
+        "no device key: {error}"
+    );
 }
 
 #[tokio::test]
@@ -294,7 +299,7 @@ async fn key_store_failures_are_key_store_errors() {
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"not a directory").unwrap();
     let error = FileKeyStore::open(file.join("store")).unwrap_err();
-    assert!(matches!(error, Error::KeyStore(_)), "{error}");
+    assert!(matches!(error, Error::KeyStore { .. }), "{error}");
 
     // A record damaged on disk: resuming says so, and quotes nothing.
     let store = FileKeyStore::open(dir.path().join("store")).unwrap();
@@ -312,7 +317,7 @@ async fn key_store_failures_are_key_store_errors() {
         .build()
         .unwrap();
     let error = agent.conversation(&RequestId::new("r1")).unwrap_err();
-    assert!(matches!(error, Error::KeyStore(_)), "{error}");
+    assert!(matches!(error, Error::KeyStore { .. }), "{error}");
 }
 
 #[tokio::test]

@@ -33,7 +33,7 @@ pub fn expert(server: &TestApp) -> heysummon_sdk::ExpertClient {
         .base_url(&server.base)
         .api_key(server.expert_key.clone())
         .key_store(heysummon_sdk::keystore::MemoryKeyStore::new())
-        .build_expert()
+        .build()
         .unwrap()
 }
 

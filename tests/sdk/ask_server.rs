@@ -11,6 +11,7 @@ use heysummon_sdk::Error;
 use heysummon_sdk::client::{AskOptions, Content, EncryptionPolicy, WaitOptions};
 use heysummon_sdk::keys::SigningKeyPair;
 use heysummon_sdk::keystore::{FileKeyStore, MemoryKeyStore};
+use heysummon_sdk::safety::FlagType;
 use heysummon_sdk::wire::{ApprovalDecision, RequestId, Sender, Status};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -152,7 +153,7 @@ async fn heysummon_compatible_flow_with_follow_ups() {
     assert_eq!(again.http_status(), Some(409));
     assert!(matches!(
         conversation.rate(9, None).await.unwrap_err(),
-        Error::Config(_)
+        Error::Config { .. }
     ));
 }
 
@@ -513,7 +514,7 @@ async fn sealed_content_is_checked_here_before_it_is_sealed() {
         .await
         .unwrap_err();
     match &error {
-        Error::ContentBlocked { flags } => assert_eq!(flags, &["credit_card".to_owned()]),
+        Error::ContentBlocked { flags } => assert_eq!(flags, &[FlagType::CreditCard]),
         other => panic!("expected ContentBlocked, got {other}"),
     }
     assert!(!error.to_string().contains("4111"));

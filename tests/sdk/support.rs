@@ -58,7 +58,7 @@ impl Server {
             .base_url(&self.base)
             .api_key(self.expert_key.clone())
             .key_store(store)
-            .build_expert()
+            .build()
             .unwrap()
     }
 

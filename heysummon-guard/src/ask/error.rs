@@ -129,24 +129,17 @@ impl From<heysummon_sdk::Error> for AskError {
             E::EncryptionUnavailable(why) => Self::EncryptionUnavailable(why),
             E::ContentBlocked { flags } => Self::ContentBlocked {
                 flags: flags
-                    .iter()
-                    // A kind's wire name, whether the SDK names it or types it.
-                    .filter_map(|flag| flag_type(&flag.to_string()))
+                    .into_iter()
                     .map(|kind| BlockedFlag { kind, field: None })
                     .collect(),
             },
             E::UnknownRequest { .. } => Self::NotFound,
-            E::Config(details) => Self::InvalidInput(details),
+            E::Config { message, .. } => Self::InvalidInput(message),
             E::Timeout { waited } => Self::ServerTimeout { waited },
             E::Crypto => Self::Unauthenticated,
-            error @ E::KeyStore(_) => Self::KeyStore(error),
+            error @ E::KeyStore { .. } => Self::KeyStore(error),
             error @ E::Network { .. } => Self::Unreachable(error),
             other => Self::Failed(other),
         }
     }
-}
-
-/// The flag type spelled `name` on the wire.
-fn flag_type(name: &str) -> Option<FlagType> {
-    FlagType::ALL.into_iter().find(|kind| kind.as_str() == name)
 }

@@ -241,7 +241,7 @@ fn sdk_errors_are_told_apart_in_one_place() {
     });
     assert!(matches!(network, AskError::Unreachable(_)) && network.is_retryable());
     let blocked = AskError::from(heysummon_sdk::Error::ContentBlocked {
-        flags: vec!["credit_card".into(), "ssn_bsn".into()],
+        flags: vec![FlagType::CreditCard, FlagType::SsnBsn],
     });
     let AskError::ContentBlocked { flags } = blocked else {
         panic!("not blocked");
@@ -263,7 +263,10 @@ fn sdk_errors_are_told_apart_in_one_place() {
         request_id: "r".into(),
     };
     assert!(matches!(AskError::from(unknown), AskError::NotFound));
-    let config = heysummon_sdk::Error::Config("idempotency key must be 1 to 255 characters".into());
+    let config = heysummon_sdk::Error::Config {
+        message: "idempotency key must be 1 to 255 characters".into(),
+        source: None,
+    };
     assert!(matches!(AskError::from(config), AskError::InvalidInput(m) if m.contains("255")));
     assert!(matches!(
         AskError::from(heysummon_sdk::Error::Crypto),

@@ -170,9 +170,10 @@ fn errors_keep_their_status_and_body() {
     assert_eq!(slow.body["waitedMs"], 1500);
     let forged = refusal(AskError::Unauthenticated);
     assert_eq!(forged.status, StatusCode::BAD_GATEWAY);
-    let store = refusal(AskError::KeyStore(heysummon_sdk::Error::KeyStore(
-        "disk full".into(),
-    )));
+    let store = refusal(AskError::KeyStore(heysummon_sdk::Error::KeyStore {
+        message: "disk full".into(),
+        source: None,
+    }));
     assert_eq!(store.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!store.body.to_string().contains("disk"));
 }

@@ -8,22 +8,27 @@
 //! than the server's `Retry-After`. Every attempt is signed afresh (a new nonce), so a retry is
 //! never mistaken for a replay.
 
+use std::time::Duration;
+
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::backoff::Backoff;
-use super::http::{API_KEY_HEADER, from_reqwest, read_json};
-use super::{ApiKey, Inner};
+use super::connection::Inner;
+use super::http::{from_reqwest, read_json};
+use super::options::MAX_LONG_POLL_WAIT;
+use super::sse::{self, SseStream};
+use super::transport::Transport;
 use crate::Error;
-use crate::signing::{RequestParts, RequestSigner};
 use crate::wire::{
     AcknowledgeResponse, ApprovalDecision, ApproveRequest, CloseResponse, CreateHelpRequest,
-    CreateHelpResponse, EventAckResponse, ExpertsResponse, IDEMPOTENCY_KEY_HEADER,
-    KeyExchangeRequest, KeyExchangeResponse, MessagesResponse, PendingEventsResponse,
-    PublishExpertKeysRequest, PublishExpertKeysResponse, RateRequest, RateResponse, RequestId,
-    RequestsListResponse, SendMessageRequest, SendMessageResponse, WhoamiResponse,
+    CreateHelpResponse, EventAckResponse, ExpertsResponse, HelpStatusResponse,
+    IDEMPOTENCY_KEY_HEADER, KeyExchangeRequest, KeyExchangeResponse, MessagesResponse,
+    PendingEventsResponse, PublishExpertKeysRequest, PublishExpertKeysResponse, RateRequest,
+    RateResponse, RequestId, RequestsListResponse, SendMessageRequest, SendMessageResponse,
+    WhoamiResponse,
 };
 
 /// Whether a call may be repeated after a retryable failure.
@@ -39,17 +44,6 @@ pub(crate) enum Retry {
     Never,
 }
 
-/// The header of a key bound to a device token (PROTOCOL D).
-pub(crate) const DEVICE_TOKEN_HEADER: &str = "x-device-token";
-
-/// The path and query of `url` exactly as reqwest sends them (what a signature covers).
-pub(crate) fn path_and_query(url: &Url) -> String {
-    match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    }
-}
-
 /// Whether a failed call of this kind may be repeated.
 fn may_retry(retry: Retry, error: &Error) -> bool {
     match retry {
@@ -62,73 +56,6 @@ fn may_retry(retry: Retry, error: &Error) -> bool {
     }
 }
 
-/// What identifies the client on every request, the event stream's included: the API key, the
-/// device token of a key bound to one, and the device key that signs (PROTOCOL B4). `Debug`
-/// shows none of the secrets.
-pub(crate) struct Credentials {
-    /// `x-api-key`.
-    pub(crate) api_key: ApiKey,
-    /// `x-device-token`, for a key bound to one (PROTOCOL D).
-    pub(crate) device_token: Option<ApiKey>,
-    /// Signs every request when the agent has a device key.
-    pub(crate) signer: Option<RequestSigner>,
-}
-
-impl Credentials {
-    /// Adds the key, the device token and, when `sign` and there is a device key, the four
-    /// signature headers over `method`, the path and query of `url` and `body` (a fresh nonce
-    /// each time, so a retry is never a replay). The key and token were checked to be header
-    /// values when the client was built.
-    pub(crate) fn apply(
-        &self,
-        mut builder: reqwest::RequestBuilder,
-        method: &Method,
-        url: &Url,
-        body: &[u8],
-        sign: bool,
-    ) -> reqwest::RequestBuilder {
-        if let Ok(key) = self.api_key.header_value() {
-            builder = builder.header(API_KEY_HEADER, key);
-        }
-        if let Some(token) = self
-            .device_token
-            .as_ref()
-            .and_then(|t| t.header_value().ok())
-        {
-            builder = builder.header(DEVICE_TOKEN_HEADER, token);
-        }
-        if let Some(signer) = self.signer.as_ref().filter(|_| sign) {
-            let path = path_and_query(url);
-            let parts = RequestParts {
-                method: method.as_str(),
-                path_and_query: &path,
-                body,
-                api_key: self.api_key.expose(),
-            };
-            for (name, value) in signer.sign(&parts).to_pairs() {
-                builder = builder.header(name, value);
-            }
-        }
-        builder
-    }
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("api_key", &self.api_key)
-            .field(
-                "device_token",
-                &self.device_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "device",
-                &self.signer.as_ref().map(RequestSigner::device_id),
-            )
-            .finish()
-    }
-}
-
 impl Inner {
     /// One attempt: headers, signature, timeout.
     pub(crate) async fn send_once(
@@ -137,7 +64,7 @@ impl Inner {
         url: &Url,
         body: Option<&[u8]>,
         headers: &[(&'static str, String)],
-        timeout: std::time::Duration,
+        timeout: Duration,
         sign: bool,
     ) -> Result<reqwest::Response, Error> {
         let mut builder = self
@@ -194,7 +121,7 @@ impl Inner {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
-            .map_err(|e| Error::Config(format!("request body: {e}")))?;
+            .map_err(|e| Error::config("request body").because(e))?;
         let mut backoff = Backoff::new(self.retry.backoff);
         let mut attempt = 1u32;
         loop {
@@ -235,6 +162,25 @@ impl Inner {
     }
 
     // ---- consumer ---------------------------------------------------------------------------
+
+    /// `GET /api/v1/help/:id`, with `?wait=N` when `hold` is given.
+    pub(crate) async fn get_status(
+        &self,
+        id: &RequestId,
+        hold: Option<Duration>,
+    ) -> Result<HelpStatusResponse, Error> {
+        let mut url = self.endpoint(&["help", id.as_str()]);
+        let mut timeout = self.request_timeout;
+        if let Some(hold) = hold {
+            let secs = hold.min(MAX_LONG_POLL_WAIT).as_secs();
+            url.query_pairs_mut().append_pair("wait", &secs.to_string());
+            timeout = timeout.saturating_add(Duration::from_secs(secs));
+        }
+        let response = self
+            .send_once(&Method::GET, &url, None, &[], timeout, true)
+            .await?;
+        read_json(response).await
+    }
 
     /// `POST /api/v1/help` with an `Idempotency-Key`. Our server answers a repeat with the
     /// original request; since a HeySummon v1 server does not, only failures where the server
@@ -363,5 +309,21 @@ impl Inner {
             url.query_pairs_mut().append_pair("status", status);
         }
         self.get(url).await
+    }
+}
+
+impl Transport for Inner {
+    type Stream = SseStream;
+
+    async fn status(&self, id: &RequestId) -> Result<HelpStatusResponse, Error> {
+        self.get_status(id, None).await
+    }
+
+    async fn long_poll(&self, id: &RequestId, hold: Duration) -> Result<HelpStatusResponse, Error> {
+        self.get_status(id, Some(hold)).await
+    }
+
+    fn open_stream(&self, id: &RequestId, last_event_id: Option<&str>) -> SseStream {
+        sse::open(self, id, last_event_id)
     }
 }

@@ -7,44 +7,19 @@ use std::time::Duration;
 
 use futures_util::Stream;
 
-use super::ask::{Answer, Approval, EncryptionPolicy, latest_expert_text};
+use super::message::{
+    Content, ConversationMessage, decrypt_messages, expert_keys_of, latest_expert_text,
+};
 use super::nudge::{Source, feed};
+use super::outcome::{Answer, Approval, EncryptionPolicy};
 use super::{Client, WaitOptions, wait};
 use crate::Error;
 use crate::envelope::Channel;
-use crate::keys::{PartyKeys, PublicKeys};
 use crate::keystore::StoredRequest;
 use crate::wire::{
-    ApprovalDecision, CloseResponse, HelpStatusResponse, MessageId, MessageKind, MessagesResponse,
-    RateRequest, RateResponse, RefCode, RequestId, SendMessageRequest, Sender, Status, Timestamp,
+    CloseResponse, HelpStatusResponse, MessageId, MessagesResponse, RateRequest, RateResponse,
+    RefCode, RequestId, SendMessageRequest, Sender, Status, Timestamp,
 };
-
-/// What a message says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Content {
-    /// Text.
-    Text(String),
-    /// The record of an approval decision.
-    Decision(ApprovalDecision),
-}
-
-/// One message of a conversation, decrypted and verified.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ConversationMessage {
-    /// Who sent it.
-    pub from: Sender,
-    /// What it says.
-    pub content: Content,
-    /// Whether it was end-to-end encrypted and its signature verified (`false` for plaintext,
-    /// which the server could read and alter, and for decision markers).
-    pub end_to_end: bool,
-    /// The sender's message id.
-    pub message_id: MessageId,
-    /// When the server stored it.
-    pub created_at: Timestamp,
-}
 
 /// A request this client created: cheap to clone. `Debug` never shows keys.
 #[derive(Clone)]
@@ -70,9 +45,7 @@ impl Conversation {
         let (Some(request_id), Some(ref_code)) =
             (record.request_id.clone(), record.ref_code.clone())
         else {
-            return Err(Error::KeyStore(
-                "the stored request has no request id yet".into(),
-            ));
+            return Err(Error::key_store("the stored request has no request id yet"));
         };
         Ok(Self {
             client,
@@ -249,7 +222,7 @@ impl Conversation {
                     .seal(&text, Some(message_id.clone()))?;
                 SendMessageRequest::encrypted(Sender::Consumer, payload)
             }
-            None if self.client.inner.encryption == EncryptionPolicy::Required => {
+            None if self.client.encryption == EncryptionPolicy::Required => {
                 return Err(Error::EncryptionUnavailable(
                     "the expert has not exchanged keys yet".into(),
                 ));
@@ -306,7 +279,7 @@ impl Conversation {
     /// answer.
     pub async fn rate(&self, rating: u8, feedback: Option<&str>) -> Result<RateResponse, Error> {
         let mut body =
-            RateRequest::new(rating).ok_or_else(|| Error::Config("a rating is 1 to 5".into()))?;
+            RateRequest::new(rating).ok_or_else(|| Error::config("a rating is 1 to 5"))?;
         if let Some(feedback) = feedback {
             body = body.with_feedback(feedback);
         }
@@ -356,82 +329,6 @@ impl Conversation {
             return Err(Error::Crypto);
         }
         Ok(messages)
-    }
-}
-
-/// Verifies and decrypts every message of a conversation between `local` (who sends as
-/// `local_side`) and `peer`. Any encrypted message that fails authentication fails the whole
-/// read with [`Error::Crypto`]: never a partial transcript.
-pub(crate) fn decrypt_messages(
-    local: &PartyKeys,
-    local_side: Sender,
-    peer: Option<PublicKeys>,
-    response: &MessagesResponse,
-) -> Result<Vec<ConversationMessage>, Error> {
-    let ours = local.public();
-    response
-        .messages
-        .iter()
-        .map(|item| {
-            let (content, end_to_end) = match item.kind() {
-                Some(MessageKind::Encrypted(payload)) => {
-                    let peer = peer.ok_or(Error::Crypto)?;
-                    // Our own messages carry our signature; the key agreement is the same.
-                    let signer = if item.from == local_side {
-                        ours.sign
-                    } else {
-                        peer.sign
-                    };
-                    let remote = PublicKeys {
-                        sign: signer,
-                        encrypt: peer.encrypt,
-                    };
-                    let text = Channel::new(local, &remote)?.open(&payload)?;
-                    (Content::Text(text), true)
-                }
-                Some(MessageKind::Plaintext(text)) => (Content::Text(text), false),
-                Some(MessageKind::ApprovalMarker(decision)) => (Content::Decision(decision), false),
-                None => {
-                    return Err(Error::Protocol(
-                        "a message is neither encrypted, plaintext nor a decision".into(),
-                    ));
-                }
-            };
-            Ok(ConversationMessage {
-                from: item.from,
-                content,
-                end_to_end,
-                message_id: item.message_id.clone(),
-                created_at: item.created_at,
-            })
-        })
-        .collect()
-}
-
-/// The expert keys a `GET /messages` answer carries (after a key exchange).
-pub(crate) fn expert_keys_of(response: &MessagesResponse) -> Result<Option<PublicKeys>, Error> {
-    key_pair(
-        response.expert_sign_pub_key.as_deref(),
-        response.expert_encrypt_pub_key.as_deref(),
-    )
-}
-
-/// The agent's per-request keys a `GET /messages` answer carries.
-pub(crate) fn consumer_keys_of(response: &MessagesResponse) -> Result<Option<PublicKeys>, Error> {
-    key_pair(
-        response.consumer_sign_pub_key.as_deref(),
-        response.consumer_encrypt_pub_key.as_deref(),
-    )
-}
-
-/// Two wire keys as one party's keys; `None` unless both are there.
-pub(crate) fn key_pair(
-    sign: Option<&str>,
-    encrypt: Option<&str>,
-) -> Result<Option<PublicKeys>, Error> {
-    match (sign, encrypt) {
-        (Some(sign), Some(encrypt)) => PublicKeys::parse(sign, encrypt).map(Some),
-        _ => Ok(None),
     }
 }
 

@@ -3,14 +3,17 @@
 //! HeySummon-style requests and closes.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use futures_util::Stream;
 
-use super::conversation::{
-    ConversationMessage, consumer_keys_of, decrypt_messages, expert_keys_of,
+use super::WaitOptions;
+use super::builder::ExpertClientBuilder;
+use super::connection::Inner;
+use super::message::{
+    Content, ConversationMessage, consumer_keys_of, decrypt_messages, expert_keys_of,
 };
 use super::nudge::{Source, feed};
-use super::{Client, ClientBuilder, WaitOptions};
 use crate::Error;
 use crate::envelope::Channel;
 use crate::keys::{Fingerprint, PartyKeys};
@@ -23,12 +26,12 @@ use crate::wire::{
 /// The name under which the expert's long-term key pair is kept in the key store.
 pub const EXPERT_IDENTITY: &str = "expert";
 
-/// A client for an expert key (`hs_exp_…`). Build it with [`ExpertClient::builder`] (the
-/// [`ClientBuilder`] settings, with a [`crate::keystore::FileKeyStore`] to keep the expert's
-/// private key across restarts). Cheap to clone; `Debug` never shows a key.
+/// A client for an expert key (`hs_exp_…`). Build it with [`ExpertClient::builder`] (with a
+/// [`crate::keystore::FileKeyStore`] to keep the expert's private key across restarts). Cheap to
+/// clone; `Debug` never shows a key.
 #[derive(Clone, Debug)]
 pub struct ExpertClient {
-    client: Client,
+    inner: Arc<Inner>,
 }
 
 /// A request waiting for the expert, as the pending feed announces it.
@@ -85,13 +88,13 @@ pub struct ExpertRequest {
 }
 
 impl ExpertClient {
-    /// Starts configuring an expert client (build with [`ClientBuilder::build_expert`]).
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
+    /// Starts configuring an expert client.
+    pub fn builder() -> ExpertClientBuilder {
+        ExpertClientBuilder::default()
     }
 
-    pub(crate) fn from_client(client: Client) -> Self {
-        Self { client }
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        Self { inner }
     }
 
     /// The expert's long-term key pair: from the key store, or made and stored on first use.
@@ -99,7 +102,7 @@ impl ExpertClient {
     /// # Errors
     /// [`Error::KeyStore`].
     pub fn identity(&self) -> Result<PartyKeys, Error> {
-        let store = &self.client.inner.key_store;
+        let store = &self.inner.key_store;
         if let Some(keys) = store.identity(EXPERT_IDENTITY)? {
             return Ok(keys);
         }
@@ -123,7 +126,7 @@ impl ExpertClient {
             sign_public_key: public.sign.to_hex(),
             encrypt_public_key: public.encrypt.to_hex(),
         };
-        let answer = self.client.inner.publish_keys(&body).await?;
+        let answer = self.inner.publish_keys(&body).await?;
         let ours = public.fingerprint();
         if Fingerprint::parse(&answer.fingerprint) != Some(ours) {
             return Err(Error::Protocol(
@@ -142,7 +145,7 @@ impl ExpertClient {
     /// # Errors
     /// As any call.
     pub async fn pending(&self) -> Result<Vec<IncomingRequest>, Error> {
-        let events = self.client.inner.pending_events().await?.events;
+        let events = self.inner.pending_events().await?.events;
         Ok(events
             .into_iter()
             .filter_map(|event| match event {
@@ -164,12 +167,12 @@ impl ExpertClient {
         &self,
         options: WaitOptions,
     ) -> impl Stream<Item = Result<IncomingRequest, Error>> + Send + 'static {
-        let url = self.client.inner.endpoint(&["events", "stream"]);
+        let url = self.inner.endpoint(&["events", "stream"]);
         let source = Incoming {
             expert: self.clone(),
             seen: HashSet::new(),
         };
-        feed(self.client.inner.clone(), source, url, options)
+        feed(self.inner.clone(), source, url, options)
     }
 
     /// Marks a request as seen (`POST /events/ack/:id`): it leaves the pending feed until
@@ -181,7 +184,7 @@ impl ExpertClient {
     /// # Errors
     /// As any call.
     pub async fn ack(&self, request_id: &RequestId) -> Result<EventAckResponse, Error> {
-        self.client.inner.ack_event(request_id).await
+        self.inner.ack_event(request_id).await
     }
 
     /// Opens a request: the question (decrypted when sealed to this expert's keys) and the
@@ -194,7 +197,7 @@ impl ExpertClient {
     /// [`Error::Crypto`] when a message fails authentication; 404/403 for a request not routed
     /// to this expert; as any call.
     pub async fn open(&self, request_id: &RequestId) -> Result<ExpertRequest, Error> {
-        let inner = &self.client.inner;
+        let inner = &self.inner;
         let response = inner.messages(request_id).await?;
         let identity = self.identity()?;
         let consumer = consumer_keys_of(&response)?;
@@ -206,7 +209,7 @@ impl ExpertClient {
         let messages = decrypt_messages(&identity, Sender::Expert, consumer, &response)?;
         let question = if sealed {
             match messages.first().map(|first| &first.content) {
-                Some(super::Content::Text(text)) => text.clone(),
+                Some(Content::Text(text)) => text.clone(),
                 _ => return Err(Error::Crypto),
             }
         } else {
@@ -240,7 +243,7 @@ impl ExpertClient {
     pub async fn exchange_keys(&self, request_id: &RequestId) -> Result<(), Error> {
         let public = self.identity()?.public();
         let body = KeyExchangeRequest::new(public.sign.to_hex(), public.encrypt.to_hex());
-        self.client.inner.key_exchange(request_id, &body).await?;
+        self.inner.key_exchange(request_id, &body).await?;
         Ok(())
     }
 
@@ -286,7 +289,7 @@ impl ExpertClient {
         request_id: &RequestId,
         decision: ApprovalDecision,
     ) -> Result<ApproveResponse, Error> {
-        self.client.inner.approve(request_id, decision).await
+        self.inner.approve(request_id, decision).await
     }
 
     /// Closes a request (`POST /close/:id`; idempotent).
@@ -297,7 +300,7 @@ impl ExpertClient {
     /// # Errors
     /// As any call.
     pub async fn close(&self, request_id: &RequestId) -> Result<CloseResponse, Error> {
-        self.client.inner.close(request_id).await
+        self.inner.close(request_id).await
     }
 
     async fn send(
@@ -306,7 +309,7 @@ impl ExpertClient {
         text: &str,
         decision: Option<ApprovalDecision>,
     ) -> Result<MessageId, Error> {
-        let inner = &self.client.inner;
+        let inner = &self.inner;
         let identity = self.identity()?;
         let response = inner.messages(request_id).await?;
         // The agent's keys first: no key exchange for a request nobody could answer.
@@ -314,8 +317,8 @@ impl ExpertClient {
         match expert_keys_of(&response)? {
             Some(keys) if keys == identity.public() => {}
             Some(_) => {
-                return Err(Error::Config(
-                    "the request's expert keys are not this expert's identity".into(),
+                return Err(Error::config(
+                    "the request's expert keys are not this expert's identity",
                 ));
             }
             None => self.exchange_keys(request_id).await?,

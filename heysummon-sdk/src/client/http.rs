@@ -1,59 +1,18 @@
-//! The HTTP side of the client: requests, answers, and turning failures into [`Error`]s.
+//! Reading HTTP answers: bodies within limits, error answers, `Retry-After`, and turning reqwest
+//! failures into [`Error`]s. Knows nothing of the API's endpoints.
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-use super::Inner;
-use super::sse::{self, SseStream};
-use super::transport::Transport;
 use crate::Error;
 use crate::error::NetworkErrorKind;
-use crate::wire::{ErrorBody, HelpStatusResponse, RequestId, Timestamp};
+use crate::wire::{ErrorBody, Timestamp};
 
-/// The header that carries the API key.
-pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 /// The largest body we read: the server caps requests at 1 MiB, and its answers are smaller.
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
 /// The largest error body we read.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
-
-impl Inner {
-    /// `GET /api/v1/help/:id`, with `?wait=N` when `hold` is given.
-    pub(crate) async fn get_status(
-        &self,
-        id: &RequestId,
-        hold: Option<Duration>,
-    ) -> Result<HelpStatusResponse, Error> {
-        let mut url = self.endpoint(&["help", id.as_str()]);
-        let mut timeout = self.request_timeout;
-        if let Some(hold) = hold {
-            let secs = hold.min(super::MAX_LONG_POLL_WAIT).as_secs();
-            url.query_pairs_mut().append_pair("wait", &secs.to_string());
-            timeout = timeout.saturating_add(Duration::from_secs(secs));
-        }
-        let response = self
-            .send_once(&reqwest::Method::GET, &url, None, &[], timeout, true)
-            .await?;
-        read_json(response).await
-    }
-}
-
-impl Transport for Inner {
-    type Stream = SseStream;
-
-    async fn status(&self, id: &RequestId) -> Result<HelpStatusResponse, Error> {
-        self.get_status(id, None).await
-    }
-
-    async fn long_poll(&self, id: &RequestId, hold: Duration) -> Result<HelpStatusResponse, Error> {
-        self.get_status(id, Some(hold)).await
-    }
-
-    fn open_stream(&self, id: &RequestId, last_event_id: Option<&str>) -> SseStream {
-        sse::open(self, id, last_event_id)
-    }
-}
 
 /// A success body as `T`, or the error the server answered.
 pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
@@ -135,7 +94,7 @@ pub(crate) fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration>
 /// Classifies a reqwest failure.
 pub(crate) fn from_reqwest(error: reqwest::Error) -> Error {
     if error.is_builder() {
-        return Error::Config(error.to_string());
+        return Error::config("cannot build the request").because(error);
     }
     Error::Network {
         kind: network_kind(&error),
@@ -155,18 +114,10 @@ pub(crate) fn network_kind(error: &reqwest::Error) -> NetworkErrorKind {
     }
 }
 
-/// The value of the API key header, marked sensitive (never printed by `Debug`, never indexed by
-/// HTTP/2 header compression).
-pub(crate) fn sensitive(value: &str) -> Result<HeaderValue, Error> {
-    let mut header = HeaderValue::from_str(value)
-        .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
-    header.set_sensitive(true);
-    Ok(header)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::HelpStatusResponse;
 
     #[test]
     fn retry_after_seconds_and_dates() {

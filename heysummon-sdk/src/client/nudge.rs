@@ -11,10 +11,11 @@ use futures_util::{Stream, StreamExt as _, stream};
 use reqwest::Url;
 use tokio::time::{Instant, sleep_until, timeout_at};
 
+use super::WaitOptions;
 use super::backoff::Backoff;
+use super::connection::Inner;
 use super::sse::{self, SseStream};
 use super::transport::SseItem;
-use super::{Inner, WaitOptions};
 use crate::Error;
 
 /// What a [`feed`] reads: each read returns the items not returned before, and whether nothing

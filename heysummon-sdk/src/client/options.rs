@@ -185,14 +185,14 @@ impl WaitOptions {
         ];
         for (value, name) in positive {
             if value.is_zero() {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "wait option {name} must not be zero"
                 )));
             }
         }
         if self.backoff.initial.is_zero() || self.backoff.max < self.backoff.initial {
-            return Err(Error::Config(
-                "backoff needs 0 < initial <= max (a zero delay would reconnect in a loop)".into(),
+            return Err(Error::config(
+                "backoff needs 0 < initial <= max (a zero delay would reconnect in a loop)",
             ));
         }
         Ok(())
@@ -238,13 +238,13 @@ mod tests {
             Duration::from_secs(60),
             Duration::from_secs(60),
         );
-        assert!(matches!(spinning.validate(), Err(Error::Config(_))));
+        assert!(matches!(spinning.validate(), Err(Error::Config { .. })));
         let eager = WaitOptions::default().with_backoff(BackoffPolicy::new(
             Duration::ZERO,
             Duration::from_secs(1),
             2,
         ));
-        assert!(matches!(eager.validate(), Err(Error::Config(_))));
+        assert!(matches!(eager.validate(), Err(Error::Config { .. })));
         let long = WaitOptions::default().with_long_poll_wait(Duration::from_secs(600));
         assert_eq!(long.long_poll_hold(), MAX_LONG_POLL_WAIT);
     }

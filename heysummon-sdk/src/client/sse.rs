@@ -26,9 +26,9 @@ use launchdarkly_sdk_transport::{
 };
 use sync_wrapper::{SyncFuture, SyncStream};
 
-use super::Inner;
-use super::api::Credentials;
+use super::connection::Inner;
 use super::http::{MAX_ERROR_BODY, http_error_from, network_kind, parse_retry_after};
+use super::transport::Credentials;
 use super::transport::{SseEvent, SseItem};
 use crate::Error;
 use crate::error::NetworkErrorKind;
@@ -49,7 +49,7 @@ pub(crate) fn open_url(inner: &Inner, url: reqwest::Url, last_event_id: Option<&
     let builder = match es::ClientBuilder::for_url(url.as_str()) {
         Ok(builder) => builder,
         Err(error) => {
-            let error = Error::Config(format!("event stream URL: {error}"));
+            let error = Error::config("event stream URL").because(error);
             return Box::pin(stream::once(async move { Err(error) }));
         }
     };
@@ -141,7 +141,7 @@ async fn convert_error(error: es::Error, body_timeout: Duration) -> Error {
         es::Error::MaxRedirectLimitReached(_) | es::Error::MalformedLocationHeader(_) => {
             Error::Protocol("the event stream endpoint redirected".into())
         }
-        es::Error::InvalidParameter(error) => Error::Config(format!("event stream: {error}")),
+        es::Error::InvalidParameter(error) => Error::config("event stream").because(error),
     }
 }
 

@@ -614,6 +614,9 @@ async fn dropping_a_wait_is_harmless() {
 async fn zero_intervals_are_refused_before_anything_is_sent() {
     let fake = Fake::new();
     let options = smart().with_smart_poll(Duration::ZERO, MIN, MIN);
-    assert!(matches!(run(&fake, options).await, Err(Error::Config(_))));
+    assert!(matches!(
+        run(&fake, options).await,
+        Err(Error::Config { .. })
+    ));
     assert!(fake.calls().is_empty());
 }

@@ -333,7 +333,7 @@ fn debug_never_shows_the_key() {
 
 #[test]
 fn builder_refuses_what_cannot_work() {
-    let config = |result: Result<Client, Error>| matches!(result, Err(Error::Config(_)));
+    let config = |result: Result<Client, Error>| matches!(result, Err(Error::Config { .. }));
     assert!(config(Client::builder().api_key(KEY).build()));
     assert!(config(Client::builder().base_url("http://h").build()));
     assert!(config(

@@ -137,7 +137,7 @@ fn classify_stream_failure(error: &Error, connected: bool) -> StreamFailure {
             ..
         } if !connected => StreamFailure::Unreachable,
         Error::Protocol(_) if !connected => StreamFailure::Unsupported,
-        Error::Config(_) => StreamFailure::Fatal,
+        Error::Config { .. } => StreamFailure::Fatal,
         _ => StreamFailure::Transient,
     }
 }

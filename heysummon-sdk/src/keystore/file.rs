@@ -197,13 +197,10 @@ impl KeyStore for FileKeyStore {
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(error) => {
-                return Err(Error::KeyStore(format!("{}: {error}", dir.display())));
-            }
+            Err(error) => return Err(io_error("read directory", &dir, error)),
         };
         for entry in entries {
-            let entry =
-                entry.map_err(|error| Error::KeyStore(format!("{}: {error}", dir.display())))?;
+            let entry = entry.map_err(|error| io_error("read directory", &dir, error))?;
             if entry.path().extension().is_some_and(|ext| ext == "json") {
                 return Ok(true);
             }
@@ -240,10 +237,10 @@ fn private_dir(path: &Path) -> Result<(), Error> {
     }
     builder
         .create(path)
-        .map_err(|err| io_error("create directory", path, &err))?;
-    let metadata = fs::metadata(path).map_err(|err| io_error("inspect", path, &err))?;
+        .map_err(|err| io_error("create directory", path, err))?;
+    let metadata = fs::metadata(path).map_err(|err| io_error("inspect", path, err))?;
     if !metadata.is_dir() {
-        return Err(Error::KeyStore(format!(
+        return Err(Error::key_store(format!(
             "{} is not a directory",
             path.display()
         )));
@@ -253,7 +250,7 @@ fn private_dir(path: &Path) -> Result<(), Error> {
         use std::os::unix::fs::PermissionsExt as _;
         if metadata.permissions().mode() & 0o077 != 0 {
             fs::set_permissions(path, fs::Permissions::from_mode(0o700))
-                .map_err(|err| io_error("restrict permissions of", path, &err))?;
+                .map_err(|err| io_error("restrict permissions of", path, err))?;
         }
     }
     Ok(())
@@ -270,7 +267,7 @@ fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     if let Err(err) = written {
         // Best effort: the temporary file may not exist, and the write error is what matters.
         let _ = fs::remove_file(&temp);
-        return Err(io_error("write", path, &err));
+        return Err(io_error("write", path, err));
     }
     sync_dir(dir);
     Ok(())
@@ -299,7 +296,7 @@ fn remove(path: &Path) -> Result<(), Error> {
             Ok(())
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(err) => Err(io_error("remove", path, &err)),
+        Err(err) => Err(io_error("remove", path, err)),
     }
 }
 

@@ -25,12 +25,12 @@ const MAX_RECORD_LEN: u64 = 1 << 20;
 
 /// The error for a file that is not one of our records. Never quotes the contents.
 pub(super) fn corrupt(path: &Path) -> Error {
-    Error::KeyStore(format!("{}: not a valid key store record", path.display()))
+    Error::key_store(format!("{}: not a valid key store record", path.display()))
 }
 
 /// The error for a failed file operation; names the file, not its contents.
-pub(super) fn io_error(action: &str, path: &Path, err: &std::io::Error) -> Error {
-    Error::KeyStore(format!("cannot {action} {}: {err}", path.display()))
+pub(super) fn io_error(action: &str, path: &Path, err: std::io::Error) -> Error {
+    Error::key_store(format!("cannot {action} {}", path.display())).because(err)
 }
 
 /// A party's two key pairs, private halves included.
@@ -197,7 +197,7 @@ pub(super) fn to_json<T: Serialize>(record: &T, path: &Path) -> Result<Zeroizing
     // Sized so that a record never makes the buffer grow (which would leave freed copies).
     let mut buffer = Zeroizing::new(Vec::with_capacity(16 * 1024));
     serde_json::to_writer_pretty(&mut *buffer, record)
-        .map_err(|_| Error::KeyStore(format!("{}: cannot encode the record", path.display())))?;
+        .map_err(|_| Error::key_store(format!("{}: cannot encode the record", path.display())))?;
     buffer.push(b'\n');
     Ok(buffer)
 }
@@ -208,11 +208,11 @@ pub(super) fn read_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, Error
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(io_error("read", path, &err)),
+        Err(err) => return Err(io_error("read", path, err)),
     };
     let len = file
         .metadata()
-        .map_err(|err| io_error("read", path, &err))?
+        .map_err(|err| io_error("read", path, err))?
         .len();
     if len > MAX_RECORD_LEN {
         return Err(corrupt(path));
@@ -222,7 +222,7 @@ pub(super) fn read_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, Error
     let mut buffer = Zeroizing::new(Vec::with_capacity(capacity));
     file.take(MAX_RECORD_LEN)
         .read_to_end(&mut buffer)
-        .map_err(|err| io_error("read", path, &err))?;
+        .map_err(|err| io_error("read", path, err))?;
     Ok(Some(buffer))
 }
 
@@ -230,7 +230,7 @@ pub(super) fn read_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, Error
 pub(super) fn parse<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T, Error> {
     let probe: VersionOnly = serde_json::from_slice(bytes).map_err(|_| corrupt(path))?;
     if probe.version != VERSION {
-        return Err(Error::KeyStore(format!(
+        return Err(Error::key_store(format!(
             "{}: unsupported key store record version {} (this build reads version {VERSION})",
             path.display(),
             probe.version

@@ -279,7 +279,7 @@ fn corrupt_files_are_errors_that_quote_nothing() {
     let original = std::fs::read_to_string(&request_file).unwrap();
 
     let keystore_error = |err: Error| match err {
-        Error::KeyStore(message) => message,
+        error @ Error::KeyStore { .. } => error.to_string(),
         other => panic!("unexpected error {other:?}"),
     };
     let check = |contents: &str, expect: &str| {
