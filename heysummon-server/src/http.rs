@@ -2,6 +2,7 @@
 //! body bytes read under the size limit; plus JSON parsing with PROTOCOL's error bodies.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequest, OriginalUri, Request};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -41,10 +42,18 @@ impl FromRequest<AppState> for ApiRequest {
         if declared.is_some_and(|len| len > limit as u64) {
             return Err(ApiError::body_too_large());
         }
-        // Chunked bodies have no declared length: the limit applies while reading.
-        let body = Limited::new(body, limit)
-            .collect()
+        // Chunked bodies have no declared length: the limit applies while reading. A client
+        // that stops sending mid-body is answered 408 (and its connection closed by hyper, as
+        // the body was not read to its end).
+        let deadline = Duration::from_secs(state.config.http.body_read_timeout_secs);
+        let body = tokio::time::timeout(deadline, Limited::new(body, limit).collect())
             .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "The request body was not received in time",
+                )
+            })?
             .map_err(|error| {
                 if error.is::<http_body_util::LengthLimitError>() {
                     ApiError::body_too_large()

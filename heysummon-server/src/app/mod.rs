@@ -3,6 +3,7 @@
 //! examples and the benchmarks all start the server through it, so none of them runs a server
 //! that production does not.
 
+mod edge;
 mod router;
 mod serve;
 
@@ -103,8 +104,9 @@ impl Application {
     }
 
     /// Runs the server and its background tasks until the stop token is cancelled; then
-    /// stops accepting, lets in-flight requests finish, stops the background tasks (the last
-    /// checkpoint included) and returns.
+    /// stops accepting, lets in-flight requests finish (for at most `http.shutdown_drain_secs`,
+    /// then closes their connections), stops the background tasks (the last checkpoint
+    /// included) and returns.
     ///
     /// Cancel-safe in the sense that dropping the future stops serving at once, without the
     /// final checkpoint; cancel the stop token for a graceful stop.
@@ -116,7 +118,8 @@ impl Application {
         let mut background = JoinSet::new();
         background.spawn(crate::sweeper::run(state.clone()));
         background.spawn(crate::sweeper::run_checkpoints(state.clone()));
-        serve::serve_connections(listener, router(state), shutdown.clone()).await;
+        let limits = state.config.http.clone();
+        serve::serve_connections(listener, router(state), &limits, shutdown.clone()).await;
         shutdown.cancel();
         while let Some(ended) = background.join_next().await {
             if let Err(error) = ended {

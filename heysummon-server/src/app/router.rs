@@ -49,6 +49,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        .layer(middleware::map_response(super::edge::json_errors))
+        .layer(middleware::from_fn(super::edge::request_limits))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

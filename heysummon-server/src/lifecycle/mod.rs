@@ -139,8 +139,25 @@ pub enum LifecycleError {
 }
 
 /// Performs an action on a request: plans it against the current row and applies it
-/// atomically, re-reading and re-planning when the row changed in between.
+/// atomically, re-reading and re-planning when the row changed in between. Writers of this
+/// process take turns on a request, so only another instance's write can force a re-plan.
 pub async fn perform(
+    store: &Store,
+    request: RequestRecord,
+    action: Action,
+    now: Millis,
+) -> Result<Performed, LifecycleError> {
+    let _turn = store.take_turn(&request.id).await;
+    // What the caller read may be stale by the time the turn came.
+    let request = match store.request(&request.id).await? {
+        Some(current) if current.version != request.version => current,
+        _ => request,
+    };
+    perform_in_turn(store, request, action, now).await
+}
+
+/// [`perform`], for a writer holding the request's turn.
+async fn perform_in_turn(
     store: &Store,
     request: RequestRecord,
     action: Action,
@@ -153,7 +170,7 @@ pub async fn perform(
             && is_live(&current.status)
             && current.expires_at <= now
             && let Performed::Changed { request, .. } =
-                Box::pin(perform(store, current.clone(), Action::Expire, now)).await?
+                Box::pin(perform_in_turn(store, current.clone(), Action::Expire, now)).await?
         {
             current = *request;
         }

@@ -8,12 +8,15 @@ mod error;
 mod records;
 mod sqlite;
 mod statuses;
+mod turns;
 
 use std::path::Path;
+use std::sync::Arc;
 
 pub use crate::bus::Feed;
 pub use error::StoreError;
 pub use records::*;
+pub use turns::Turn;
 
 use crate::bus::EventBus;
 use crate::clock::Millis;
@@ -28,6 +31,7 @@ enum Backend {
 pub struct Store {
     backend: Backend,
     bus: EventBus,
+    turns: Arc<turns::Turns>,
 }
 
 macro_rules! delegate {
@@ -58,6 +62,12 @@ impl Store {
         Self::open_sqlite_with_bus(Path::new(path), bus).await
     }
 
+    /// Waits until no other writer of this process is changing the request, and holds off
+    /// the next one until the returned turn is dropped (see the lifecycle's `perform`).
+    pub async fn take_turn(&self, request_id: &str) -> Turn {
+        self.turns.take(request_id).await
+    }
+
     /// Opens (or creates) an SQLite database file, with a bus of its own.
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
         Self::open_sqlite_with_bus(path, EventBus::new()).await
@@ -69,6 +79,7 @@ impl Store {
         Ok(Self {
             backend: Backend::Sqlite(db),
             bus,
+            turns: Arc::default(),
         })
     }
 

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod http;
+
+pub use http::HttpConfig;
+
 /// Every setting of the server.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -28,6 +32,8 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Real-time delivery (PROTOCOL B1).
     pub events: EventsConfig,
+    /// Connection limits and timeouts.
+    pub http: HttpConfig,
 }
 
 /// The event log and its streams.
@@ -111,6 +117,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             rate_limits: RateLimits::default(),
             events: EventsConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -295,6 +302,18 @@ impl Config {
                 name: "events.mercure_jwt_secret",
                 message: "must be at least 32 bytes".into(),
             });
+        }
+        let h = &self.http;
+        for (name, value) in [
+            ("http.header_read_timeout_secs", h.header_read_timeout_secs),
+            ("http.body_read_timeout_secs", h.body_read_timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    name,
+                    message: "must be greater than zero".into(),
+                });
+            }
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {
