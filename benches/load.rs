@@ -1,7 +1,8 @@
 //! Load harness for `POST /api/v1/help`: persisted requests with a 1 KiB question against a
 //! real server (its own tokio runtime and SQLite file) on 127.0.0.1, from a load generator in
 //! the same process on the same cores. Reports requests/s and latency percentiles at 32
-//! concurrent keep-alive connections and sequentially on one connection.
+//! concurrent keep-alive connections and sequentially on one connection, and the size of the
+//! SQLite write-ahead log: its largest during the concurrent run, at its end, and after 2 s idle.
 //!
 //! Run: `cargo bench --bench load` (options: `-- --seconds N --connections N`).
 //! Figures go to BENCHMARKS.md.
@@ -93,6 +94,23 @@ async fn connection(addr: SocketAddr, body: Bytes, deadline: Instant) -> Vec<u32
     latencies
 }
 
+/// The size of the database's write-ahead log file, in MiB.
+fn wal_mib(db: &std::path::Path) -> f64 {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    std::fs::metadata(name).map_or(0.0, |m| m.len() as f64 / (1024.0 * 1024.0))
+}
+
+/// Samples the log's size every 50 ms until `deadline`; returns the largest seen.
+async fn largest_wal(db: std::path::PathBuf, deadline: Instant) -> f64 {
+    let mut largest: f64 = 0.0;
+    while Instant::now() < deadline {
+        largest = largest.max(wal_mib(&db));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    largest
+}
+
 fn report(label: &str, mut latencies: Vec<u32>, elapsed: Duration) {
     latencies.sort_unstable();
     let pct = |p: f64| {
@@ -130,6 +148,8 @@ fn main() {
 
         let started = Instant::now();
         let deadline = started + Duration::from_secs(options.seconds);
+        let db = dir.path().join("load.db");
+        let sampler = tokio::spawn(largest_wal(db.clone(), deadline));
         let tasks: Vec<_> = (0..options.connections)
             .map(|_| tokio::spawn(connection(addr, body.clone(), deadline)))
             .collect();
@@ -141,6 +161,15 @@ fn main() {
             &format!("{} connections", options.connections),
             all,
             started.elapsed(),
+        );
+        let largest = sampler.await.unwrap();
+        let at_end = wal_mib(&db);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        println!(
+            "write-ahead log: largest {largest:.1} MiB during the run, {at_end:.1} MiB at its end, \
+             {:.1} MiB after 2 s idle (database {:.1} MiB)",
+            wal_mib(&db),
+            std::fs::metadata(&db).map_or(0.0, |m| m.len() as f64 / (1024.0 * 1024.0)),
         );
 
         let started = Instant::now();

@@ -65,7 +65,7 @@ pub async fn run_checkpoints(state: AppState) {
         }
     }
     // A last checkpoint so the database file is complete on its own after shutdown.
-    if let Err(error) = state.store.checkpoint().await {
+    if let Err(error) = state.store.final_checkpoint().await {
         tracing::warn!(%error, "final checkpoint failed");
     }
 }

@@ -88,11 +88,20 @@ impl Store {
         &self.bus
     }
 
-    /// Moves committed writes from the write-ahead log into the database file without
-    /// blocking writers. Run periodically in the background (see [`crate::sweeper`]).
+    /// Moves committed writes from the write-ahead log into the database file, keeping the
+    /// log bounded under load and truncating it when idle. Run periodically in the background
+    /// (see [`crate::sweeper`]).
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.checkpoint().await.map(|_| ()),
+        }
+    }
+
+    /// The last checkpoint before shutdown: everything into the database file, the log
+    /// truncated, so the file is complete on its own.
+    pub async fn final_checkpoint(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.checkpoint_and_truncate().await,
         }
     }
 

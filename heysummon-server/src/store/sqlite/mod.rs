@@ -2,7 +2,8 @@
 //! writes in-process avoids busy-waiting) and a few reader connections, all in WAL mode.
 //!
 //! - [`writer`]: the writer thread, its group commits, and publishing to the bus after each;
-//! - [`readers`]: the reader pool, inline point reads, and checkpoints;
+//! - [`readers`]: the reader pool and inline point reads;
+//! - [`checkpoint`]: checkpoints that keep the write-ahead log bounded;
 //! - [`migrate`]: connection settings and migrations;
 //! - [`rows`]: mapping rows to records and back;
 //! - the queries, by resource: [`accounts`] (experts, tenants, keys, devices), [`requests`]
@@ -11,6 +12,7 @@
 
 mod accounts;
 mod changes;
+mod checkpoint;
 mod error;
 mod log;
 mod migrate;
@@ -55,6 +57,8 @@ impl SqliteStore {
             // Checkpoints (the only fsyncs with synchronous=NORMAL) run in the background on
             // their own connection instead of inside whichever commit crosses the threshold.
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+            // When the log is rewound, its file shrinks back to this size.
+            writer.pragma_update(None, "journal_size_limit", checkpoint::JOURNAL_SIZE_LIMIT)?;
             let last_event: i64 =
                 writer.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?;
             bus.blocking_publisher().skip_to(last_event);

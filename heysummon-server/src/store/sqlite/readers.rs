@@ -1,5 +1,6 @@
 //! The reader pool: a few read-only connections on WAL snapshots, for reads on tokio's
-//! blocking pool or, for point look-ups, inline; and the connection that checkpoints.
+//! blocking pool or, for point look-ups, inline; and the connection that checkpoints
+//! (see [`super::checkpoint`]).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags};
 
 use super::SqliteStore;
+use super::checkpoint::Checkpointer;
 use super::error::{SqlResult, task_failed};
 use super::migrate::{BUSY_TIMEOUT, STATEMENT_CACHE};
 use crate::store::StoreError;
@@ -18,7 +20,7 @@ const READERS: usize = 4;
 /// The read-only connections and the checkpointing one.
 #[derive(Debug)]
 pub(super) struct Readers {
-    checkpointer: Mutex<Connection>,
+    pub(super) checkpointer: Mutex<Checkpointer>,
     connections: Vec<Mutex<Connection>>,
     next: AtomicUsize,
 }
@@ -26,8 +28,7 @@ pub(super) struct Readers {
 impl Readers {
     /// Opens the pool on a migrated database file.
     pub(super) fn open(path: &Path) -> SqlResult<Self> {
-        let checkpointer = Connection::open(path)?;
-        checkpointer.busy_timeout(BUSY_TIMEOUT)?;
+        let checkpointer = Checkpointer::new(Connection::open(path)?)?;
         let mut connections = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = Connection::open_with_flags(
@@ -100,23 +101,6 @@ impl SqliteStore {
             Ok(done) => done.map_err(StoreError::from),
             Err(f) => self.read(f).await,
         }
-    }
-
-    /// Copies the write-ahead log into the database without blocking writers (a PASSIVE
-    /// checkpoint); the sweeper calls it periodically. Returns the WAL frames still pending.
-    pub(crate) async fn checkpoint(&self) -> Result<i64, StoreError> {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || -> SqlResult<i64> {
-            let conn = inner.readers.checkpointer.lock().map_err(task_failed)?;
-            let (log, done): (i64, i64) =
-                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                    Ok((row.get(1)?, row.get(2)?))
-                })?;
-            Ok(log - done)
-        })
-        .await
-        .map_err(task_failed)?
-        .map_err(StoreError::from)
     }
 
     /// A trivial query: is the database reachable?
