@@ -9,6 +9,8 @@ fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_env("HEYSUMMON_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a log file or a journal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = heysummon_guard::cli::Cli::parse();
     heysummon_guard::cli::run(cli)?;

@@ -39,6 +39,15 @@ impl Caller {
     }
 }
 
+/// Which rate-limit budget a client key's request spends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Budget {
+    /// The per-key request limit.
+    Requests,
+    /// Opening event streams: limited per key by the events limit instead.
+    Streams,
+}
+
 /// The 401 bodies an endpoint uses.
 #[derive(Clone, Copy, Debug)]
 pub struct AuthMessages {
@@ -83,7 +92,8 @@ impl AppState {
             .await?
             .filter(|key| key.is_active)
             .ok_or_else(|| ApiError::unauthorized(messages.invalid))?;
-        self.check_client_key(req, &key, false).await?;
+        self.check_client_key(req, &key, false, Budget::Requests)
+            .await?;
         Ok(key)
     }
 
@@ -104,16 +114,19 @@ impl AppState {
             .await?
             .filter(|key| key.is_active)
             .ok_or_else(|| ApiError::unauthorized(CLIENT_MESSAGES.invalid))?;
-        self.check_client_key(req, &key, true).await?;
+        self.check_client_key(req, &key, true, Budget::Requests)
+            .await?;
         Ok(key)
     }
 
-    /// The checks after a client key was found: device token, rate limit, signature.
+    /// The checks after a client key was found: device token, signature, rate limit (of the
+    /// budget the endpoint spends).
     async fn check_client_key(
         &self,
         req: &ApiRequest,
         key: &ClientKeyRecord,
         enrolling: bool,
+        budget: Budget,
     ) -> ApiResult<()> {
         if let Some(expected) = &key.device_token_hash {
             let presented = req.header(DEVICE_TOKEN_HEADER).map(hash_secret);
@@ -125,6 +138,9 @@ impl AppState {
         // The signature first: someone holding a stolen key but not the device key must not
         // be able to spend the real agent's rate-limit budget.
         self.check_signature(req, key, enrolling).await?;
+        if budget == Budget::Streams {
+            return Ok(());
+        }
         let limit = key
             .rate_limit_per_minute
             .unwrap_or(self.config.rate_limits.per_key);
@@ -158,6 +174,28 @@ impl AppState {
         req: &ApiRequest,
         messages: AuthMessages,
     ) -> ApiResult<Caller> {
+        self.authenticate_any_spending(req, messages, Budget::Requests)
+            .await
+    }
+
+    /// Like [`AppState::authenticate_any`], for opening an event stream: it spends the events
+    /// budget (checked by the route), not the per-key request budget, so an agent that
+    /// reconnects often can still submit.
+    pub async fn authenticate_streaming(
+        &self,
+        req: &ApiRequest,
+        messages: AuthMessages,
+    ) -> ApiResult<Caller> {
+        self.authenticate_any_spending(req, messages, Budget::Streams)
+            .await
+    }
+
+    async fn authenticate_any_spending(
+        &self,
+        req: &ApiRequest,
+        messages: AuthMessages,
+        budget: Budget,
+    ) -> ApiResult<Caller> {
         let presented = req
             .api_key()
             .ok_or_else(|| ApiError::unauthorized(messages.missing))?;
@@ -175,7 +213,7 @@ impl AppState {
             .await?
             .filter(|key| key.is_active)
             .ok_or_else(|| ApiError::unauthorized(messages.invalid))?;
-        self.check_client_key(req, &key, false).await?;
+        self.check_client_key(req, &key, false, budget).await?;
         Ok(Caller::Client(key))
     }
 

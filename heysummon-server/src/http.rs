@@ -110,9 +110,11 @@ impl ApiRequest {
 
     /// 415 unless the content type is JSON.
     pub fn require_json_content_type(&self) -> Result<(), ApiError> {
+        // The media type itself, parameters (`; charset=utf-8`) aside: not a substring.
         let is_json = self
             .header(header::CONTENT_TYPE.as_str())
-            .is_some_and(|ct| ct.to_ascii_lowercase().contains("application/json"));
+            .and_then(|ct| ct.split(';').next())
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
         if is_json {
             Ok(())
         } else {
@@ -124,24 +126,41 @@ impl ApiRequest {
     }
 
     /// Parses the body: 400 "Malformed JSON body" for bytes that are not JSON, 400
-    /// "Validation failed" (with details) for JSON of the wrong shape. An empty body is `{}`.
+    /// "Validation failed" (with details naming the member) for JSON of the wrong shape, a top-
+    /// level value that is not an object included. An empty body is `{}`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let bytes: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {
             &self.body
         };
-        serde_json::from_slice(bytes).map_err(|error| {
+        let invalid = |details: String| {
+            ApiError::bad_request("Validation failed")
+                .member("details", serde_json::Value::String(details))
+        };
+        let malformed = |error: serde_json::Error| {
+            ApiError::bad_request("Malformed JSON body")
+                .member("details", serde_json::Value::String(error.to_string()))
+        };
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             use serde_json::error::Category;
+            let path = error.path().to_string();
+            let error = error.into_inner();
             match error.classify() {
-                Category::Syntax | Category::Eof | Category::Io => {
-                    ApiError::bad_request("Malformed JSON body")
-                        .member("details", serde_json::Value::String(error.to_string()))
-                }
-                Category::Data => ApiError::bad_request("Validation failed")
-                    .member("details", serde_json::Value::String(error.to_string())),
+                Category::Syntax | Category::Eof | Category::Io => malformed(error),
+                Category::Data if path == "." => invalid(error.to_string()),
+                Category::Data => invalid(format!("{path}: {error}")),
             }
-        })
+        })?;
+        deserializer.end().map_err(malformed)?;
+        // A struct would also accept a JSON array of its fields in order: only objects are
+        // request bodies.
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first != Some(&b'{') {
+            return Err(invalid("the body must be a JSON object".into()));
+        }
+        Ok(value)
     }
 }
 

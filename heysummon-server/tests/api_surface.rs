@@ -401,7 +401,7 @@ async fn send_message_rules() {
 
     let msg = "Expert must exchange keys first (POST /key-exchange)";
     check!(server, POST path, e, encrypted("expert", "e1") => 400, msg);
-    let keys = json!({"signPublicKey": "expert-sign", "encryptPublicKey": "expert-encrypt"});
+    let keys = common::exchange_keys();
     call!(server, POST format!("/api/v1/key-exchange/{id}"), e, keys => 200);
     let body = call!(server, POST path, e, encrypted("expert", "e1") => 200);
     let expected = json!({"success": true, "messageId": "e1", "createdAt": START});
@@ -423,7 +423,7 @@ async fn malformed_encrypted_members_are_refused() {
     let server = common::spawn().await;
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let id = server.ask_ok(c, "q").await;
-    let keys = json!({"signPublicKey": "expert-sign", "encryptPublicKey": "expert-encrypt"});
+    let keys = common::exchange_keys();
     call!(server, POST format!("/api/v1/key-exchange/{id}"), e, keys => 200);
     let path = format!("/api/v1/message/{id}");
     // An encrypted message can never take the shape of an approval marker or a plaintext item.
@@ -523,7 +523,7 @@ async fn key_exchange_rules() {
     let (c, e) = (server.client_key.as_str(), server.expert_key.as_str());
     let id = server.ask_ok(c, "q").await;
     let path = format!("/api/v1/key-exchange/{id}");
-    let keys = json!({"signPublicKey": "expert-sign", "encryptPublicKey": "expert-encrypt"});
+    let keys = common::exchange_keys();
     check!(server, POST path, c, keys.clone() => 401, "Invalid or inactive expert key");
     check!(server, POST path, -, keys.clone() => 401, "Missing x-api-key header");
     let bob = server.tenant("Bob").await;
@@ -534,8 +534,8 @@ async fn key_exchange_rules() {
     let body = call!(server, POST path, e, keys.clone() => 200);
     same!(body, {"success": true, "status": "active"});
     let listed = call!(server, GET format!("/api/v1/messages/{id}"), c => 200);
-    assert_eq!(listed["expertSignPubKey"], "expert-sign");
-    assert_eq!(listed["expertEncryptPubKey"], "expert-encrypt");
+    assert_eq!(listed["expertSignPubKey"], keys["signPublicKey"]);
+    assert_eq!(listed["expertEncryptPubKey"], keys["encryptPublicKey"]);
     assert_eq!(listed["status"], "active");
     let msg = "Expert keys already exchanged for this request";
     check!(server, POST path, e, keys.clone() => 400, msg);

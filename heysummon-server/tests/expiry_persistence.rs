@@ -188,7 +188,7 @@ async fn every_live_status_expires_and_terminal_ones_stay() {
         .await;
     assert_eq!(s, StatusCode::OK);
     let active = server.ask_ok(&key, "active").await;
-    let keys = json!({"signPublicKey": "expert-sign", "encryptPublicKey": "expert-enc"});
+    let keys = common::exchange_keys();
     let (s, b) = server
         .post(&format!("/api/v1/key-exchange/{active}"), &expert, keys)
         .await;

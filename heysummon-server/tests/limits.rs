@@ -220,7 +220,7 @@ async fn field_size_limits() {
     // POST /message: plaintext ≤ 100 000, ciphertext ≤ 200 000, messageId ≤ 256.
     let id = server.ask_ok(c, "q").await;
     let path = format!("/api/v1/message/{id}");
-    let keys = json!({"signPublicKey": "s", "encryptPublicKey": "e"});
+    let keys = common::exchange_keys();
     let kx = format!("/api/v1/key-exchange/{id}");
     assert_eq!(
         send(&server, Method::POST, &kx, Some(e), Some(keys))

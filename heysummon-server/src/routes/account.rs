@@ -8,7 +8,7 @@ use heysummon_sdk::keys::{PublicKeys, SignPublicKey};
 use heysummon_sdk::wire::{
     ByRefResponse, EnrollDeviceRequest, EnrollDeviceResponse, ExpertId, ExpertInfo, ExpertSummary,
     ExpertsResponse, KeyId, OwnerId, OwnerSummary, PublishExpertKeysRequest,
-    PublishExpertKeysResponse, RefCode, RequestId, RequestsListResponse, WhoamiResponse,
+    PublishExpertKeysResponse, RefCode, RequestId, RequestsListResponse, Status, WhoamiResponse,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -100,6 +100,37 @@ pub(crate) async fn by_ref(
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListQuery {
     status: Option<String>,
+    limit: Option<String>,
+}
+
+/// The most requests one listing returns.
+const MAX_LIST: usize = 1000;
+
+impl ListQuery {
+    /// The status filter (a known status, any case) and the limit (1 to 1000, default 1000).
+    fn validated(&self) -> ApiResult<(Option<String>, usize)> {
+        let status = match self.status.as_deref().map(str::to_ascii_lowercase) {
+            None => None,
+            Some(s) if Status::ALL.iter().any(|known| known.as_str() == s) => Some(s),
+            Some(_) => {
+                let known: Vec<&str> = Status::ALL.iter().map(Status::as_str).collect();
+                return Err(ApiError::bad_request("Invalid status")
+                    .member("details", json!(format!("one of {}", known.join(", ")))));
+            }
+        };
+        let limit = match self.limit.as_deref() {
+            None => MAX_LIST,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIST).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request("Invalid limit")
+                        .member("details", json!("a whole number from 1 to 1000"))
+                })?,
+        };
+        Ok((status, limit))
+    }
 }
 
 /// `GET /api/v1/requests` (expert keys): requests routed to this expert, newest first.
@@ -111,7 +142,7 @@ pub(crate) async fn list(
     let expert = state
         .authenticate_expert(req.api_key(), ANY_KEY_MESSAGES)
         .await?;
-    let status = query.status.map(|s| s.to_ascii_lowercase());
+    let (status, limit) = query.validated()?;
     let now = state.clock.now();
     let mut requests = Vec::new();
     for r in state
@@ -127,6 +158,9 @@ pub(crate) async fn list(
             continue;
         }
         requests.push(crate::views::request_summary(&r, true).ok_or_else(ApiError::internal)?);
+        if requests.len() == limit {
+            break;
+        }
     }
     Ok(ok(RequestsListResponse { requests }))
 }

@@ -25,10 +25,15 @@ const ESCALATE_AFTER_MS: Millis = 30 * 60 * 1000;
 
 /// The per-key limit of the events endpoints (polling feed and streams).
 pub(crate) fn events_limit(state: &AppState, req: &ApiRequest) -> ApiResult<()> {
-    let Some(key) = req.api_key() else {
-        return Ok(());
-    };
-    let bucket = format!("events:{}", hex::encode(&hash_secret(key)[..12]));
+    match req.api_key() {
+        Some(key) => events_budget(state, key),
+        None => Ok(()),
+    }
+}
+
+/// The events limit of one credential (an API key, a subscriber token), by its hash.
+pub(crate) fn events_budget(state: &AppState, credential: &str) -> ApiResult<()> {
+    let bucket = format!("events:{}", hex::encode(&hash_secret(credential)[..12]));
     if state.limiter.hit(
         &bucket,
         state.config.rate_limits.events_per_key,

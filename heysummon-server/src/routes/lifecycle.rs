@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
+use heysummon_sdk::keys::PublicKeys;
 use heysummon_sdk::wire::{
     AcknowledgeResponse, ApproveRequest, ApproveResponse, CloseResponse, KeyExchangeRequest,
     KeyExchangeResponse, MessageId, RateRequest, RateResponse, RefCode, Status,
@@ -43,6 +44,10 @@ pub(crate) async fn key_exchange(
             .member("details", json!("keys must be 1 to 2048 characters")));
     }
     let request = request_or_404(&state, Viewer::Expert(&expert.id), &id).await?;
+    // Keys the consumer could never use are refused, as `PUT /expert/keys` refuses them.
+    PublicKeys::parse(&body.sign_public_key, &body.encrypt_public_key).map_err(|e| {
+        ApiError::bad_request("Invalid public key").member("details", json!(e.to_string()))
+    })?;
     let action = Action::KeyExchange {
         sign: body.sign_public_key,
         encrypt: body.encrypt_public_key,

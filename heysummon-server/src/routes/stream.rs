@@ -13,15 +13,14 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use heysummon_sdk::wire::{LAST_EVENT_ID_EARLIEST, LAST_EVENT_ID_HEADER};
+use heysummon_sdk::wire::{LAST_EVENT_ID_EARLIEST, LAST_EVENT_ID_HEADER, RequestId, request_topic};
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::events::events_limit;
+use super::events::{events_budget, events_limit};
 use crate::auth::{ANY_KEY_MESSAGES, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
-use crate::lifecycle::Viewer;
 use crate::mercure::{self, TopicFilter};
 use crate::state::AppState;
 use crate::store::{EventScope, LoggedEvent};
@@ -222,23 +221,31 @@ pub(crate) async fn stream(
     req: ApiRequest,
 ) -> ApiResult<Response> {
     events_limit(&state, &req)?;
-    let caller = state.authenticate_any(&req, ANY_KEY_MESSAGES).await?;
-    let scope = match caller {
-        Caller::Client(key) => {
-            if let Some(id) = &query.request_id {
-                // Only a request of this key can be narrowed to (and given a live topic).
-                super::request_or_404(&state, Viewer::Client(&key.id), id).await?;
-            }
+    let caller = state.authenticate_streaming(&req, ANY_KEY_MESSAGES).await?;
+    if let Some(id) = &query.request_id {
+        // Only a request the caller may see can be narrowed to (and given a live topic).
+        super::request_or_404(&state, caller.viewer(), id).await?;
+    }
+    let (scope, narrowed) = match caller {
+        Caller::Client(key) => (
             EventScope::Client {
                 client_key_id: key.id,
                 request_id: query.request_id,
-            }
-        }
-        Caller::Expert(expert) => EventScope::Expert {
-            expert_id: expert.id,
-        },
+            },
+            None,
+        ),
+        // An expert's scope has no per-request topic: the stream filters its events.
+        Caller::Expert(expert) => (
+            EventScope::Expert {
+                expert_id: expert.id,
+            },
+            query
+                .request_id
+                .map(|id| TopicFilter::new(vec![request_topic(&RequestId::new(id))], None)),
+        ),
     };
-    subscribe(&state, &req, query.last_event_id.as_deref(), scope, None).await
+    let cursor = query.last_event_id.as_deref();
+    subscribe(&state, &req, cursor, scope, narrowed).await
 }
 
 /// `GET /.well-known/mercure?topic=…`: Mercure-compatible subscription. Authorised by a
@@ -259,6 +266,7 @@ pub(crate) async fn mercure_subscribe(
     }
     let query_cursor = mercure::query_last_event_id(&query);
     if let Some(token) = mercure::bearer_token(&req) {
+        events_budget(&state, token)?;
         let Some(secret) = state.config.events.mercure_jwt_secret.as_deref() else {
             return Err(ApiError::unauthorized(
                 "Subscriber tokens are not enabled on this hub",
@@ -281,7 +289,7 @@ pub(crate) async fn mercure_subscribe(
     }
     if req.api_key().is_some() {
         events_limit(&state, &req)?;
-        let caller = state.authenticate_any(&req, ANY_KEY_MESSAGES).await?;
+        let caller = state.authenticate_streaming(&req, ANY_KEY_MESSAGES).await?;
         let scope = match caller {
             Caller::Client(key) => EventScope::Client {
                 client_key_id: key.id,

@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
+use heysummon_sdk::keys::PartyKeys;
 use heysummon_server::clock::Clock;
 use heysummon_server::config::Config;
 pub use heysummon_server::testing::TestApp;
@@ -21,4 +22,13 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .config(adjust)
         .spawn()
         .await
+}
+
+/// A `POST /key-exchange` body with real, freshly generated expert keys (hex of DER SPKI).
+pub fn exchange_keys() -> serde_json::Value {
+    let keys = PartyKeys::generate().public();
+    serde_json::json!({
+        "signPublicKey": keys.sign.to_hex(),
+        "encryptPublicKey": keys.encrypt.to_hex(),
+    })
 }
