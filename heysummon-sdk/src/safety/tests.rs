@@ -1,8 +1,13 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use serde_json::json;
+use regex::Regex;
+use serde_json::{Value, json};
 
+use super::numbers::{DECIMAL_ZEROS, bsn_valid, digit_value, luhn_valid};
+use super::phone::PHONE;
+use super::scan::is_plain_key;
+use super::web::{EMAIL, MARKUP_DANGEROUS, MARKUP_TAG, URL_DOMAIN, URL_SCHEME, URL_WWW};
 use super::*;
 use FlagType::{CreditCard, Email, Phone, SsnBsn, Url, Xss};
 
