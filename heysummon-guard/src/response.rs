@@ -54,7 +54,12 @@ impl Refusal {
 /// A JSON response of the guard.
 pub fn json_response(status: StatusCode, body: &Value) -> Response<ProxyBody> {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    let mut response = Response::new(Either::Right(Full::new(Bytes::from(bytes))));
+    json_bytes_response(status, Bytes::from(bytes))
+}
+
+/// A response of the guard with a JSON body already serialised.
+pub(crate) fn json_bytes_response(status: StatusCode, body: Bytes) -> Response<ProxyBody> {
+    let mut response = Response::new(Either::Right(Full::new(body)));
     *response.status_mut() = status;
     response
         .headers_mut()

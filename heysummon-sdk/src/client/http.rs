@@ -114,6 +114,14 @@ pub(crate) fn network_kind(error: &reqwest::Error) -> NetworkErrorKind {
     }
 }
 
+/// A network error of `kind` whose cause is only a sentence (no underlying error to chain).
+pub(super) fn network(kind: NetworkErrorKind, message: &'static str) -> Error {
+    Error::Network {
+        kind,
+        source: message.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,7 @@ use launchdarkly_sdk_transport::{
 use sync_wrapper::{SyncFuture, SyncStream};
 
 use super::connection::Inner;
-use super::http::{MAX_ERROR_BODY, http_error_from, network_kind, parse_retry_after};
+use super::http::{MAX_ERROR_BODY, http_error_from, network, network_kind, parse_retry_after};
 use super::transport::Credentials;
 use super::transport::{SseEvent, SseItem};
 use crate::Error;
@@ -156,13 +156,6 @@ async fn read_capped(mut body: ByteStream) -> Option<Vec<u8>> {
         bytes.extend_from_slice(&chunk);
     }
     Some(bytes)
-}
-
-fn network(kind: NetworkErrorKind, message: &'static str) -> Error {
-    Error::Network {
-        kind,
-        source: message.into(),
-    }
 }
 
 /// eventsource-client's HTTP transport on the client's reqwest pool.

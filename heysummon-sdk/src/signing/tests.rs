@@ -1,4 +1,6 @@
 use super::*;
+use crate::error::SignatureRejection;
+use crate::keys::SigningKeyPair;
 
 const NOW: i64 = 1_777_147_005_123;
 
@@ -256,4 +258,52 @@ fn rejections_map_to_protocol_codes() {
     assert_eq!(SignatureRejection::Expired.code(), "SIGNATURE_EXPIRED");
     assert_eq!(SignatureRejection::Replayed.code(), "SIGNATURE_REPLAYED");
     assert_eq!(SignatureRejection::Required.code(), "SIGNATURE_REQUIRED");
+}
+
+// --- signing with a precomputed key hash; nonce batches ---------------------------------------
+
+#[test]
+fn sign_with_key_hash_matches_sign() {
+    let signer = RequestSigner::new(SigningKeyPair::from_seed(&[7u8; 32]));
+    for (body, api_key) in [
+        (&b""[..], ""),
+        (&b"{\"question\":\"q\"}"[..], "hs_cli_guard0001"),
+    ] {
+        let request = RequestParts {
+            method: "POST",
+            path_and_query: "/api/v1/help?x=1",
+            body,
+            api_key,
+        };
+        let nonce = Nonce::from_bytes([9u8; 16]);
+        let hash = ApiKeyHash::of(api_key);
+        assert_eq!(hash.as_str(), sha256_hex(api_key.as_bytes()));
+        assert_eq!(
+            canonical_text_with_key_hash(&request, &hash, 1_700_000_000_000, &nonce),
+            canonical_text(&request, 1_700_000_000_000, &nonce)
+        );
+        let plain = signer.sign_at(&request, 1_700_000_000_000, nonce);
+        let hashed = signer.sign_at_with_key_hash(&request, &hash, 1_700_000_000_000, nonce);
+        assert_eq!(plain, hashed);
+        let now = signer.sign_with_key_hash(&request, &hash);
+        let mut nonces = MemoryNonceStore::new();
+        let key = signer.public_key();
+        verify(
+            &now,
+            &key,
+            &request,
+            now.timestamp_ms,
+            VerifyWindow::default(),
+            &mut nonces,
+        )
+        .unwrap();
+    }
+    assert!(!format!("{:?}", ApiKeyHash::of("secret")).contains("secret"));
+}
+
+#[test]
+fn random_batch_is_distinct() {
+    let nonces = Nonce::random_batch::<130>();
+    let distinct: std::collections::HashSet<_> = nonces.iter().collect();
+    assert_eq!(distinct.len(), 130);
 }

@@ -1,0 +1,82 @@
+//! The way back: the upstream's response streamed to the agent with its hop-by-hop headers
+//! dropped, or, for a message listing the guard must open, read, authenticated and decrypted;
+//! and the refusals for an upstream that failed.
+
+use heysummon_sdk::client::Conversation;
+use http_body_util::{BodyExt as _, Either, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::CONTENT_LENGTH;
+use hyper::{Response, StatusCode};
+
+use super::Guard;
+use crate::hop;
+use crate::response::{ProxyBody, Refusal};
+use crate::upstream::UpstreamError;
+
+/// The largest `GET /messages` answer the guard reads to decrypt (the server's requests are
+/// capped at 1 MiB each; a conversation may hold several).
+const MAX_LISTING_BYTES: usize = 16 * 1024 * 1024;
+
+impl Guard {
+    /// The upstream's `response` for the agent: streamed through, or, when the guard looked up
+    /// the request's `listing` to open it, the listing read and decrypted.
+    pub(super) async fn pass_back(
+        &self,
+        response: Response<Incoming>,
+        listing: Option<Conversation>,
+    ) -> Result<Response<ProxyBody>, Refusal> {
+        let inner = &*self.inner;
+        let (mut parts, body) = response.into_parts();
+        hop::strip(&mut parts.headers);
+        if let Some(conversation) = listing.filter(|_| parts.status == StatusCode::OK) {
+            let read = Limited::new(body, MAX_LISTING_BYTES).collect();
+            let listed = tokio::time::timeout(inner.config.limits.upstream_timeout, read)
+                .await
+                .map_err(|_| upstream_refusal(UpstreamError::Timeout))?
+                .map_err(|_| {
+                    Refusal::new(
+                        StatusCode::BAD_GATEWAY,
+                        "The HeySummon server's answer could not be read",
+                    )
+                })?
+                .to_bytes();
+            // Never pass on a listing the guard could not authenticate: its `plaintext` members
+            // would look like the guard's own.
+            let opened = inner
+                .e2e
+                .open_listing(&conversation, &listed)
+                .ok_or_else(|| {
+                    Refusal::new(
+                        StatusCode::BAD_GATEWAY,
+                        "message could not be authenticated",
+                    )
+                })?;
+            parts.headers.remove(CONTENT_LENGTH);
+            return Ok(Response::from_parts(
+                parts,
+                Either::Right(Full::new(opened)),
+            ));
+        }
+        Ok(Response::from_parts(parts, Either::Left(body)))
+    }
+}
+
+pub(super) fn upstream_refusal(error: UpstreamError) -> Refusal {
+    match error {
+        UpstreamError::Connect => Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "Could not connect to the HeySummon server",
+        ),
+        UpstreamError::Timeout => Refusal::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "The HeySummon server did not answer in time",
+        ),
+        UpstreamError::Failed(reason) => {
+            tracing::warn!(%reason, "upstream request failed");
+            Refusal::new(
+                StatusCode::BAD_GATEWAY,
+                "The connection to the HeySummon server failed",
+            )
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The pipeline of one request, in order: the guard's own `GET /health`, browser refusal, the
+//! local ask API, path check, body read, outgoing headers, body inspection and the agents' end-to-end
+//! help, the upstream call; then the way back ([`Guard::pass_back`]).
+
+use heysummon_sdk::wire::RequestId;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode, Version};
+use tower::Service as _;
+
+use super::Guard;
+use super::passthrough::upstream_refusal;
+use super::request::read_body;
+use crate::ask_api;
+use crate::inject;
+use crate::inspect::{self, Route};
+use crate::response::{ProxyBody, Refusal, json_bytes_response, json_response};
+use crate::upstream::Deadline;
+
+impl Guard {
+    /// One request through the pipeline; a refusal is answered by [`Guard::handle`].
+    pub(super) async fn forward(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<Response<ProxyBody>, Refusal> {
+        let inner = &*self.inner;
+        let (mut parts, body) = request.into_parts();
+        let path = parts.uri.path();
+        if path == "/health" && matches!(parts.method, Method::GET | Method::HEAD) {
+            return Ok(self.health());
+        }
+        self.refuse_browsers(&parts.headers)?;
+        if path == "/v1/ask" || path.starts_with("/v1/ask/") {
+            return self.local_ask(parts, body).await;
+        }
+        if inspect::ambiguous_path(path) {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "Unsupported path: percent-encoded characters, empty or dot segments",
+            ));
+        }
+        let route = Route::of(&parts.method, path);
+        let deadline = self.deadline(path, parts.uri.query());
+        let body = read_body(&parts.headers, body, inner.config.limits.max_body_bytes).await?;
+        self.outgoing_headers(&mut parts.headers)?;
+        let inspect::Prepared { body, object } = inspect::prepare(
+            route,
+            &parts.headers,
+            body,
+            &inner.config.api_key,
+            inner.config.safety,
+        )?;
+        // Agents without cryptography: the guard seals, encrypts and decrypts for them.
+        let listing = match (route, &object) {
+            (Route::Help, Some(object)) => {
+                let asker = inner.e2e.asker();
+                if let Some(answer) = ask_api::create_help(asker, &parts.headers, object).await? {
+                    return Ok(json_response(StatusCode::OK, &answer));
+                }
+                None
+            }
+            (Route::Message, Some(object)) => {
+                let id = parts.uri.path().trim_start_matches("/api/v1/message/");
+                if let Some(answer) = inner.e2e.send(&RequestId::new(id), object).await? {
+                    return Ok(json_response(StatusCode::OK, &answer));
+                }
+                None
+            }
+            (Route::Other, _) if parts.method == Method::GET => {
+                match parts
+                    .uri
+                    .path()
+                    .strip_prefix("/api/v1/messages/")
+                    .filter(|id| !id.is_empty() && !id.contains('/'))
+                {
+                    Some(id) => inner.e2e.lookup(&RequestId::new(id))?,
+                    None => None,
+                }
+            }
+            _ => None,
+        };
+        if listing.is_some() {
+            // The guard must read the listing to open it.
+            parts.headers.remove(hyper::header::ACCEPT_ENCODING);
+        }
+        parts.uri = self.upstream_uri(&parts.uri)?;
+        parts.version = Version::HTTP_11;
+        parts.extensions = hyper::http::Extensions::new();
+        parts.extensions.insert(Deadline(deadline));
+        let mut service = inner.service.clone();
+        let response = service
+            .call(Request::from_parts(parts, body))
+            .await
+            .map_err(upstream_refusal)?;
+        self.pass_back(response, listing).await
+    }
+
+    /// The local ask API (`POST /v1/ask`, `GET /v1/ask/:requestId`), answered by the guard.
+    async fn local_ask(
+        &self,
+        parts: hyper::http::request::Parts,
+        body: Incoming,
+    ) -> Result<Response<ProxyBody>, Refusal> {
+        let inner = &*self.inner;
+        let started = tokio::time::Instant::now();
+        let mut headers = parts.headers.clone();
+        inject::inject_header(&inner.config.api_key, &mut headers)?;
+        let rest = parts.uri.path().trim_start_matches("/v1/ask");
+        let answer = match (&parts.method, rest.strip_prefix('/')) {
+            (&Method::POST, None) => {
+                let limit = inner.config.limits.max_body_bytes;
+                let body = read_body(&parts.headers, body, limit).await?;
+                ask_api::ask(inner.e2e.asker(), &parts.headers, &body, started).await?
+            }
+            (&Method::GET, Some(id)) if !id.is_empty() && !id.contains('/') => {
+                ask_api::resume(inner.e2e.asker(), id, parts.uri.query(), started).await?
+            }
+            (_, Some(id)) if id.is_empty() || id.contains('/') => {
+                return Err(Refusal::new(StatusCode::NOT_FOUND, "Not found"));
+            }
+            _ => {
+                return Err(Refusal::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Method not allowed",
+                ));
+            }
+        };
+        Ok(json_response(StatusCode::OK, &answer))
+    }
+
+    fn health(&self) -> Response<ProxyBody> {
+        json_bytes_response(StatusCode::OK, self.inner.health.clone())
+    }
+}
