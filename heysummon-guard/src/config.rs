@@ -45,6 +45,12 @@ pub struct Limits {
     pub upstream_timeout: Duration,
     /// How long opening an upstream connection may take.
     pub connect_timeout: Duration,
+    /// How long an agent may take to send a whole request body once its headers arrived; then
+    /// 408 and the connection is closed.
+    pub body_read_timeout: Duration,
+    /// Most agent connections served at once (all serving threads together); more are
+    /// answered 503 and closed.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +59,8 @@ impl Default for Limits {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             upstream_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 512,
         }
     }
 }
@@ -184,6 +192,12 @@ impl Config {
                     file.connect_timeout_secs,
                     defaults.connect_timeout,
                 ),
+                body_read_timeout: secs(
+                    None,
+                    file.body_read_timeout_secs,
+                    defaults.body_read_timeout,
+                ),
+                max_connections: file.max_connections.unwrap_or(defaults.max_connections),
             },
             safety: overrides.safety.or(file.safety).unwrap_or_default(),
             auto_enroll: !overrides.no_auto_enroll && file.auto_enroll.unwrap_or(true),
@@ -285,6 +299,8 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     upstream_timeout_secs: Option<u64>,
     connect_timeout_secs: Option<u64>,
+    body_read_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
     safety: Option<SafetyMode>,
     auto_enroll: Option<bool>,
     workers: Option<usize>,

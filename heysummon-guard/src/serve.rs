@@ -8,40 +8,76 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::proxy::Guard;
 
+/// How long requests in flight may take to finish after a shutdown began; then their
+/// connections are closed.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's headers, or stay idle between requests.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// At most one warning per this interval about failing accepts or refused connections.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+/// The body of the answer to a connection beyond the cap.
+const AT_CAPACITY_BODY: &str = "{\"error\":\"The guard is at its connection limit; try again \
+    shortly\",\"code\":\"CONNECTION_LIMIT\"}";
+
 /// Serves `guard` on a bound listener until `shutdown` is cancelled; then stops accepting, lets
 /// in-flight requests finish (open event streams end when the upstream ends them or the agent
-/// disconnects), and returns.
+/// disconnects) for at most 10 s, and returns. At most `limits.max_connections` connections are
+/// served at once; more are answered 503 and closed.
 pub async fn serve(
     listener: TcpListener,
     guard: Guard,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let capacity = Arc::new(Semaphore::new(guard.config().limits.max_connections));
+    serve_within(listener, guard, shutdown, capacity).await
+}
+
+/// [`serve`] within a connection budget shared with other serving threads.
+async fn serve_within(
+    listener: TcpListener,
+    guard: Guard,
+    shutdown: CancellationToken,
+    capacity: Arc<Semaphore>,
+) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(HEADER_READ_TIMEOUT)
         .keep_alive(true);
+    let mut last_warning: Option<Instant> = None;
     loop {
         let stream = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => stream,
                 Err(error) => {
-                    tracing::warn!(%error, "accept failed");
+                    if warn_now(&mut last_warning) {
+                        tracing::warn!(%error, "accept failed");
+                    }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
+        };
+        let Ok(permit) = Arc::clone(&capacity).try_acquire_owned() else {
+            if warn_now(&mut last_warning) {
+                tracing::warn!("connection limit reached; refusing connections");
+            }
+            tokio::spawn(refuse(stream));
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let guard = guard.clone();
@@ -55,11 +91,40 @@ pub async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
             }
+            drop(permit);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(SHUTDOWN_DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("closing the connections still open after the drain time");
+    }
     Ok(())
+}
+
+/// Whether a throttled warning may be logged now (at most one per [`WARN_EVERY`]).
+fn warn_now(last: &mut Option<Instant>) -> bool {
+    if last.is_some_and(|at| at.elapsed() < WARN_EVERY) {
+        return false;
+    }
+    *last = Some(Instant::now());
+    true
+}
+
+/// Answers a connection beyond the cap with a JSON 503 and closes it.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{AT_CAPACITY_BODY}",
+        AT_CAPACITY_BODY.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
 }
 
 /// The listen backlog of the sockets the guard binds itself (tokio's default for `bind`).
@@ -121,15 +186,21 @@ pub fn spawn_threads(
     shutdown: CancellationToken,
 ) -> io::Result<Threads> {
     listener.set_nonblocking(true)?;
+    let capacity = Arc::new(Semaphore::new(
+        guards
+            .first()
+            .map_or(0, |guard| guard.config().limits.max_connections),
+    ));
     let mut threads = Threads {
         handles: Vec::with_capacity(guards.len()),
     };
     for (index, guard) in guards.into_iter().enumerate() {
         let spawned = listener.try_clone().and_then(|listener| {
             let shutdown = shutdown.clone();
+            let capacity = Arc::clone(&capacity);
             std::thread::Builder::new()
                 .name(format!("heysummon-guard-{index}"))
-                .spawn(move || serve_thread(listener, index > 0, guard, shutdown))
+                .spawn(move || serve_thread(listener, index > 0, guard, shutdown, capacity))
         });
         match spawned {
             Ok(handle) => threads.handles.push(handle),
@@ -172,6 +243,7 @@ fn serve_thread(
     join_group: bool,
     guard: Guard,
     shutdown: CancellationToken,
+    capacity: Arc<Semaphore>,
 ) -> io::Result<()> {
     // However this thread ends, the others stop too.
     let _stop_all = shutdown.clone().drop_guard();
@@ -191,6 +263,6 @@ fn serve_thread(
             }
             None => TcpListener::from_std(listener)?,
         };
-        serve(listener, guard, shutdown).await
+        serve_within(listener, guard, shutdown, capacity).await
     })
 }

@@ -6,6 +6,7 @@
 mod ask_core;
 mod common;
 mod e2e;
+mod hardening;
 mod proxy;
 mod python_client;
 mod signing;

@@ -25,10 +25,12 @@ impl Guard {
         let inner = &*self.inner;
         let (mut parts, body) = request.into_parts();
         let path = parts.uri.path();
+        // Before everything, `/health` included: it names the device and the upstream, which
+        // a web page must not learn.
+        self.refuse_browsers(&parts.headers)?;
         if path == "/health" && matches!(parts.method, Method::GET | Method::HEAD) {
             return Ok(self.health());
         }
-        self.refuse_browsers(&parts.headers)?;
         if path == "/v1/ask" || path.starts_with("/v1/ask/") {
             return self.local_ask(parts, body).await;
         }
@@ -40,7 +42,14 @@ impl Guard {
         }
         let route = Route::of(&parts.method, path);
         let deadline = self.deadline(path, parts.uri.query());
-        let body = read_body(&parts.headers, body, inner.config.limits.max_body_bytes).await?;
+        let limits = &inner.config.limits;
+        let body = read_body(
+            &parts.headers,
+            body,
+            limits.max_body_bytes,
+            limits.body_read_timeout,
+        )
+        .await?;
         self.outgoing_headers(&mut parts.headers)?;
         let inspect::Prepared { body, object } = inspect::prepare(
             route,
@@ -107,8 +116,9 @@ impl Guard {
         let rest = parts.uri.path().trim_start_matches("/v1/ask");
         let answer = match (&parts.method, rest.strip_prefix('/')) {
             (&Method::POST, None) => {
-                let limit = inner.config.limits.max_body_bytes;
-                let body = read_body(&parts.headers, body, limit).await?;
+                let limits = &inner.config.limits;
+                let (max, deadline) = (limits.max_body_bytes, limits.body_read_timeout);
+                let body = read_body(&parts.headers, body, max, deadline).await?;
                 ask_api::ask(inner.e2e.asker(), &parts.headers, &body, started).await?
             }
             (&Method::GET, Some(id)) if !id.is_empty() && !id.contains('/') => {

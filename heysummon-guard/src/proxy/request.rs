@@ -52,6 +52,10 @@ impl Guard {
         if headers.contains_key(hyper::header::ORIGIN) {
             return Err(forbidden("requests with an Origin header are not accepted"));
         }
+        // Two Host headers could pass the check with one and reach a proxy with the other.
+        if headers.get_all(HOST).iter().nth(1).is_some() {
+            return Err(forbidden("more than one Host header"));
+        }
         if self.inner.config.allow_non_loopback {
             return Ok(());
         }
@@ -113,11 +117,13 @@ impl Guard {
     }
 }
 
-/// Reads the whole body under `limit`: a declared or actual (chunked) excess is 413.
+/// Reads the whole body under `limit` within `deadline`: a declared or actual (chunked) excess
+/// is 413, a body still unfinished at the deadline 408.
 pub(super) async fn read_body(
     headers: &HeaderMap,
     body: Incoming,
     limit: usize,
+    deadline: Duration,
 ) -> Result<Bytes, Refusal> {
     let declared = headers
         .get(CONTENT_LENGTH)
@@ -126,7 +132,15 @@ pub(super) async fn read_body(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(Refusal::too_large());
     }
-    match Limited::new(body, limit).collect().await {
+    let read = tokio::time::timeout(deadline, Limited::new(body, limit).collect())
+        .await
+        .map_err(|_| {
+            Refusal::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request body was not received in time",
+            )
+        })?;
+    match read {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(Refusal::too_large()),
         Err(_) => Err(Refusal::new(
