@@ -174,3 +174,26 @@ async fn an_experts_stream_can_be_narrowed_to_one_request() {
     assert!(seen.contains(&second), "{seen}");
     assert!(!seen.contains(&first), "only the narrowed request: {seen}");
 }
+
+#[tokio::test]
+async fn hidden_controls_in_agent_text_are_shown_visibly_to_the_expert() {
+    let server = common::spawn().await;
+    let tricky = "Approve\u{0} the \u{202E}nosrep\u{202C} refund?";
+    let shown = "Approve<U+0000> the <U+202E>nosrep<U+202C> refund?";
+    let id = server.ask_ok(&server.client_key, tricky).await;
+    let e = &server.expert_key;
+    let (_, listed) = server.get("/api/v1/requests", e).await;
+    assert_eq!(listed["requests"][0]["question"], shown);
+    let (_, pending) = server.get("/api/v1/events/pending", e).await;
+    assert_eq!(pending["events"][0]["question"], shown, "{pending}");
+    let (status, _) = server
+        .post(
+            &format!("/api/v1/message/{id}"),
+            &server.client_key,
+            json!({"from": "consumer", "plaintext": tricky}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, messages) = server.get(&format!("/api/v1/messages/{id}"), e).await;
+    assert_eq!(messages["messages"][0]["plaintext"], shown);
+}

@@ -35,13 +35,23 @@ impl Prefilter {
     }
 }
 
-/// Every flag type found in `text`.
+/// Every flag type found in `text`. Invisible format characters (zero-width spaces and
+/// joiners, soft hyphens, bidirectional controls, …) are removed first, so that they cannot
+/// hide a number or an address between its digits or letters.
 pub(super) fn detect(text: &str) -> Kinds {
     let mut found = Kinds::default();
     if text.is_empty() {
         return found;
     }
-    let seen = Prefilter::of(text);
+    let mut seen = Prefilter::of(text);
+    let visible;
+    let text = if seen.non_ascii && text.chars().any(is_format) {
+        visible = text.chars().filter(|&c| !is_format(c)).collect::<String>();
+        seen = Prefilter::of(&visible);
+        visible.as_str()
+    } else {
+        text
+    };
     let mut blocked_spans = Vec::new();
     // The shortest blocking number (SSN, BSN) has 9 digits; digits of other scripts are not
     // counted by the prefilter, so any non-ASCII text is scanned.
@@ -61,6 +71,35 @@ pub(super) fn detect(text: &str) -> Kinds {
         found.insert(FlagType::Phone);
     }
     found
+}
+
+/// Whether `c` is a Unicode format character (general category Cf): invisible, and so able to
+/// split what a reader sees as one number or one word.
+pub(crate) fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// A "word" character in the sense of `\w`: a neighbour that glues a number into a longer token.

@@ -55,7 +55,10 @@ fn expert_event(r: &RequestRecord, now: Millis) -> ApiResult<PendingEvent> {
     let event = ExpertRequestEvent {
         request_id: RequestId::new(&r.id),
         ref_code: ref_code(r)?,
-        question: r.question.clone(),
+        question: r
+            .question
+            .as_deref()
+            .map(|q| crate::views::displayable(q).into_owned()),
         requires_approval: r.requires_approval,
         approval_decision: r.approval_decision,
         message_count: r.message_count,

@@ -79,7 +79,10 @@ pub(crate) fn item_of(m: &MessageRecord) -> MessageItem {
         signature: Some(m.signature.clone()),
         message_id: MessageId::new(&m.message_id),
         created_at: timestamp(m.created_at),
-        plaintext: m.plaintext.clone(),
+        plaintext: m
+            .plaintext
+            .as_deref()
+            .map(|text| crate::views::displayable(text).into_owned()),
     }
 }
 

@@ -35,6 +35,21 @@ fn card_numbers_are_blocked() {
 }
 
 #[test]
+fn invisible_format_characters_do_not_hide_numbers() {
+    for text in [
+        "4111\u{200b}1111\u{200b}1111\u{200b}1111", // zero-width spaces between groups
+        "4111 \u{200b}1111 1111 1111",              // beside a real space
+        "4\u{2060}1\u{2060}11111111111111",         // word joiners between digits
+        "4111\u{ad}1111\u{ad}1111\u{ad}1111",       // soft hyphens
+        "\u{202e}4111111111111111\u{202c}",         // inside a bidirectional override
+        "4111\u{feff}1111\u{200d}1111\u{200c}1111", // BOM, joiner, non-joiner
+    ] {
+        assert_blocked_as(text, CreditCard);
+    }
+    assert_blocked_as("123\u{200b}-45-\u{200b}6789", SsnBsn);
+}
+
+#[test]
 fn luhn_failures_are_not_cards() {
     for text in [
         "4111111111111112",
