@@ -1,13 +1,17 @@
 //! Checkpoints: copying the write-ahead log into the database file, off the writer's path, and
 //! keeping the log file bounded.
 //!
-//! A PASSIVE checkpoint never blocks anyone, but under sustained writes with readers always
-//! active the log is never rewound and grows without bound. So: PASSIVE on every tick; when the
-//! log has grown past [`RESTART_FRAMES`], a RESTART that waits briefly ([`RESTART_WAIT`]) for
-//! readers to leave the log so the writer starts again at its beginning; when nothing was
-//! written since the last tick, a TRUNCATE that gives the disk space back; and TRUNCATE once
-//! more at shutdown. `journal_size_limit` also truncates the file whenever the log is rewound.
+//! A PASSIVE checkpoint never blocks anyone, but under sustained writes the log is never
+//! rewound (a rewind needs a moment without a writer and with every reader on the database
+//! file) and grows without bound. So: PASSIVE on every tick, off the writer's path; when the log
+//! has grown past [`RESTART_FRAMES`], the tick asks the writer thread to rewind it between two
+//! batches (a RESTART checkpoint on the writer's own connection, waiting at most
+//! [`RESTART_WAIT`] for readers); when nothing was written since the last tick, a TRUNCATE that
+//! gives the disk space back; and TRUNCATE once more at shutdown. `journal_size_limit` also
+//! truncates the file whenever the log is rewound.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -20,7 +24,7 @@ use crate::store::StoreError;
 /// Log frames (pages) beyond which a checkpoint rewinds the log: 4,096 frames of 4 KiB pages
 /// is 16 MiB.
 const RESTART_FRAMES: i64 = 4096;
-/// How long a RESTART or an idle TRUNCATE waits for readers (and holds off the writer).
+/// How long a rewind or an idle TRUNCATE waits for readers (and holds off the writer).
 const RESTART_WAIT: Duration = Duration::from_millis(50);
 /// The log file is truncated to at most this size when it is rewound, bytes.
 pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
@@ -52,15 +56,18 @@ pub(super) struct Checkpointer {
     conn: Connection,
     /// The log's size in frames after the previous tick (-1 before the first).
     last_log_frames: i64,
+    /// Asks the writer thread to rewind the log after its current batch.
+    rewind: Arc<AtomicBool>,
 }
 
 impl Checkpointer {
-    pub(super) fn new(conn: Connection) -> SqlResult<Self> {
+    pub(super) fn new(conn: Connection, rewind: Arc<AtomicBool>) -> SqlResult<Self> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
         Ok(Self {
             conn,
             last_log_frames: -1,
+            rewind,
         })
     }
 
@@ -82,13 +89,30 @@ impl Checkpointer {
         let idle = log > 0 && log == self.last_log_frames && log == done;
         let (log, done) = if idle {
             self.run(Mode::Truncate, RESTART_WAIT)?
-        } else if log > RESTART_FRAMES {
-            self.run(Mode::Restart, RESTART_WAIT)?
         } else {
+            if log > RESTART_FRAMES {
+                self.rewind.store(true, Ordering::Release);
+            }
             (log, done)
         };
         self.last_log_frames = log;
         Ok(log - done)
+    }
+}
+
+/// Rewinds the log from the writer's own connection, between two batches: copies what is left
+/// and waits at most [`RESTART_WAIT`] for readers to leave the log, so that the next write
+/// starts at its beginning. A reader that stays longer only postpones the rewind to the next
+/// request of the checkpointer.
+pub(super) fn rewind(conn: &Connection) {
+    let rewound = conn.busy_timeout(RESTART_WAIT).and_then(|()| {
+        conn.query_row(Mode::Restart.pragma(), [], |row| row.get::<_, i64>(0))
+    });
+    if let Err(error) = rewound {
+        tracing::warn!(%error, "could not rewind the write-ahead log");
+    }
+    if let Err(error) = conn.busy_timeout(BUSY_TIMEOUT) {
+        tracing::warn!(%error, "could not restore the writer's busy timeout");
     }
 }
 

@@ -24,6 +24,7 @@ mod writer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use rusqlite::Connection;
 
@@ -62,10 +63,12 @@ impl SqliteStore {
             let last_event: i64 =
                 writer.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?;
             bus.blocking_publisher().skip_to(last_event);
-            let readers = Readers::open(&path)?;
+            // The checkpointer asks, the writer rewinds the log between two of its batches.
+            let rewind = Arc::new(AtomicBool::new(false));
+            let readers = Readers::open(&path, Arc::clone(&rewind))?;
             Ok(Self {
                 inner: Arc::new(Inner {
-                    writer: Writer::spawn(writer, bus.clone())?,
+                    writer: Writer::spawn(writer, bus.clone(), rewind)?,
                     readers,
                     bus,
                 }),

@@ -3,7 +3,7 @@
 //! (see [`super::checkpoint`]).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
@@ -27,8 +27,8 @@ pub(super) struct Readers {
 
 impl Readers {
     /// Opens the pool on a migrated database file.
-    pub(super) fn open(path: &Path) -> SqlResult<Self> {
-        let checkpointer = Checkpointer::new(Connection::open(path)?)?;
+    pub(super) fn open(path: &Path, rewind: Arc<AtomicBool>) -> SqlResult<Self> {
+        let checkpointer = Checkpointer::new(Connection::open(path)?, rewind)?;
         let mut connections = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = Connection::open_with_flags(

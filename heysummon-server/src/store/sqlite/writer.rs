@@ -1,11 +1,12 @@
 //! The writer thread: it owns the one write connection and commits in groups, then publishes
 //! what was appended to the event log.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 
 use rusqlite::Connection;
 
-use super::SqliteStore;
+use super::{SqliteStore, checkpoint};
 use super::error::{Failure, SqlResult, task_failed};
 use super::log::log_after;
 use crate::bus::EventBus;
@@ -30,7 +31,15 @@ impl Writer {
     /// Starts the writer thread. Every job that is waiting when a transaction starts joins
     /// it, each inside its own savepoint so a failing job rolls back alone; callers hear back
     /// only after the commit. Under load this turns many small commits into few larger ones.
-    pub(super) fn spawn(mut conn: Connection, bus: EventBus) -> Result<Self, Failure> {
+    ///
+    /// When the checkpointer asks for it (`rewind`), the thread rewinds the write-ahead log
+    /// between two batches, where no write of its own is in progress (see
+    /// [`super::checkpoint`]).
+    pub(super) fn spawn(
+        mut conn: Connection,
+        bus: EventBus,
+        rewind: Arc<AtomicBool>,
+    ) -> Result<Self, Failure> {
         let (jobs, receiver) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("heysummon-sqlite-writer".into())
@@ -44,6 +53,9 @@ impl Writer {
                         }
                     }
                     run_batch(&mut conn, batch, &bus);
+                    if rewind.swap(false, Ordering::AcqRel) {
+                        checkpoint::rewind(&conn);
+                    }
                 }
             })
             .map_err(|e| Failure::Store(task_failed(e)))?;
