@@ -46,7 +46,7 @@ pub async fn sweep_once(state: &AppState) -> Result<usize, crate::store::StoreEr
 }
 
 /// How often the write-ahead log is checkpointed.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// Store upkeep while the server serves, until shutdown: checkpoints the write-ahead log
 /// (so commits never pay for a checkpoint themselves) and publishes to live subscribers the

@@ -27,7 +27,7 @@ const RESTART_FRAMES: i64 = 4096;
 /// How long a rewind or an idle TRUNCATE waits for readers (and holds off the writer).
 const RESTART_WAIT: Duration = Duration::from_millis(50);
 /// The log file is truncated to at most this size when it is rewound, bytes.
-pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+pub(super) const JOURNAL_SIZE_LIMIT: i64 = 32 * 1024 * 1024;
 
 /// What a checkpoint asks of SQLite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
