@@ -6,9 +6,9 @@ use std::sync::{Arc, mpsc};
 
 use rusqlite::Connection;
 
-use super::{SqliteStore, checkpoint};
 use super::error::{Failure, SqlResult, task_failed};
 use super::log::log_after;
+use super::{SqliteStore, checkpoint};
 use crate::bus::EventBus;
 use crate::store::{LoggedEvent, StoreError};
 
