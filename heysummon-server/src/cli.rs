@@ -26,9 +26,51 @@ pub struct Cli {
     /// Print results as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Log format on stderr: `text` (default) or `json` (one object per line, with the
+    /// request id of every HTTP request carried into what it causes).
+    #[arg(
+        long,
+        env = "HEYSUMMON_LOG_FORMAT",
+        global = true,
+        value_enum,
+        default_value_t
+    )]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// Installs the global subscriber: `RUST_LOG` filters (default `info`), stderr.
+    pub fn install(self) {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        match self {
+            // Colour codes only for a person at a terminal, never into a file or a journal.
+            Self::Text => builder
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .init(),
+            Self::Json => builder
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .init(),
+        }
+    }
 }
 
 /// The subcommands.

@@ -4,7 +4,7 @@
 //! never has to parse anything but `{"error": …}`.
 
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -18,6 +18,43 @@ pub(super) const MAX_HEADERS: usize = 100;
 pub(super) const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// How much of a framework error's text is kept as `details`.
 const MAX_DETAILS_BYTES: usize = 1024;
+
+/// The header carrying a request's id, on the request (as the server set it) and the response.
+pub(super) const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Gives every request an id of the server's own (a client's `x-request-id` is replaced: it
+/// would let anyone write into the logs), sent back on the response; [`request_span`] carries it
+/// into every log line the request causes.
+pub(super) async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = crate::ids::new_id();
+    let value = HeaderValue::from_str(&id).ok();
+    if let Some(value) = &value {
+        request
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER, value.clone());
+    }
+    let mut response = next.run(request).await;
+    if let Some(value) = value {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+/// The tracing span of one HTTP request: its id, method and path (never the query, which may
+/// carry a token).
+pub(super) fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        request_id = id,
+        method = %request.method(),
+        path = request.uri().path(),
+    )
+}
 
 /// Refuses a request target or headers beyond the limits, with JSON 414 and 431.
 pub(super) async fn request_limits(request: Request, next: Next) -> Response {
@@ -80,7 +117,6 @@ pub(super) async fn json_errors(response: Response) -> Response {
 /// A plain-text response, as the framework's rejections are, for tests of [`json_errors`].
 #[cfg(test)]
 fn text_response(status: StatusCode, text: &'static str) -> Response {
-    use axum::http::HeaderValue;
     let mut response = Response::new(axum::body::Body::from(text));
     *response.status_mut() = status;
     response.headers_mut().insert(

@@ -51,7 +51,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware::map_response(super::edge::json_errors))
         .layer(middleware::from_fn(super::edge::request_limits))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(super::edge::request_span))
+        .layer(middleware::from_fn(super::edge::request_id))
         .with_state(state)
 }
 
