@@ -148,6 +148,7 @@ impl AppState {
             .limiter
             .hit(&format!("key:{}", key.id), limit, self.clock.now())
         {
+            crate::telemetry::rate_limited("key");
             return Err(ApiError::too_many_requests("Per-key rate limit exceeded"));
         }
         Ok(())
@@ -271,5 +272,6 @@ impl AppState {
 
 /// The 401 of a rejected signature.
 pub fn signature_error(rejection: SignatureRejection) -> ApiError {
+    crate::telemetry::signature_rejected(rejection.code());
     ApiError::unauthorized(rejection.message()).code(rejection.code())
 }

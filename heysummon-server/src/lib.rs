@@ -37,6 +37,7 @@ mod routes;
 pub mod state;
 pub mod store;
 pub mod sweeper;
+mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod views;

@@ -67,6 +67,7 @@ impl Application {
 
     /// Like [`Application::build`], on a given clock (tests move a manual one).
     pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Self, StartError> {
+        crate::telemetry::install();
         // The bus is the application's; the store publishes what it appends to it (and, with
         // several instances on one database, learns of the others' appends through it).
         let store = Store::open_with_bus(&config.database_url, EventBus::new()).await?;

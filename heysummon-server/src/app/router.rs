@@ -12,7 +12,7 @@ use axum::routing::{get, post, put};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes::{account, events, health, help, lifecycle, messages, stream};
+use crate::routes::{account, events, health, help, lifecycle, messages, metrics, stream};
 use crate::state::AppState;
 
 /// The full router over a state.
@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/api/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
         .route("/.well-known/mercure", get(stream::mercure_subscribe))
         .nest("/api/v1", api)
         .method_not_allowed_fallback(method_not_allowed)
@@ -90,6 +91,7 @@ async fn ip_limits(State(state): State<AppState>, req: Request, next: Next) -> R
                 .limiter
                 .hit(&format!("api:{ip}"), limits.api_per_ip, now);
         if over {
+            crate::telemetry::rate_limited(if is_poll { "poll" } else { "ip" });
             return ApiError::too_many_requests("Too many requests. Please try again later.")
                 .into_response();
         }

@@ -77,6 +77,7 @@ pub(super) async fn serve_connections(
             refusal_warnings.warn(|suppressed| {
                 tracing::warn!(suppressed, "connection limit reached; refusing connections");
             });
+            crate::telemetry::connection_refused();
             connections.spawn(refuse(stream));
             continue;
         };

@@ -34,6 +34,9 @@ pub struct Config {
     pub events: EventsConfig,
     /// Connection limits and timeouts.
     pub http: HttpConfig,
+    /// A bearer token `GET /metrics` requires; without one the metrics are public (bind the
+    /// server to a private address, or set one).
+    pub metrics_token: Option<SecretString>,
 }
 
 /// The event log and its streams.
@@ -118,6 +121,7 @@ impl Default for Config {
             rate_limits: RateLimits::default(),
             events: EventsConfig::default(),
             http: HttpConfig::default(),
+            metrics_token: None,
         }
     }
 }
@@ -191,10 +195,15 @@ pub struct Overrides {
     /// HS256 secret for Mercure subscriber JWTs [default: none].
     #[arg(long, env = "HEYSUMMON_MERCURE_JWT_SECRET", hide_env_values = true)]
     pub mercure_jwt_secret: Option<SecretString>,
+    /// Bearer token required by `GET /metrics` [default: none, public].
+    #[arg(long, env = "HEYSUMMON_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
 }
 
-/// A secret given on the command line or in the environment; `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret given in the file, on the command line or in the environment; `Debug` never shows
+/// it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct SecretString(String);
 
 impl SecretString {
@@ -258,6 +267,9 @@ impl Config {
         set(&mut r.per_key, o.rate_limit_per_key);
         set(&mut r.exempt_loopback, o.rate_limit_exempt_loopback);
         set(&mut config.events.retention_secs, o.events_retention_secs);
+        if let Some(token) = &o.metrics_token {
+            config.metrics_token = Some(token.clone());
+        }
         if let Some(secret) = &o.mercure_jwt_secret {
             config.events.mercure_jwt_secret = Some(secret.expose().to_owned());
         }
@@ -301,6 +313,16 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "events.mercure_jwt_secret",
                 message: "must be at least 32 bytes".into(),
+            });
+        }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().is_empty())
+        {
+            return Err(ConfigError::Invalid {
+                name: "metrics_token",
+                message: "must not be empty".into(),
             });
         }
         let h = &self.http;

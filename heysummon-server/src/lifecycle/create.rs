@@ -146,6 +146,7 @@ pub async fn create(
         let request = new.request.clone();
         match store.create_request(new).await {
             Ok(CreateOutcome::Created) => {
+                crate::telemetry::request_created(super::kind_label(&request));
                 return Ok(Created::New {
                     request: Box::new(request),
                     response_json,

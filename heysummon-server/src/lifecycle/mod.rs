@@ -156,6 +156,28 @@ pub async fn perform(
     perform_in_turn(store, request, action, now).await
 }
 
+/// The kind of a request, as metrics label it.
+pub(crate) fn kind_label(request: &RequestRecord) -> &'static str {
+    if !request.response_required {
+        "notification"
+    } else if request.requires_approval {
+        "approval"
+    } else {
+        "question"
+    }
+}
+
+/// Records what a step changed for the metrics: a final status, a first response.
+fn observe(before: &RequestRecord, after: &RequestRecord) {
+    if after.status.is_terminal() && !before.status.is_terminal() {
+        crate::telemetry::request_finished(kind_label(after), after.status.as_str());
+    }
+    if let (None, Some(responded)) = (before.responded_at, after.responded_at) {
+        let millis = u64::try_from(responded.saturating_sub(after.created_at)).unwrap_or(0);
+        crate::telemetry::first_response(std::time::Duration::from_millis(millis));
+    }
+}
+
 /// [`perform`], for a writer holding the request's turn.
 async fn perform_in_turn(
     store: &Store,
@@ -198,6 +220,7 @@ async fn perform_in_turn(
         };
         match store.apply(change).await {
             Ok(ApplyOutcome::Applied(request)) => {
+                observe(&current, &request);
                 return Ok(Performed::Changed {
                     request,
                     previous: current.status,

@@ -41,6 +41,7 @@ pub(crate) fn events_budget(state: &AppState, credential: &str) -> ApiResult<()>
     ) {
         Ok(())
     } else {
+        crate::telemetry::rate_limited("events");
         Err(ApiError::too_many_requests(
             "Too many requests. Please try again later.",
         ))

@@ -304,6 +304,7 @@ pub(crate) async fn status(
         });
         request = request_or_404(&state, Viewer::Client(&key.id), &id).await?;
         if request.status.is_waiting() {
+            let _open = crate::telemetry::Open::long_poll();
             request = wait_for_change(&state, request, &mut live, wait).await?;
         }
     }

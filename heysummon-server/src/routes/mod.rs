@@ -6,6 +6,7 @@ pub(crate) mod health;
 pub(crate) mod help;
 pub(crate) mod lifecycle;
 pub(crate) mod messages;
+pub(crate) mod metrics;
 pub(crate) mod stream;
 
 use axum::Json;

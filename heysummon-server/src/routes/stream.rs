@@ -72,6 +72,8 @@ struct Subscription {
     replaying: bool,
     greeted: bool,
     last_sent_on_this_connection: Option<i64>,
+    /// Counts the stream as open for the metrics until it is dropped.
+    _open: crate::telemetry::Open,
 }
 
 impl Subscription {
@@ -201,6 +203,7 @@ async fn subscribe(
         replaying,
         greeted: false,
         last_sent_on_this_connection: None,
+        _open: crate::telemetry::Open::stream(),
     };
     Ok(sse_response(subscription, cursor.earliest))
 }

@@ -260,6 +260,11 @@ impl Store {
         delegate!(self.expert_pending(expert_id, now))
     }
 
+    /// How many requests, of every tenant, still wait for their expert and have not expired.
+    pub async fn waiting_count(&self, now: Millis) -> Result<u64, StoreError> {
+        delegate!(self.waiting_count(now))
+    }
+
     /// Requests of a client key with something the consumer has not acknowledged.
     pub async fn consumer_pending(
         &self,

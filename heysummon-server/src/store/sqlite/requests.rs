@@ -159,6 +159,20 @@ impl SqliteStore {
         .await
     }
 
+    pub(crate) async fn waiting_count(&self, now: Millis) -> Result<u64, StoreError> {
+        self.read(move |conn| {
+            static SQL: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "SELECT COUNT(*) FROM requests WHERE expires_at > ?1 AND status IN {}",
+                    statuses::waiting()
+                )
+            });
+            let count: i64 = conn.prepare_cached(&SQL)?.query_row([now], |r| r.get(0))?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+        .await
+    }
+
     pub(crate) async fn consumer_pending(
         &self,
         client_key_id: &str,

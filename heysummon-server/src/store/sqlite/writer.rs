@@ -64,6 +64,7 @@ impl Writer {
 }
 
 fn run_batch(conn: &mut Connection, batch: Vec<Job>, bus: &EventBus) {
+    let began = std::time::Instant::now();
     if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
         // Dropping the jobs unrun tells each caller the write failed.
         tracing::error!(%error, "could not begin a write transaction");
@@ -107,6 +108,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, bus: &EventBus) {
         }
     }
     let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    crate::telemetry::commit(began.elapsed());
     if committed.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     } else if !appended.is_empty()
@@ -126,9 +128,14 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>, bus: &EventBus) {
 fn publish_new(conn: &Connection, bus: &EventBus) -> SqlResult<()> {
     let mut publisher = bus.blocking_publisher();
     let after = publisher.cursor();
-    log_after(conn, after, None, |event| {
-        publisher.publish(event);
-    })
+    let mut published = 0;
+    let read = log_after(conn, after, None, |event| {
+        if publisher.publish(event) {
+            published += 1;
+        }
+    });
+    crate::telemetry::events_appended(published);
+    read
 }
 
 impl SqliteStore {
