@@ -1,5 +1,6 @@
 //! The background sweeper: expires requests whose TTL passed and prunes nonces, old
-//! idempotency records and events past their retention. Reads expire lazily too; the sweeper makes expiry visible to feeds and
+//! idempotency records, events past their retention, and finished requests (with their
+//! messages) past theirs. Reads expire lazily too; the sweeper makes expiry visible to feeds and
 //! listings without anyone reading the request.
 
 use std::time::Duration;
@@ -36,12 +37,18 @@ pub async fn sweep_once(state: &AppState) -> Result<usize, crate::store::StoreEr
         .store
         .prune(now, now - IDEMPOTENCY_RETENTION_MS)
         .await?;
-    let retention_ms =
-        i64::try_from(state.config.events.retention_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let millis = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     state
         .store
-        .prune_events(now.saturating_sub(retention_ms))
+        .prune_events(now.saturating_sub(millis(state.config.events.retention_secs)))
         .await?;
+    let finished_before = now.saturating_sub(millis(state.config.finished_retention_secs));
+    while state
+        .store
+        .delete_finished_before(finished_before, BATCH)
+        .await?
+        == u64::from(BATCH)
+    {}
     Ok(expired)
 }
 

@@ -24,6 +24,10 @@ pub struct Config {
     pub notification_ttl_secs: u64,
     /// How often the sweeper expires requests and prunes nonces, seconds.
     pub sweep_interval_secs: u64,
+    /// How long a finished request (closed, expired, cancelled, acknowledged) and its messages
+    /// are kept after its last status change, seconds (default 30 days); then the sweeper
+    /// deletes them.
+    pub finished_retention_secs: u64,
     /// Require PROTOCOL B4 signatures from every client key, enrolled device or not.
     pub require_signed_requests: bool,
     /// Largest accepted request body, bytes.
@@ -116,6 +120,7 @@ impl Default for Config {
             request_ttl_secs: 72 * 3600,
             notification_ttl_secs: 7 * 24 * 3600,
             sweep_interval_secs: 30,
+            finished_retention_secs: 30 * 24 * 3600,
             require_signed_requests: false,
             max_body_bytes: 1024 * 1024,
             rate_limits: RateLimits::default(),
@@ -171,6 +176,9 @@ pub struct Overrides {
     /// Sweeper interval in seconds [default: 30].
     #[arg(long, env = "HEYSUMMON_SWEEP_INTERVAL_SECS")]
     pub sweep_interval_secs: Option<u64>,
+    /// How long finished requests are kept, seconds [default: 2592000].
+    #[arg(long, env = "HEYSUMMON_FINISHED_RETENTION_SECS")]
+    pub finished_retention_secs: Option<u64>,
     /// Require signed requests (PROTOCOL B4) from every client key [default: false].
     #[arg(long, env = "HEYSUMMON_REQUIRE_SIGNED_REQUESTS")]
     pub require_signed_requests: Option<bool>,
@@ -258,6 +266,10 @@ impl Config {
         set(&mut config.notification_ttl_secs, o.notification_ttl_secs);
         set(&mut config.sweep_interval_secs, o.sweep_interval_secs);
         set(
+            &mut config.finished_retention_secs,
+            o.finished_retention_secs,
+        );
+        set(
             &mut config.require_signed_requests,
             o.require_signed_requests,
         );
@@ -283,6 +295,7 @@ impl Config {
             ("request_ttl_secs", self.request_ttl_secs),
             ("notification_ttl_secs", self.notification_ttl_secs),
             ("sweep_interval_secs", self.sweep_interval_secs),
+            ("finished_retention_secs", self.finished_retention_secs),
         ];
         for (name, value) in positive {
             if value == 0 {

@@ -260,6 +260,17 @@ impl Store {
         delegate!(self.expert_pending(expert_id, now))
     }
 
+    /// Deletes at most `limit` finished requests (a terminal status reached before `before`)
+    /// with their messages and idempotency records; returns how many. Their events go with the
+    /// event log's own retention.
+    pub async fn delete_finished_before(
+        &self,
+        before: Millis,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        delegate!(self.delete_finished_before(before, limit))
+    }
+
     /// How many requests, of every tenant, still wait for their expert and have not expired.
     pub async fn waiting_count(&self, now: Millis) -> Result<u64, StoreError> {
         delegate!(self.waiting_count(now))

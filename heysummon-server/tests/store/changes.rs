@@ -291,3 +291,41 @@ pub(crate) async fn due_for_expiry_lists_live_requests_past_their_expiry(db: Tes
     assert_eq!(store.due_for_expiry(1_200, 10).await.unwrap(), ["early"]);
     assert!(store.due_for_expiry(1_000, 10).await.unwrap().is_empty());
 }
+
+pub(crate) async fn finished_requests_are_deleted_after_their_retention(db: TestDb) {
+    let store = db.store;
+    let t = tenant(&store, "a").await;
+    let [closed, recent, live] = create(&store, &t, &["closed", "recent", "live"])
+        .await
+        .try_into()
+        .unwrap();
+    store
+        .apply(with_message(&closed, Sender::Consumer, "m1"))
+        .await
+        .unwrap();
+    let closed = store.request("closed").await.unwrap().unwrap();
+    store
+        .apply(step(&closed, Some(Status::Closed), "closed", 1_500))
+        .await
+        .unwrap();
+    store
+        .apply(step(&recent, Some(Status::Expired), "expired", 3_000))
+        .await
+        .unwrap();
+    // Nothing finished before 1 500.
+    assert_eq!(store.delete_finished_before(1_500, 10).await.unwrap(), 0);
+    assert_eq!(store.delete_finished_before(2_000, 10).await.unwrap(), 1);
+    assert!(store.request("closed").await.unwrap().is_none());
+    assert!(store.messages("closed").await.unwrap().is_empty());
+    assert!(
+        store.request("recent").await.unwrap().is_some(),
+        "finished later"
+    );
+    assert!(
+        store.request("live").await.unwrap().is_some(),
+        "not finished"
+    );
+    // Live requests are never deleted, however old.
+    assert_eq!(store.delete_finished_before(i64::MAX, 10).await.unwrap(), 1);
+    assert_eq!(store.request("live").await.unwrap().unwrap().id, live.id);
+}

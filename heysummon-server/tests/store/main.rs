@@ -45,6 +45,7 @@ conformance!(
         changes::the_expert_feed_lists_waiting_requests_until_delivered,
         changes::the_consumer_feed_lists_news_until_delivered,
         changes::due_for_expiry_lists_live_requests_past_their_expiry,
+        changes::finished_requests_are_deleted_after_their_retention,
         log::events_after_pages_through_the_log_by_scope,
         log::pruning_the_log_records_how_far,
         log::subscribers_get_appended_events_in_order,

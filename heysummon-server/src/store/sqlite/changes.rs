@@ -143,6 +143,41 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    pub(crate) async fn delete_finished_before(
+        &self,
+        before: Millis,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            let ids: Vec<String> = conn
+                .prepare_cached(&FINISHED_BEFORE)?
+                .query_map(params![before, limit], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for id in &ids {
+                conn.prepare_cached("DELETE FROM messages WHERE request_id = ?1")?
+                    .execute([id])?;
+                conn.prepare_cached("DELETE FROM idempotency_keys WHERE request_id = ?1")?
+                    .execute([id])?;
+                conn.prepare_cached("DELETE FROM requests WHERE id = ?1")?
+                    .execute([id])?;
+            }
+            Ok(ids.len() as u64)
+        })
+        .await
+    }
+}
+
+/// Finished requests whose status last changed before `?1`, oldest first.
+static FINISHED_BEFORE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id FROM requests
+         WHERE status_changed_at < ?1 AND status IN {}
+         ORDER BY status_changed_at LIMIT ?2",
+        statuses::terminal()
+    )
+});
+
 /// Live requests past their expiry, soonest first. `status NOT IN (terminal)` is also the
 /// predicate of the partial index `requests_open_expiry`, which this query uses.
 static DUE_FOR_EXPIRY: LazyLock<String> = LazyLock::new(|| {
