@@ -214,6 +214,16 @@ async fn acknowledged_writes_survive_sigkill() {
     server.take().unwrap().kill();
 }
 
+/// Every request the database holds, read beside the running server.
+async fn everything(db: &str) -> Vec<heysummon_server::store::RequestRecord> {
+    Store::open(db)
+        .await
+        .unwrap()
+        .all_requests(None)
+        .await
+        .unwrap()
+}
+
 /// Every acknowledged creation and answer is there exactly once; a creation in flight at the
 /// kill, retried with its idempotency key, exists at most once.
 async fn verify(base: &str, db: &str, client_key: &str, expert_key: &str, ledger: &Mutex<Ledger>) {
@@ -226,13 +236,7 @@ async fn verify(base: &str, db: &str, client_key: &str, expert_key: &str, ledger
             ledger.unsure.clone(),
         )
     };
-    // Everything the database holds, read beside the running server.
-    let all = Store::open(db)
-        .await
-        .unwrap()
-        .all_requests(None)
-        .await
-        .unwrap();
+    let all = everything(db).await;
     for (key, id) in &created {
         assert_eq!(
             all.iter().filter(|r| r.id == *id).count(),
@@ -270,12 +274,7 @@ async fn verify(base: &str, db: &str, client_key: &str, expert_key: &str, ledger
         let again: Value = retried(key).await.unwrap().json().await.unwrap();
         assert_eq!(first["requestId"], again["requestId"], "{key} paged twice");
     }
-    let all = Store::open(db)
-        .await
-        .unwrap()
-        .all_requests(None)
-        .await
-        .unwrap();
+    let all = everything(db).await;
     for key in &unsure {
         let question = format!("question {key}");
         let copies = all
