@@ -222,3 +222,40 @@ async fn errors_from_the_framework_and_the_http_layer_are_json() {
         assert!(body["error"].is_string(), "{body}");
     }
 }
+
+#[tokio::test]
+async fn stalled_clients_exhausting_the_server_are_refused_then_released() {
+    let server = common::spawn_with(|c| {
+        c.http.max_connections = 20;
+        c.http.body_read_timeout_secs = 1;
+    })
+    .await;
+    let mut stalled = Vec::new();
+    for _ in 0..20 {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(b"POST /api/v1/help HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Every slot is taken: a normal client hears so at once instead of hanging.
+    let started = std::time::Instant::now();
+    let refused = server
+        .call(reqwest::Method::GET, "/health", None, None)
+        .await;
+    assert_eq!(refused.0, StatusCode::SERVICE_UNAVAILABLE, "{refused:?}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // The stalled bodies time out and their slots come back.
+    for stream in &mut stalled {
+        let answer = read_until_closed(stream, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+    let (status, _) = server
+        .call(reqwest::Method::GET, "/health", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -116,13 +116,33 @@ pub(super) async fn serve_connections(
     connections.shutdown().await;
 }
 
-/// Answers a connection beyond the cap with a JSON 503 and closes it.
+/// Answers a connection beyond the cap with a JSON 503 and closes it: after reading what the
+/// client sends of its request head within a second (an HTTP client does not expect an answer
+/// before it has asked), whatever that is.
 async fn refuse(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, skip_request_head(&mut stream)).await;
     let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, async {
         stream.write_all(&AT_CAPACITY).await?;
         stream.shutdown().await
     })
     .await;
+}
+
+/// Reads until the end of a request head (an empty line) or 16 KiB, whichever comes first.
+async fn skip_request_head(stream: &mut TcpStream) -> std::io::Result<()> {
+    let mut seen = Vec::with_capacity(1024);
+    let mut buffer = [0u8; 1024];
+    while seen.len() < 16 * 1024 {
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buffer[..read]);
+        if seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// A warning that is logged at most once per [`WARN_EVERY`], with how many were held back.
