@@ -209,6 +209,17 @@ impl Config {
 
     /// Checks the combination of settings.
     pub fn validate(&self) -> Result<(), Error> {
+        if !(1..=1_000_000).contains(&self.limits.max_connections) {
+            return Err(Error::Config(
+                "max_connections must be between 1 and 1000000".into(),
+            ));
+        }
+        let body = self.limits.body_read_timeout;
+        if body.is_zero() || body > Duration::from_secs(3600) {
+            return Err(Error::Config(
+                "body_read_timeout_secs must be between 1 and 3600".into(),
+            ));
+        }
         if !self.listen.ip().is_loopback() && !self.allow_non_loopback {
             return Err(Error::Config(format!(
                 "listen address {} is not a loopback address: the guard holds credentials and \

@@ -26,6 +26,8 @@ use crate::proxy::Guard;
 const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
 /// How long a client may take to send a request's headers, or stay idle between requests.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Refusals answered at once at most; beyond, a connection is closed without an answer.
+const MAX_REFUSALS: usize = 64;
 /// At most one warning per this interval about failing accepts or refused connections.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 /// The body of the answer to a connection beyond the cap.
@@ -58,6 +60,8 @@ async fn serve_within(
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .keep_alive(true);
     let mut last_warning: Option<Instant> = None;
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let stream = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -76,9 +80,15 @@ async fn serve_within(
             if warn_now(&mut last_warning) {
                 tracing::warn!("connection limit reached; refusing connections");
             }
-            tokio::spawn(refuse(stream));
+            if let Ok(refusing) = Arc::clone(&refusals).try_acquire_owned() {
+                connections.spawn(async move {
+                    refuse(stream).await;
+                    drop(refusing);
+                });
+            }
             continue;
         };
+        while connections.try_join_next().is_some() {}
         let _ = stream.set_nodelay(true);
         let guard = guard.clone();
         let service = service_fn(move |request| {
@@ -87,7 +97,7 @@ async fn serve_within(
         });
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
             }
@@ -101,6 +111,7 @@ async fn serve_within(
     {
         tracing::warn!("closing the connections still open after the drain time");
     }
+    connections.shutdown().await;
     Ok(())
 }
 

@@ -11,7 +11,14 @@ const SHARDS: usize = 16;
 /// Counters of fixed 60-second windows. Sharded so concurrent requests rarely contend.
 #[derive(Debug)]
 pub struct RateLimiter {
-    shards: Vec<Mutex<HashMap<String, Window>>>,
+    shards: Vec<Mutex<Shard>>,
+}
+
+/// One shard's windows, and when they were last swept of expired ones.
+#[derive(Debug, Default)]
+struct Shard {
+    windows: HashMap<String, Window>,
+    swept_at: Millis,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -23,7 +30,7 @@ struct Window {
 impl Default for RateLimiter {
     fn default() -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
 }
@@ -32,15 +39,18 @@ impl RateLimiter {
     /// Counts one hit on `bucket`; `false` when it is over `limit` in the current window.
     pub fn hit(&self, bucket: &str, limit: u32, now: Millis) -> bool {
         let shard = &self.shards[shard_of(bucket)];
-        let Ok(mut windows) = shard.lock() else {
+        let Ok(mut shard) = shard.lock() else {
             // A poisoned lock only means another request panicked mid-update; counting is
             // best-effort, refusing everyone would be worse.
             return true;
         };
-        if windows.len() > 10_000 {
-            windows.retain(|_, w| now - w.start < WINDOW_MS);
+        // Expired windows are swept at most once a window per shard, so a flood of fresh
+        // buckets costs one sweep a minute, not one per hit.
+        if shard.windows.len() > 10_000 && now - shard.swept_at >= WINDOW_MS {
+            shard.windows.retain(|_, w| now - w.start < WINDOW_MS);
+            shard.swept_at = now;
         }
-        let window = windows.entry(bucket.to_owned()).or_insert(Window {
+        let window = shard.windows.entry(bucket.to_owned()).or_insert(Window {
             start: now,
             count: 0,
         });

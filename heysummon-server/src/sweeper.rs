@@ -11,6 +11,8 @@ use crate::state::AppState;
 /// Idempotency records are kept at least this long (PROTOCOL B2 promises 24 h).
 const IDEMPOTENCY_RETENTION_MS: i64 = 48 * 3600 * 1000;
 const BATCH: u32 = 200;
+/// At most this many batches of finished requests are deleted per sweep.
+const RETENTION_BATCHES_PER_SWEEP: usize = 10;
 
 /// One sweep; returns how many requests it expired.
 pub async fn sweep_once(state: &AppState) -> Result<usize, crate::store::StoreError> {
@@ -42,13 +44,18 @@ pub async fn sweep_once(state: &AppState) -> Result<usize, crate::store::StoreEr
         .store
         .prune_events(now.saturating_sub(millis(state.config.events.retention_secs)))
         .await?;
+    // A bounded number of batches per sweep, so the writer is never held for long; what is
+    // left goes in the next sweep.
     let finished_before = now.saturating_sub(millis(state.config.finished_retention_secs));
-    while state
-        .store
-        .delete_finished_before(finished_before, BATCH)
-        .await?
-        == u64::from(BATCH)
-    {}
+    for _ in 0..RETENTION_BATCHES_PER_SWEEP {
+        let deleted = state
+            .store
+            .delete_finished_before(finished_before, BATCH)
+            .await?;
+        if deleted < u64::from(BATCH) || state.shutdown.is_cancelled() {
+            break;
+        }
+    }
     Ok(expired)
 }
 
@@ -74,6 +81,20 @@ pub async fn run_checkpoints(state: AppState) {
     // A last checkpoint so the database file is complete on its own after shutdown.
     if let Err(error) = state.store.final_checkpoint().await {
         tracing::warn!(%error, "final checkpoint failed");
+    }
+}
+
+/// How often recorded metrics are folded (see [`crate::telemetry::upkeep`]).
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Folds recorded metrics periodically until shutdown.
+pub async fn run_metrics_upkeep(shutdown: tokio_util::sync::CancellationToken) {
+    loop {
+        crate::telemetry::upkeep();
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(METRICS_UPKEEP_EVERY) => {}
+        }
     }
 }
 

@@ -77,6 +77,14 @@ pub(crate) fn render(waiting: u64) -> Option<String> {
     Some(handle.render())
 }
 
+/// Folds recorded histogram samples into their buckets; run every few seconds, so memory does
+/// not grow when nobody scrapes.
+pub(crate) fn upkeep() {
+    if let Some(handle) = install() {
+        handle.run_upkeep();
+    }
+}
+
 /// A request was created.
 pub(crate) fn request_created(kind: &'static str) {
     counter!(CREATED, "kind" => kind).increment(1);

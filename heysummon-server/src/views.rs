@@ -32,9 +32,10 @@ pub fn request_summary(r: &RequestRecord, with_question: bool) -> Option<Request
 }
 
 /// Text an agent wrote, as it may be shown to a person: control characters (NUL and the other
-/// C0 and C1 controls but tab, line feed and carriage return) and the bidirectional controls
-/// that reorder what a reader sees (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) are
-/// made visible as `<U+XXXX>`. Everything else is kept as sent. Borrowed when nothing needs it.
+/// C0 and C1 controls but tab, line feed and carriage return) and the bidirectional embeddings,
+/// overrides and isolates that reorder what a reader sees (U+202A–U+202E, U+2066–U+2069) are
+/// made visible as `<U+XXXX>`. The direction marks of right-to-left writing (U+200E, U+200F,
+/// U+061C) reorder nothing and are kept, as is everything else. Borrowed when nothing changes.
 pub fn displayable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_hidden_control) {
         return Cow::Borrowed(text);
@@ -54,7 +55,7 @@ fn is_hidden_control(c: char) -> bool {
     (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
         || matches!(
             c,
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
         )
 }
 
@@ -70,5 +71,7 @@ mod tests {
             "a<U+0000>b<U+202E>cba<U+202C><U+0007>"
         );
         assert_eq!(displayable("\u{2067}x\u{2069}"), "<U+2067>x<U+2069>");
+        // Right-to-left writing keeps its marks.
+        assert!(matches!(displayable("שלום\u{200F} 42"), Cow::Borrowed(_)));
     }
 }

@@ -53,3 +53,15 @@ async fn the_sweeper_deletes_finished_requests_after_their_retention() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "pending");
 }
+
+#[test]
+fn a_request_outlives_its_idempotency_record() {
+    let config = heysummon_server::config::Config {
+        finished_retention_secs: 24 * 3600,
+        ..Default::default()
+    };
+    assert!(
+        config.validate().is_err(),
+        "a retried create could page twice"
+    );
+}

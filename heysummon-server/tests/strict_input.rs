@@ -196,4 +196,30 @@ async fn hidden_controls_in_agent_text_are_shown_visibly_to_the_expert() {
     assert_eq!(status, StatusCode::OK);
     let (_, messages) = server.get(&format!("/api/v1/messages/{id}"), e).await;
     assert_eq!(messages["messages"][0]["plaintext"], shown);
+    // The agent reads its own text back as it sent it.
+    let (_, own) = server
+        .get(&format!("/api/v1/messages/{id}"), &server.client_key)
+        .await;
+    assert_eq!(own["messages"][0]["plaintext"], tricky);
+}
+
+#[tokio::test]
+async fn made_up_subscriber_tokens_spend_their_addresss_budget() {
+    let server = common::spawn_with(|c| {
+        c.events.mercure_jwt_secret = Some("a-mercure-secret-of-at-least-32-bytes!".into());
+        c.rate_limits.events_per_key = 3;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let response = server
+            .http
+            .get(server.url("/.well-known/mercure?topic=*"))
+            .bearer_auth(format!("made.up.token{n}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
 }

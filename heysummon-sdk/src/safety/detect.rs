@@ -36,22 +36,25 @@ impl Prefilter {
 }
 
 /// Every flag type found in `text`. Invisible format characters (zero-width spaces and
-/// joiners, soft hyphens, bidirectional controls, …) are removed first, so that they cannot
-/// hide a number or an address between its digits or letters.
+/// joiners, soft hyphens, bidirectional controls, …) cannot hide a number or an address: a text
+/// that has any is scanned twice, as sent and without them, and what either scan finds counts
+/// (removing them could also glue a word to a number that stood apart).
 pub(super) fn detect(text: &str) -> Kinds {
+    let found = detect_in(text);
+    if text.is_ascii() || !text.chars().any(is_format) {
+        return found;
+    }
+    let visible: String = text.chars().filter(|&c| !is_format(c)).collect();
+    found.union(detect_in(&visible))
+}
+
+/// Every flag type found in `text` as it is.
+fn detect_in(text: &str) -> Kinds {
     let mut found = Kinds::default();
     if text.is_empty() {
         return found;
     }
-    let mut seen = Prefilter::of(text);
-    let visible;
-    let text = if seen.non_ascii && text.chars().any(is_format) {
-        visible = text.chars().filter(|&c| !is_format(c)).collect::<String>();
-        seen = Prefilter::of(&visible);
-        visible.as_str()
-    } else {
-        text
-    };
+    let seen = Prefilter::of(text);
     let mut blocked_spans = Vec::new();
     // The shortest blocking number (SSN, BSN) has 9 digits; digits of other scripts are not
     // counted by the prefilter, so any non-ASCII text is scanned.

@@ -154,6 +154,11 @@ impl ScanReport {
 pub(super) struct Kinds(u8);
 
 impl Kinds {
+    /// Every kind of either.
+    pub(super) fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
     pub(super) fn insert(&mut self, kind: FlagType) {
         self.0 |= kind.bit();
     }

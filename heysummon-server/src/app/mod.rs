@@ -119,6 +119,7 @@ impl Application {
         let mut background = JoinSet::new();
         background.spawn(crate::sweeper::run(state.clone()));
         background.spawn(crate::sweeper::run_checkpoints(state.clone()));
+        background.spawn(crate::sweeper::run_metrics_upkeep(state.shutdown.clone()));
         let limits = state.config.http.clone();
         serve::serve_connections(listener, router(state), &limits, shutdown.clone()).await;
         shutdown.cancel();

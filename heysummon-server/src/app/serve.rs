@@ -35,6 +35,9 @@ static AT_CAPACITY: LazyLock<Vec<u8>> = LazyLock::new(|| {
 });
 /// How long writing the refusal may take.
 const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Refusals answered at once at most; beyond, a connection is closed without an answer, so a
+/// flood of connections cannot spend the descriptors kept for the database.
+const MAX_REFUSALS: usize = 64;
 /// At most one warning per this interval about failing accepts or refused connections.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
@@ -54,6 +57,7 @@ pub(super) async fn serve_connections(
         // has no body); beyond this, hyper refuses.
         .max_headers(2 * super::edge::MAX_HEADERS);
     let capacity = Arc::new(Semaphore::new(limits.connection_cap()));
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let mut connections = JoinSet::new();
     let mut accept_warnings = Throttled::default();
     let mut refusal_warnings = Throttled::default();
@@ -78,7 +82,12 @@ pub(super) async fn serve_connections(
                 tracing::warn!(suppressed, "connection limit reached; refusing connections");
             });
             crate::telemetry::connection_refused();
-            connections.spawn(refuse(stream));
+            if let Ok(refusing) = Arc::clone(&refusals).try_acquire_owned() {
+                connections.spawn(async move {
+                    refuse(stream).await;
+                    drop(refusing);
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);

@@ -295,7 +295,6 @@ impl Config {
             ("request_ttl_secs", self.request_ttl_secs),
             ("notification_ttl_secs", self.notification_ttl_secs),
             ("sweep_interval_secs", self.sweep_interval_secs),
-            ("finished_retention_secs", self.finished_retention_secs),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -338,17 +337,32 @@ impl Config {
                 message: "must not be empty".into(),
             });
         }
+        // Idempotency records are kept 48 h (PROTOCOL B2 promises 24 h): a request must outlive
+        // its idempotency record, or a retried create would page again.
+        if self.finished_retention_secs < 48 * 3600 {
+            return Err(ConfigError::Invalid {
+                name: "finished_retention_secs",
+                message: "must be at least 172800 (48 hours)".into(),
+            });
+        }
         let h = &self.http;
         for (name, value) in [
             ("http.header_read_timeout_secs", h.header_read_timeout_secs),
             ("http.body_read_timeout_secs", h.body_read_timeout_secs),
+            ("http.shutdown_drain_secs", h.shutdown_drain_secs.max(1)),
         ] {
-            if value == 0 {
+            if !(1..=3600).contains(&value) {
                 return Err(ConfigError::Invalid {
                     name,
-                    message: "must be greater than zero".into(),
+                    message: "must be between 1 and 3600".into(),
                 });
             }
+        }
+        if h.max_connections > 1_000_000 {
+            return Err(ConfigError::Invalid {
+                name: "http.max_connections",
+                message: "must be at most 1000000 (0 derives it from the descriptor limit)".into(),
+            });
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {

@@ -79,11 +79,21 @@ pub(crate) fn item_of(m: &MessageRecord) -> MessageItem {
         signature: Some(m.signature.clone()),
         message_id: MessageId::new(&m.message_id),
         created_at: timestamp(m.created_at),
-        plaintext: m
-            .plaintext
-            .as_deref()
-            .map(|text| crate::views::displayable(text).into_owned()),
+        plaintext: m.plaintext.clone(),
     }
+}
+
+/// The wire item of a stored message as `caller` reads it: an agent's text shown to an expert
+/// has its hidden controls made visible ([`crate::views::displayable`]); everything else is
+/// returned as stored.
+fn item_for(caller: &Caller, m: &MessageRecord) -> MessageItem {
+    let mut item = item_of(m);
+    if matches!(caller, Caller::Expert(_)) && m.sender == Sender::Consumer {
+        item.plaintext = item
+            .plaintext
+            .map(|text| crate::views::displayable(&text).into_owned());
+    }
+    item
 }
 
 fn not_yours(caller: &Caller) -> ApiError {
@@ -274,7 +284,7 @@ pub(crate) async fn list(
         consumer_encrypt_pub_key: request.consumer_encrypt_key.clone(),
         expert_sign_pub_key: request.expert_sign_key.clone(),
         expert_encrypt_pub_key: request.expert_encrypt_key.clone(),
-        messages: messages.iter().map(item_of).collect(),
+        messages: messages.iter().map(|m| item_for(&caller, m)).collect(),
         expires_at: timestamp(request.expires_at),
     }))
 }

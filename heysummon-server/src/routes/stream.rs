@@ -269,17 +269,26 @@ pub(crate) async fn mercure_subscribe(
     }
     let query_cursor = mercure::query_last_event_id(&query);
     if let Some(token) = mercure::bearer_token(&req) {
-        events_budget(&state, token)?;
         let Some(secret) = state.config.events.mercure_jwt_secret.as_deref() else {
             return Err(ApiError::unauthorized(
                 "Subscriber tokens are not enabled on this hub",
             ));
         };
-        let allowed = mercure::verify_subscriber_jwt(token, secret.as_bytes(), state.clock.now())
-            .map_err(|reason| {
-            ApiError::unauthorized("Invalid or expired subscriber token")
-                .member("details", serde_json::Value::String(reason.into()))
-        })?;
+        // A valid token spends its own budget; failed attempts spend their address's, so that
+        // made-up tokens can neither go unlimited nor fill the limiter with buckets.
+        let allowed =
+            match mercure::verify_subscriber_jwt(token, secret.as_bytes(), state.clock.now()) {
+                Ok(allowed) => allowed,
+                Err(reason) => {
+                    let peer = req.peer.map_or_else(String::new, |ip| ip.to_string());
+                    events_budget(&state, &format!("mercure-failures:{peer}"))?;
+                    return Err(
+                        ApiError::unauthorized("Invalid or expired subscriber token")
+                            .member("details", serde_json::Value::String(reason.into())),
+                    );
+                }
+            };
+        events_budget(&state, token)?;
         let topics = TopicFilter::new(requested, Some(allowed));
         return subscribe(
             &state,

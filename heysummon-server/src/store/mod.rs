@@ -261,8 +261,8 @@ impl Store {
     }
 
     /// Deletes at most `limit` finished requests (a terminal status reached before `before`)
-    /// with their messages and idempotency records; returns how many. Their events go with the
-    /// event log's own retention.
+    /// with their messages; returns how many. Their events and idempotency records go with
+    /// their own retention.
     pub async fn delete_finished_before(
         &self,
         before: Millis,

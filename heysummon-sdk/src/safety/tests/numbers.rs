@@ -47,6 +47,8 @@ fn invisible_format_characters_do_not_hide_numbers() {
         assert_blocked_as(text, CreditCard);
     }
     assert_blocked_as("123\u{200b}-45-\u{200b}6789", SsnBsn);
+    // A mark between a word and a number keeps them apart, as it did before marks were removed.
+    assert_blocked_as("שלום\u{200e}4111 1111 1111 1111", CreditCard);
 }
 
 #[test]

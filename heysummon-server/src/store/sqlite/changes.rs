@@ -157,8 +157,6 @@ impl SqliteStore {
             for id in &ids {
                 conn.prepare_cached("DELETE FROM messages WHERE request_id = ?1")?
                     .execute([id])?;
-                conn.prepare_cached("DELETE FROM idempotency_keys WHERE request_id = ?1")?
-                    .execute([id])?;
                 conn.prepare_cached("DELETE FROM requests WHERE id = ?1")?
                     .execute([id])?;
             }

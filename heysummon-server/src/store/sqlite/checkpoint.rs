@@ -109,8 +109,11 @@ pub(super) fn rewind(conn: &Connection) {
     let rewound = conn
         .busy_timeout(RESTART_WAIT)
         .and_then(|()| conn.query_row(Mode::Restart.pragma(), [], |row| row.get::<_, i64>(0)));
-    if let Err(error) = rewound {
-        tracing::warn!(%error, "could not rewind the write-ahead log");
+    match rewound {
+        // Busy: a reader stayed, or a checkpoint was running; the next tick asks again.
+        Ok(1) => tracing::debug!("the write-ahead log could not be rewound yet"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not rewind the write-ahead log"),
     }
     if let Err(error) = conn.busy_timeout(BUSY_TIMEOUT) {
         tracing::warn!(%error, "could not restore the writer's busy timeout");
