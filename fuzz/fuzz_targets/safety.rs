@@ -1,0 +1,9 @@
+//! Fuzz target `safety`; the logic lives in `fuzz/support/safety.rs`, shared with the stable
+//! regression test `tests/fuzz_corpus/main.rs`.
+#![no_main]
+
+#[allow(dead_code)] // `seeds` is for the regression test
+#[path = "../support/safety.rs"]
+mod support;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| support::run(data));
