@@ -4,11 +4,15 @@
 //! additions — idempotent creation (B2), sealed questions the server cannot read (B3), signed
 //! requests with a persistent nonce store (B4) — on an embedded SQLite file.
 //!
-//! Layout: [`Application`] (in [`app`]) is the running server and owns its background tasks;
-//! `routes` has one module per resource; [`auth`] resolves
-//! keys; [`lifecycle`] owns every status transition; [`store`] persists; [`sweeper`] expires
-//! requests in the background; [`provision`] and [`cli`] are the administration commands. The
-//! wire types, the cryptography and the signature verifier come from [`heysummon_sdk`].
+//! Layout: [`Application`] (in [`app`]) is the running server: the router, the edge every
+//! request passes (limits, request ids, JSON errors), the accept loop, and its background tasks.
+//! `routes` has one module per resource; [`auth`] resolves keys; [`lifecycle`] owns creation and
+//! every status transition, and reading a request as a [`lifecycle::Viewer`] may see it;
+//! [`store`] persists (one conformance suite for every backend) and publishes appended events
+//! on the [`bus`]; [`views`] shows records on the wire; [`sweeper`] expires, prunes and
+//! checkpoints in the background; [`provision`] and [`cli`] are the administration commands;
+//! `testing` (feature `testing`) is the shared test harness. The wire types, the cryptography
+//! and the signature verifier come from [`heysummon_sdk`].
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {

@@ -64,6 +64,7 @@ impl Store {
 
     /// Waits until no other writer of this process is changing the request, and holds off
     /// the next one until the returned turn is dropped (see the lifecycle's `perform`).
+    /// Cancel-safe: a wait that is dropped takes no turn.
     pub async fn take_turn(&self, request_id: &str) -> Turn {
         self.turns.take(request_id).await
     }
