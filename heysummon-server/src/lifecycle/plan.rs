@@ -63,6 +63,10 @@ pub(super) fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Pl
             }
         }
         Action::KeyExchange { sign, encrypt } => {
+            // A notification takes no messages: keys for them would only move it to `active`.
+            if !r.response_required {
+                return Err(Refusal::NoResponseRequired);
+            }
             if !is_live(status) {
                 return Err(Refusal::Terminal(status.clone()));
             }

@@ -234,6 +234,15 @@ fn key_exchange_never_moves_an_answer_backwards() {
         plan(&exchanged, &keys, 5),
         Err(Refusal::KeysAlreadyExchanged)
     ));
+    // A notification takes no messages, so no keys either: it stays pending.
+    let notification = RequestRecord {
+        response_required: false,
+        ..request(Status::Pending)
+    };
+    assert!(matches!(
+        plan(&notification, &keys, 5),
+        Err(Refusal::NoResponseRequired)
+    ));
 }
 
 #[test]
