@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 pub use heysummon_sdk;
 use heysummon_server::Application;
 use heysummon_server::config::Config;
-use heysummon_server::provision::{self, ClientOptions};
+use heysummon_server::provision;
 
 /// A server provisioned for a benchmark: where it listens and the keys of its one expert and
 /// one client.
@@ -49,14 +49,7 @@ pub fn run_bench_server(database_url: &str, ready: impl FnOnce(BenchServer)) -> 
         config.rate_limits.events_per_key = u32::MAX;
         let app = Application::build(config).await?;
         let (store, clock) = (&app.state().store, &app.state().clock);
-        let expert = provision::add_expert(store, clock, "Bench", None).await?;
-        let client = provision::add_client(
-            store,
-            clock,
-            expert.expert_id.as_str(),
-            ClientOptions::default(),
-        )
-        .await?;
+        let (expert, client) = provision::add_tenant(store, clock, "Bench", None).await?;
         ready(BenchServer {
             addr: app.local_addr(),
             client_key: client.client_key,

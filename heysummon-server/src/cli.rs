@@ -287,17 +287,8 @@ async fn serve(config: Config, json: bool) -> anyhow::Result<()> {
 
 /// Provisions the first expert and a linked client key of an empty store.
 async fn first_run(store: &Store, clock: &Clock) -> anyhow::Result<FirstRun> {
-    let expert = provision::add_expert(store, clock, "First expert", None).await?;
-    let client = provision::add_client(
-        store,
-        clock,
-        expert.expert_id.as_str(),
-        ClientOptions {
-            name: Some("First agent".into()),
-            ..ClientOptions::default()
-        },
-    )
-    .await?;
+    let (expert, client) =
+        provision::add_tenant(store, clock, "First expert", Some("First agent".into())).await?;
     Ok(FirstRun {
         expert_id: expert.expert_id.into_string(),
         expert_key: expert.expert_key,

@@ -77,6 +77,23 @@ pub struct ClientOptions {
     pub device_key: Option<String>,
 }
 
+/// A new tenant with one expert named `expert_name` and one client key linked to it, named
+/// `client_name` (the first run of `serve`, test and benchmark servers).
+pub async fn add_tenant(
+    store: &Store,
+    clock: &Clock,
+    expert_name: &str,
+    client_name: Option<String>,
+) -> Result<(ExpertAdded, ClientAdded), ProvisionError> {
+    let expert = add_expert(store, clock, expert_name, None).await?;
+    let options = ClientOptions {
+        name: client_name,
+        ..ClientOptions::default()
+    };
+    let client = add_client(store, clock, expert.expert_id.as_str(), options).await?;
+    Ok((expert, client))
+}
+
 /// `client add --expert ID …`: a client key linked to an expert.
 pub async fn add_client(
     store: &Store,

@@ -147,11 +147,13 @@ pub async fn perform(
     action: Action,
     now: Millis,
 ) -> Result<Performed, LifecycleError> {
-    let _turn = store.take_turn(&request.id).await;
-    // What the caller read may be stale by the time the turn came.
-    let request = match store.request(&request.id).await? {
-        Some(current) if current.version != request.version => current,
-        _ => request,
+    let turn = store.take_turn(&request.id).await;
+    // Another writer went first: what the caller read is stale, read it again. (Otherwise a
+    // stale read, from another instance, costs one conflict and a re-read below.)
+    let request = if turn.waited() {
+        store.request(&request.id).await?.unwrap_or(request)
+    } else {
+        request
     };
     perform_in_turn(store, request, action, now).await
 }

@@ -28,6 +28,14 @@ struct TurnsState {
 #[derive(Debug)]
 pub struct Turn {
     _guard: OwnedMutexGuard<()>,
+    waited: bool,
+}
+
+impl Turn {
+    /// Whether another writer had the turn first (what the caller read may be stale).
+    pub fn waited(&self) -> bool {
+        self.waited
+    }
 }
 
 impl Turns {
@@ -54,8 +62,15 @@ impl Turns {
                 }
             }
         };
-        Turn {
-            _guard: mutex.lock_owned().await,
+        match Arc::clone(&mutex).try_lock_owned() {
+            Ok(guard) => Turn {
+                _guard: guard,
+                waited: false,
+            },
+            Err(_) => Turn {
+                _guard: mutex.lock_owned().await,
+                waited: true,
+            },
         }
     }
 

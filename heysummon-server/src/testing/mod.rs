@@ -290,20 +290,10 @@ impl TestApp {
 }
 
 async fn provision_tenant(store: &Store, clock: &Clock, name: &str) -> Tenant {
-    let expert = provision::add_expert(store, clock, name, None)
-        .await
-        .unwrap();
-    let client = provision::add_client(
-        store,
-        clock,
-        expert.expert_id.as_str(),
-        ClientOptions {
-            name: Some(format!("{name}'s agent")),
-            ..ClientOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let (expert, client) =
+        provision::add_tenant(store, clock, name, Some(format!("{name}'s agent")))
+            .await
+            .unwrap();
     Tenant {
         expert_id: expert.expert_id.into_string(),
         expert_key: expert.expert_key,
