@@ -34,9 +34,7 @@ pub(crate) async fn key_exchange(
     Path(id): Path<String>,
     req: ApiRequest,
 ) -> ApiResult<Response> {
-    let expert = state
-        .authenticate_expert(req.api_key(), EXPERT_MESSAGES)
-        .await?;
+    let expert = state.authenticate_expert(&req, EXPERT_MESSAGES).await?;
     let body: KeyExchangeRequest = req.json()?;
     let bad = |k: &str| k.is_empty() || k.len() > MAX_KEY_CHARS;
     if bad(&body.sign_public_key) || bad(&body.encrypt_public_key) {
@@ -125,9 +123,7 @@ pub(crate) async fn approve(
     Path(id): Path<String>,
     req: ApiRequest,
 ) -> ApiResult<Response> {
-    let expert = state
-        .authenticate_expert(req.api_key(), EXPERT_MESSAGES)
-        .await?;
+    let expert = state.authenticate_expert(&req, EXPERT_MESSAGES).await?;
     let body: ApproveRequest = req.json()?;
     let request = request_or_404(&state, Viewer::Expert(&expert.id), &id).await?;
     let now = state.clock.now();
