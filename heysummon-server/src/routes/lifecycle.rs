@@ -91,16 +91,15 @@ pub(crate) async fn close(
     }))
 }
 
-/// `POST /api/v1/acknowledge/:id` (the creator; notifications only).
+/// `POST /api/v1/acknowledge/:id` (the creator or the assigned expert, who has read it;
+/// notifications only).
 pub(crate) async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
     req: ApiRequest,
 ) -> ApiResult<Response> {
-    let key = state
-        .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
-        .await?;
-    let request = request_or_404(&state, Viewer::Client(&key.id), &id).await?;
+    let caller = state.authenticate_any(&req, CLIENT_MESSAGES).await?;
+    let request = request_or_404(&state, caller.viewer(), &id).await?;
     let performed = lifecycle::perform(
         &state.store,
         request,

@@ -160,6 +160,35 @@ mod tests {
     }
 
     #[test]
+    fn no_script_parses_markup_or_evaluates_text() {
+        // What an agent wrote reaches the page only as text nodes: no sink that parses HTML
+        // or evaluates strings, and nothing from another origin.
+        let sinks = [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+            "createContextualFragment",
+            "DOMParser",
+            "https://",
+        ];
+        for asset in ASSETS.iter().filter(|a| a.path.ends_with(".js")) {
+            let text = std::str::from_utf8(asset.bytes).unwrap();
+            for sink in sinks {
+                assert!(!text.contains(sink), "{} uses {sink}", asset.path);
+            }
+        }
+    }
+
+    #[test]
+    fn the_dashboard_stays_small() {
+        // PROTOCOL E1 / issue budget: all JS and CSS of a first load under 150 KiB.
+        assert!(total_bytes() < 150 * 1024, "{} bytes", total_bytes());
+    }
+
+    #[test]
     fn the_page_names_the_versioned_assets() {
         assert!(INDEX.contains(&format!("/assets/{}/js/app.js", *VERSION)));
         assert!(!INDEX.contains("{{"));

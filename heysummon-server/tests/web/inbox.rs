@@ -149,3 +149,37 @@ async fn another_experts_request_is_not_there() {
         .await;
     assert_eq!(status["status"], "pending", "untouched");
 }
+
+#[tokio::test]
+async fn the_expert_acknowledges_a_notification() {
+    let app = common::spawn().await;
+    let browser = Browser::sign_in(&app).await;
+    let (status, note) = app
+        .post(
+            "/api/v1/help",
+            &app.client_key,
+            json!({
+                "apiKey": app.client_key,
+                "signPublicKey": "test-sign-key",
+                "encryptPublicKey": "test-encrypt-key",
+                "question": "Deployed v2.3 to staging.",
+                "responseRequired": false,
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{note}");
+    let id = note["requestId"].as_str().unwrap();
+    let (_, listed) = browser.get("/api/requests").await;
+    assert_eq!(listed["requests"][0]["kind"], "notification");
+    let (status, acked) = browser
+        .post(&format!("/api/v1/acknowledge/{id}"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{acked}");
+    assert_eq!(acked["status"], "acknowledged");
+    // A question is not a notification: nothing to acknowledge.
+    let question = app.ask_ok(&app.client_key, "Which region?").await;
+    let (status, body) = browser
+        .post(&format!("/api/v1/acknowledge/{question}"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}

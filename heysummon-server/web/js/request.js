@@ -123,7 +123,7 @@ export async function showRequest(main, ctx, id) {
   }
 
   async function acknowledge() {
-    await act('Acknowledged', () => api.post(`/api/v1/events/ack/${seg(id)}`));
+    await act('Acknowledged', () => api.post(`/api/v1/acknowledge/${seg(id)}`));
   }
 
   async function close() {
