@@ -39,12 +39,12 @@ assets! {
     "js/app.js" => JS,
     "js/conversation.js" => JS,
     "js/dom.js" => JS,
-    "js/inbox.js" => JS,
-    "js/keys.js" => JS,
     "js/live.js" => JS,
-    "js/request.js" => JS,
-    "js/settings.js" => JS,
-    "js/signin.js" => JS,
+    "js/views/inbox.js" => JS,
+    "js/views/keys.js" => JS,
+    "js/views/request.js" => JS,
+    "js/views/settings.js" => JS,
+    "js/views/signin.js" => JS,
 }
 
 const INDEX_TEMPLATE: &str = include_str!("../../web/index.html");

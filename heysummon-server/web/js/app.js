@@ -4,11 +4,11 @@
 import { api, onSignedOut, setCsrfToken } from './api.js';
 import { setPageTitle, typing } from './dom.js';
 import { Live } from './live.js';
-import { showInbox } from './inbox.js';
-import { showRequest } from './request.js';
-import { showKeys } from './keys.js';
-import { showSettings } from './settings.js';
-import { showSignIn, useSignInLink } from './signin.js';
+import { showInbox } from './views/inbox.js';
+import { showRequest } from './views/request.js';
+import { showKeys } from './views/keys.js';
+import { showSettings } from './views/settings.js';
+import { showSignIn, useSignInLink } from './views/signin.js';
 
 const main = document.getElementById('main');
 const bar = document.querySelector('header.bar');

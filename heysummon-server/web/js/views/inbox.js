@@ -1,8 +1,8 @@
 // The inbox: the expert's requests, newest first, filtered by status and searchable by
 // reference code; updated live from the event stream; j/k to move, Enter to open.
 
-import { api } from './api.js';
-import { age, badge, fill, h, setPageTitle, typing } from './dom.js';
+import { api } from '../api.js';
+import { age, badge, fill, h, setPageTitle, typing } from '../dom.js';
 
 const FILTERS = [
   ['open', 'Open', 'pending,reviewing,active'],

@@ -2,10 +2,10 @@
 // unencrypted; published for sealed questions; exported and imported as a passphrase-protected
 // file that ExpertClient reads too) and the expert's client API keys.
 
-import { api, seg } from './api.js';
-import { confirmAction, download, fill, h, setPageTitle, toast, when } from './dom.js';
-import { createIdentity, groupFingerprint, importIdentity } from './conversation.js';
-import { clearIdentity, loadIdentity, saveIdentity } from './keystore.js';
+import { api, seg } from '../api.js';
+import { confirmAction, download, fill, h, setPageTitle, toast, when } from '../dom.js';
+import { createIdentity, groupFingerprint, importIdentity } from '../conversation.js';
+import { clearIdentity, loadIdentity, saveIdentity } from '../keystore.js';
 
 const MIN_PASSPHRASE = 10;
 

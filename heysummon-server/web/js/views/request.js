@@ -2,11 +2,11 @@
 // key-exchanged requests; reply (encrypted to the agent's key when it has one), approve or
 // deny, acknowledge a notification, close. Updated live. Agent text is only ever text.
 
-import { api, seg } from './api.js';
-import { confirmAction, fill, h, setPageTitle, toast, typing, when } from './dom.js';
+import { api, seg } from '../api.js';
+import { confirmAction, fill, h, setPageTitle, toast, typing, when } from '../dom.js';
 import { statusBadge } from './inbox.js';
-import { messageKind, openMessage, sealReply } from './conversation.js';
-import { loadIdentity } from './keystore.js';
+import { messageKind, openMessage, sealReply } from '../conversation.js';
+import { loadIdentity } from '../keystore.js';
 
 const ENDED = ['closed', 'expired', 'cancelled', 'acknowledged'];
 

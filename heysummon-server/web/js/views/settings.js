@@ -1,8 +1,8 @@
 // Settings: the expert's name, sessions (sign out one, or everywhere), notifications, theme,
 // and the place for notification channels.
 
-import { api, seg } from './api.js';
-import { confirmAction, fill, h, setPageTitle, toast, when } from './dom.js';
+import { api, seg } from '../api.js';
+import { confirmAction, fill, h, setPageTitle, toast, when } from '../dom.js';
 
 export async function showSettings(main, ctx) {
   setPageTitle('Settings');

@@ -1,8 +1,8 @@
 // Signing in: a one-time link from the command line (its token arrives in the URL's fragment,
 // which browsers never send to a server) or a configured sign-in provider.
 
-import { ApiError, api } from './api.js';
-import { fill, h } from './dom.js';
+import { ApiError, api } from '../api.js';
+import { fill, h } from '../dom.js';
 
 /** Uses a sign-in link's token; true when signed in. */
 export async function useSignInLink(main, token) {
