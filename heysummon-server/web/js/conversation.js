@@ -2,7 +2,7 @@
 // opening a message of a request with the expert's identity, sealing a reply to the agent's
 // key, and making or importing the identity.
 
-import * as crypto from './crypto.js';
+import * as e2e from './crypto.js';
 
 /** What a message of `GET /api/requests/{id}` holds: plaintext, a decision marker or a sealed payload. */
 export function messageKind(message) {
@@ -45,7 +45,7 @@ export async function openMessage(identity, page, message) {
     signPublicKey: message.from === 'expert' ? identity.sign.publicSpkiHex : page.consumerSignPubKey,
     encryptPublicKey: page.consumerEncryptPubKey,
   };
-  const channel = await crypto.createChannel(identity, peer);
+  const channel = await e2e.createChannel(identity, peer);
   return channel.open({
     ciphertext: message.ciphertext,
     iv: message.iv,
@@ -60,7 +60,7 @@ export async function sealReply(identity, page, text) {
   if (!isMine(identity, page)) {
     throw new Error('This request was answered with another identity; import that identity to reply.');
   }
-  const channel = await crypto.createChannel(identity, {
+  const channel = await e2e.createChannel(identity, {
     signPublicKey: page.consumerSignPubKey,
     encryptPublicKey: page.consumerEncryptPubKey,
   });
@@ -68,10 +68,10 @@ export async function sealReply(identity, page, text) {
 }
 
 /** A new identity, its private keys non-extractable, with its passphrase-protected file. */
-export const createIdentity = (passphrase) => crypto.createIdentityFile(passphrase);
+export const createIdentity = (passphrase) => e2e.createIdentityFile(passphrase);
 
 /** The identity of a passphrase-protected file. */
-export const importIdentity = (text, passphrase) => crypto.importIdentityFile(text, passphrase);
+export const importIdentity = (text, passphrase) => e2e.importIdentityFile(text, passphrase);
 
 /** A fingerprint in groups of four. */
-export const groupFingerprint = (hex) => crypto.formatFingerprint(hex);
+export const groupFingerprint = (hex) => e2e.formatFingerprint(hex);
