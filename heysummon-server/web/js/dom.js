@@ -1,5 +1,6 @@
 // Building the page without markup: every string becomes a text node, so anything an agent
-// wrote is shown as text and never parsed as HTML. No innerHTML anywhere in the dashboard.
+// wrote is shown as text and never parsed as HTML: no HTML-parsing sink anywhere in the
+// dashboard (a test of the server checks every module).
 
 /** Creates an element. `attrs`: attributes, `on*` listeners, `dataset`; children: nodes or text. */
 export function h(tag, attrs = {}, ...children) {
