@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
+use crate::web::oauth::SignInProviders;
 
 /// What every route can reach. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -22,6 +23,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Cancelled on graceful shutdown.
     pub shutdown: CancellationToken,
+    /// The configured sign-in providers (PROTOCOL E2).
+    pub(crate) sign_in: Arc<SignInProviders>,
 }
 
 impl AppState {
@@ -30,6 +33,7 @@ impl AppState {
         Self {
             store,
             clock,
+            sign_in: Arc::new(SignInProviders::from_config(&config)),
             config: Arc::new(config),
             limiter: Arc::new(RateLimiter::default()),
             shutdown: CancellationToken::new(),

@@ -66,7 +66,7 @@ impl Application {
     }
 
     /// Like [`Application::build`], on a given clock (tests move a manual one).
-    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Self, StartError> {
+    pub async fn build_with_clock(mut config: Config, clock: Clock) -> Result<Self, StartError> {
         crate::telemetry::install();
         // The bus is the application's; the store publishes what it appends to it (and, with
         // several instances on one database, learns of the others' appends through it).
@@ -75,6 +75,10 @@ impl Application {
         let bind_error = |source| StartError::Bind { address, source };
         let listener = TcpListener::bind(address).await.map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
+        // Port 0 picked a port: links and sign-in callbacks without a public URL name it.
+        if config.listen.port() == 0 {
+            config.listen = local_addr;
+        }
         Ok(Self {
             listener,
             local_addr,

@@ -6,13 +6,18 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod auth;
 mod http;
 mod overrides;
 mod web;
 
+pub use auth::{
+    AllowRule, GITHUB_API_URL, GITHUB_AUTHORIZE_URL, GITHUB_TOKEN_URL, GOOGLE_ISSUER, GitHubConfig,
+    OidcConfig,
+};
 pub use http::HttpConfig;
 pub use overrides::{Overrides, SecretString};
-pub use web::AuthConfig;
+pub use web::{AuthConfig, PROVIDER_IDS};
 
 /// Every setting of the server.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -174,11 +179,21 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// The base of links to this server: the public URL, else the listening address.
+    /// The base of links to this server: the public URL, else the listening address (a
+    /// loopback one when listening on every address).
     pub fn base_url(&self) -> String {
-        self.public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let mut address = self.listen;
+        if address.ip().is_unspecified() {
+            address.set_ip(if address.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        format!("http://{address}")
     }
 
     /// Reads an optional TOML file over the defaults, applies the overrides and the database
@@ -236,6 +251,7 @@ impl Config {
         if let Some(secret) = &o.mercure_jwt_secret {
             config.events.mercure_jwt_secret = Some(secret.expose().to_owned());
         }
+        config.auth.apply_overrides(o)?;
         config.validate()?;
         Ok(config)
     }
@@ -327,7 +343,7 @@ impl Config {
                 message: "must not be empty".into(),
             });
         }
-        Ok(())
+        self.auth.validate()
     }
 }
 

@@ -54,6 +54,27 @@ pub struct Overrides {
     /// address].
     #[arg(long, env = "HEYSUMMON_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Client secret of `[auth.github]` [default: the file's].
+    #[arg(
+        long,
+        env = "HEYSUMMON_AUTH_GITHUB_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub auth_github_client_secret: Option<SecretString>,
+    /// Client secret of `[auth.google]` [default: the file's].
+    #[arg(
+        long,
+        env = "HEYSUMMON_AUTH_GOOGLE_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub auth_google_client_secret: Option<SecretString>,
+    /// Client secret of `[auth.oidc]` [default: the file's].
+    #[arg(
+        long,
+        env = "HEYSUMMON_AUTH_OIDC_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub auth_oidc_client_secret: Option<SecretString>,
 }
 
 /// A secret given in the file, on the command line or in the environment; `Debug` never shows
@@ -63,6 +84,11 @@ pub struct Overrides {
 pub struct SecretString(String);
 
 impl SecretString {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
     /// The secret.
     pub fn expose(&self) -> &str {
         &self.0

@@ -3,7 +3,7 @@
 
 use super::{
     Backend, ClientKeySummary, InboxItem, InboxQuery, KeyHash, NewLoginLink, NewSession,
-    SessionRecord, Store, StoreError,
+    SessionRecord, SignInFlow, Store, StoreError,
 };
 use crate::clock::Millis;
 
@@ -60,6 +60,18 @@ impl Store {
         delegate!(self.consume_login_link(hash, now))
     }
 
+    /// Records a sign-in with a provider in progress.
+    pub async fn insert_sign_in_flow(&self, flow: SignInFlow) -> Result<(), StoreError> {
+        delegate!(self.insert_sign_in_flow(flow))
+    }
+
+    /// Takes the sign-in in progress whose `state` has this hash: it is deleted whatever its
+    /// state, so it is used at most once (two concurrent uses: one gets it). Expired or not;
+    /// the caller checks.
+    pub async fn take_sign_in_flow(&self, hash: KeyHash) -> Result<Option<SignInFlow>, StoreError> {
+        delegate!(self.take_sign_in_flow(hash))
+    }
+
     /// Links a sign-in provider's identity (provider name, stable subject id) to an expert.
     /// [`StoreError::UniqueViolation`] when the identity is linked already.
     pub async fn link_identity(
@@ -108,7 +120,7 @@ impl Store {
         delegate!(self.inbox(expert_id, query))
     }
 
-    /// Deletes expired sessions and sign-in links.
+    /// Deletes expired sessions, sign-in links and sign-ins in progress.
     pub async fn prune_sign_ins(&self, now: Millis) -> Result<(), StoreError> {
         delegate!(self.prune_sign_ins(now))
     }

@@ -27,6 +27,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
+pub mod fake_oauth;
 mod http;
 
 use std::net::SocketAddr;
@@ -217,11 +218,17 @@ impl TestApp {
     /// Starts a new server on the same database file, address, clock and configuration (a
     /// stopped server comes back). Retries the bind for up to 2 s while the port is released.
     pub async fn start_again(&mut self) {
+        self.start_again_with(|_| {}).await;
+    }
+
+    /// Like [`TestApp::start_again`], with an adjusted configuration.
+    pub async fn start_again_with(&mut self, adjust: impl FnOnce(&mut Config)) {
         assert!(self.serving.is_none(), "stop the server first");
-        let config = Config {
+        let mut config = Config {
             listen: self.addr,
             ..(*self.state.config).clone()
         };
+        adjust(&mut config);
         let started = Instant::now();
         let app = loop {
             match Application::build_with_clock(config.clone(), self.clock.clone()).await {
@@ -242,6 +249,14 @@ impl TestApp {
     pub async fn restart(mut self) -> Self {
         self.stop().await;
         self.start_again().await;
+        self
+    }
+
+    /// A restart with an adjusted configuration (settings that name what the first run
+    /// provisioned, such as an expert's id).
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Config)) -> Self {
+        self.stop().await;
+        self.start_again_with(adjust).await;
         self
     }
 

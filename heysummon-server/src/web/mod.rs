@@ -5,12 +5,14 @@
 //! - [`assets`]: the page, its policy, and the versioned files compiled into the binary;
 //! - [`session`]: the session cookie, its lifetime, and the CSRF token;
 //! - [`signin`]: one-time sign-in links, the end of every sign-in, logout;
+//! - [`oauth`]: signing in with GitHub, Google or an OpenID Connect provider;
 //! - [`api`]: `/api/me`, `/api/sessions`, `/api/requests`;
 //! - [`keys`]: the client key routes under `/api/keys`.
 
 mod api;
 mod assets;
 mod keys;
+pub(crate) mod oauth;
 pub(crate) mod session;
 mod signin;
 
@@ -32,6 +34,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/requests/{id}", get(assets::page))
         .route("/assets/{version}/{*path}", get(assets::asset))
         .route("/auth/link", post(signin::use_link))
+        .route("/auth/providers", get(oauth::list))
+        .route("/auth/login/{provider}", get(oauth::login))
+        .route("/auth/callback/{provider}", get(oauth::callback))
         .route("/auth/logout", post(signin::logout))
         .route("/api/me", get(api::me).patch(api::rename))
         .route(

@@ -133,7 +133,6 @@ pub(crate) async fn use_link(
 
 /// The end of every interactive sign-in (a provider's callback): a session for the expert,
 /// then the dashboard.
-#[allow(dead_code)] // the OAuth callbacks end here (next change)
 pub(crate) async fn complete(
     state: &AppState,
     expert_id: &str,

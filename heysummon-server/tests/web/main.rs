@@ -8,6 +8,8 @@ mod common;
 
 mod inbox;
 mod keys;
+mod oauth;
+mod oauth_providers;
 mod pages;
 mod sessions;
 mod signin;

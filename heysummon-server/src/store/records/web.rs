@@ -44,6 +44,20 @@ pub struct NewLoginLink {
     pub expires_at: Millis,
 }
 
+/// A sign-in with a provider in progress (PROTOCOL E2), from the redirect to the provider until
+/// its callback. Only the hash of its `state` is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInFlow {
+    /// Hash of the `state` sent to the provider.
+    pub state_hash: KeyHash,
+    /// The provider's id (`github`, `google`, `oidc`).
+    pub provider: String,
+    /// When it began.
+    pub created_at: Millis,
+    /// After this its callback is refused.
+    pub expires_at: Millis,
+}
+
 /// A client key as its expert sees it in the dashboard: never the key string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientKeySummary {

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
     include_str!("../../../migrations/sqlite/0002_retention.sql"),
     include_str!("../../../migrations/sqlite/0003_web.sql"),
+    include_str!("../../../migrations/sqlite/0004_sign_in_flows.sql"),
 ];
 
 /// Waiting for a lock held by another process, at most.

@@ -8,7 +8,7 @@ use super::rows::request_row;
 use crate::clock::Millis;
 use crate::store::{
     ClientKeySummary, InboxItem, InboxQuery, KeyHash, NewLoginLink, NewSession, SessionRecord,
-    StoreError,
+    SignInFlow, StoreError,
 };
 
 const SESSION_SELECT: &str =
@@ -137,6 +137,47 @@ impl SqliteStore {
                      RETURNING expert_id",
                     params![&hash[..], now],
                     |row| row.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    pub(crate) async fn insert_sign_in_flow(&self, flow: SignInFlow) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO sign_in_flows (state_hash, provider, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    &flow.state_hash[..],
+                    flow.provider,
+                    flow.created_at,
+                    flow.expires_at
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(crate) async fn take_sign_in_flow(
+        &self,
+        hash: KeyHash,
+    ) -> Result<Option<SignInFlow>, StoreError> {
+        self.write(move |conn| {
+            Ok(conn
+                .query_row(
+                    "DELETE FROM sign_in_flows WHERE state_hash = ?1
+                     RETURNING provider, created_at, expires_at",
+                    [&hash[..]],
+                    |row| {
+                        Ok(SignInFlow {
+                            state_hash: hash,
+                            provider: row.get(0)?,
+                            created_at: row.get(1)?,
+                            expires_at: row.get(2)?,
+                        })
+                    },
                 )
                 .optional()?)
         })
@@ -293,6 +334,7 @@ impl SqliteStore {
         self.write(move |conn| {
             conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
             conn.execute("DELETE FROM login_links WHERE expires_at <= ?1", [now])?;
+            conn.execute("DELETE FROM sign_in_flows WHERE expires_at <= ?1", [now])?;
             Ok(())
         })
         .await
