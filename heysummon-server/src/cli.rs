@@ -219,7 +219,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             expert_id,
             base_url,
         }) => {
-            let base = base_url.unwrap_or_else(|| link_base(&config, config.listen));
+            let base = base_url.unwrap_or_else(|| config.base_url());
             let link = crate::web::create_login_link(&store, &expert_id, &base, clock.now())
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("expert {expert_id} not found"))?;
@@ -318,7 +318,7 @@ async fn serve(config: Config, json: bool) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let state = app.state();
     if state.store.is_empty().await? {
-        let base = link_base(&state.config, app.local_addr());
+        let base = state.config.base_url();
         let first = first_run(&state.store, &state.clock, &base).await?;
         print(json, &first, |f| {
             format!(
@@ -355,23 +355,6 @@ async fn first_run(store: &Store, clock: &Clock, base: &str) -> anyhow::Result<F
         sign_in_url: link.url,
         sign_in_expires_at: link.expires_at,
     })
-}
-
-/// Where sign-in links point: the public URL, else the address the server listens on (a
-/// wildcard address replaced by loopback, which a browser on this machine can open).
-fn link_base(config: &Config, listen: std::net::SocketAddr) -> String {
-    if let Some(url) = &config.public_url {
-        return url.clone();
-    }
-    let mut address = listen;
-    if address.ip().is_unspecified() {
-        address.set_ip(if address.is_ipv4() {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    format!("http://{address}")
 }
 
 async fn wait_for_signal() {
