@@ -49,6 +49,9 @@ fn refused(text: &str) {
     assert_eq!(err.to_string(), OPAQUE);
 }
 
+/// One alteration of a parsed identity file.
+type Edit<'a> = Box<dyn FnOnce(&mut Value) + 'a>;
+
 fn edited(text: &str, edit: impl FnOnce(&mut Value)) -> String {
     let mut value: Value = serde_json::from_str(text).unwrap();
     edit(&mut value);
@@ -165,7 +168,7 @@ fn every_altered_field_is_refused() {
     };
     let file: Value = serde_json::from_str(&text).unwrap();
     let s = |pointer: &str| file.pointer(pointer).unwrap().as_str().unwrap().to_owned();
-    let edits: Vec<Box<dyn FnOnce(&mut Value) + '_>> = vec![
+    let edits: Vec<Edit<'_>> = vec![
         Box::new(|v| v["format"] = json!("heysummon-expert-identity-x")),
         Box::new(|v| v["version"] = json!(2)),
         Box::new(|v| v["version"] = json!("1")),
