@@ -1,0 +1,139 @@
+//! Where the browser finds the dashboard's JavaScript.
+//!
+//! The server serves the dashboard itself (`GET /`, assets under `/assets/<hash>/…`, PROTOCOL
+//! E1). Until a server that does is on this branch, and as a fallback, the tests serve
+//! `heysummon-server/web` from a tiny static server of their own on 127.0.0.1 (a secure context
+//! for WebCrypto), under the same layout and a strict CSP like the dashboard's, so modules that
+//! pass here pass there.
+
+use std::path::{Component, Path, PathBuf};
+
+use axum::Router;
+use axum::extract::Path as UrlPath;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use heysummon_server::testing::TestApp;
+use tokio::task::JoinHandle;
+
+/// The CSP of the stand-in page: scripts, styles and connections from this origin only.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// An origin serving the dashboard's modules.
+#[derive(Debug)]
+pub struct Dashboard {
+    /// The page to open: `http://127.0.0.1:PORT/`.
+    pub page_url: String,
+    /// The absolute path (on that origin) of `js/crypto.js`, for `import()`.
+    pub crypto_module: String,
+    /// The absolute path of `js/keystore.js`.
+    pub keystore_module: String,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// The server's own dashboard when it serves `js/crypto.js`, else the stand-in.
+pub async fn dashboard(app: &TestApp) -> Dashboard {
+    if let Some(prefix) = served_assets(app).await {
+        return Dashboard {
+            page_url: format!("{}/", app.base),
+            crypto_module: format!("{prefix}js/crypto.js"),
+            keystore_module: format!("{prefix}js/keystore.js"),
+            server: None,
+        };
+    }
+    stand_in().await
+}
+
+/// `/assets/<hash>/` when the server's `GET /` references it and serves `js/crypto.js` there.
+async fn served_assets(app: &TestApp) -> Option<String> {
+    let page = app.http.get(format!("{}/", app.base)).send().await.ok()?;
+    if !page.status().is_success() {
+        return None;
+    }
+    let html = page.text().await.ok()?;
+    let start = html.find("/assets/")?;
+    let rest = &html[start + "/assets/".len()..];
+    let hash = &rest[..rest.find('/')?];
+    let prefix = format!("/assets/{hash}/");
+    let module = app
+        .http
+        .get(format!("{}{prefix}js/crypto.js", app.base))
+        .send()
+        .await
+        .ok()?;
+    module.status().is_success().then_some(prefix)
+}
+
+/// Serves `heysummon-server/web` under `/assets/test/` and a blank page at `/`.
+pub async fn stand_in() -> Dashboard {
+    let router = Router::new()
+        .route("/", get(blank_page))
+        .route("/assets/test/{*path}", get(asset));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local address");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Dashboard {
+        page_url: format!("http://{addr}/"),
+        crypto_module: "/assets/test/js/crypto.js".to_owned(),
+        keystore_module: "/assets/test/js/keystore.js".to_owned(),
+        server: Some(server),
+    }
+}
+
+async fn blank_page() -> Response {
+    let html = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+                <title>HeySummon test page</title><body><main id=\"test\"></main></body></html>";
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+fn web_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("heysummon-server/web")
+}
+
+async fn asset(UrlPath(path): UrlPath<String>) -> Response {
+    let relative = Path::new(&path);
+    if !relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let content_type = match relative.extension().and_then(|e| e.to_str()) {
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("html") => "text/html; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
+    };
+    match tokio::fs::read(web_root().join(relative)).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
