@@ -18,6 +18,7 @@
 mod crypto_interop;
 mod crypto_vectors;
 mod driver;
+mod driver_commands;
 mod page;
 mod setup;
 mod support;

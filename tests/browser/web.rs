@@ -77,7 +77,8 @@ async fn served_assets(app: &TestApp) -> Option<String> {
 pub async fn stand_in() -> Dashboard {
     let router = Router::new()
         .route("/", get(blank_page))
-        .route("/assets/test/{*path}", get(asset));
+        .route("/assets/test/{*path}", get(asset))
+        .route("/fixtures/{*path}", get(fixture));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
@@ -111,7 +112,17 @@ fn web_root() -> PathBuf {
 }
 
 async fn asset(UrlPath(path): UrlPath<String>) -> Response {
-    let relative = Path::new(&path);
+    serve_file(&web_root(), &path).await
+}
+
+/// The test pages of `tests/browser/fixtures` (the driver's own test).
+async fn fixture(UrlPath(path): UrlPath<String>) -> Response {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/fixtures");
+    serve_file(&root, &path).await
+}
+
+async fn serve_file(root: &Path, path: &str) -> Response {
+    let relative = Path::new(path);
     if !relative
         .components()
         .all(|c| matches!(c, Component::Normal(_)))
@@ -125,10 +136,11 @@ async fn asset(UrlPath(path): UrlPath<String>) -> Response {
         Some("svg") => "image/svg+xml",
         _ => "application/octet-stream",
     };
-    match tokio::fs::read(web_root().join(relative)).await {
+    match tokio::fs::read(root.join(relative)).await {
         Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, content_type),
+                (header::CONTENT_SECURITY_POLICY, CSP),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             ],
             bytes,
