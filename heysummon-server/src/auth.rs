@@ -17,6 +17,9 @@ use crate::lifecycle::Viewer;
 use crate::state::AppState;
 use crate::store::{ClientKeyRecord, ExpertRecord};
 
+/// A client key's `last_used_at` is written at most this often.
+const LAST_USED_EVERY_MS: crate::clock::Millis = 60 * 1000;
+
 /// The header carrying a device token.
 pub const DEVICE_TOKEN_HEADER: &str = "x-device-token";
 
@@ -144,23 +147,32 @@ impl AppState {
         let limit = key
             .rate_limit_per_minute
             .unwrap_or(self.config.rate_limits.per_key);
-        if !self
-            .limiter
-            .hit(&format!("key:{}", key.id), limit, self.clock.now())
-        {
+        let now = self.clock.now();
+        if !self.limiter.hit(&format!("key:{}", key.id), limit, now) {
             crate::telemetry::rate_limited("key");
             return Err(ApiError::too_many_requests("Per-key rate limit exceeded"));
+        }
+        if key
+            .last_used_at
+            .is_none_or(|at| now.saturating_sub(at) >= LAST_USED_EVERY_MS)
+        {
+            self.store.touch_client_key(&key.id, now).await?;
         }
         Ok(())
     }
 
-    /// Authenticates an expert key.
+    /// Authenticates an expert key, or else the dashboard's session (PROTOCOL E3).
     pub async fn authenticate_expert(
         &self,
-        presented: Option<&str>,
+        req: &ApiRequest,
         messages: AuthMessages,
     ) -> ApiResult<ExpertRecord> {
-        let presented = presented.ok_or_else(|| ApiError::unauthorized(messages.missing))?;
+        if let Some(expert) = self.session_expert(req).await? {
+            return Ok(expert);
+        }
+        let presented = req
+            .api_key()
+            .ok_or_else(|| ApiError::unauthorized(messages.missing))?;
         self.store
             .expert_by_hash(hash_secret(presented))
             .await?
@@ -197,6 +209,9 @@ impl AppState {
         messages: AuthMessages,
         budget: Budget,
     ) -> ApiResult<Caller> {
+        if let Some(expert) = self.session_expert(req).await? {
+            return Ok(Caller::Expert(expert));
+        }
         let presented = req
             .api_key()
             .ok_or_else(|| ApiError::unauthorized(messages.missing))?;
@@ -216,6 +231,20 @@ impl AppState {
             .ok_or_else(|| ApiError::unauthorized(messages.invalid))?;
         self.check_client_key(req, &key, false, budget).await?;
         Ok(Caller::Client(key))
+    }
+
+    /// The expert of the dashboard's session, for a request that carries a session cookie and
+    /// no key (a key, when present, decides); state-changing requests need the session's CSRF
+    /// token.
+    async fn session_expert(&self, req: &ApiRequest) -> ApiResult<Option<ExpertRecord>> {
+        if req.api_key().is_some() {
+            return Ok(None);
+        }
+        let Some(signed_in) = self.session(&req.headers).await? else {
+            return Ok(None);
+        };
+        signed_in.check_csrf(&req.method, &req.headers)?;
+        Ok(Some(signed_in.expert))
     }
 
     /// PROTOCOL B4: verifies the signature headers when present; requires them for keys with

@@ -102,6 +102,28 @@ pub enum ExpertCommand {
         #[arg(long)]
         key: Option<String>,
     },
+    /// Make a one-time sign-in link to the dashboard, valid once for 15 minutes. Prints
+    /// {"url","expiresAt"}.
+    LoginLink {
+        /// The expert.
+        expert_id: String,
+        /// The server's address as the browser reaches it [default: the public URL setting,
+        /// else the listening address].
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// Link a sign-in provider's identity to an expert (PROTOCOL E2). Prints
+    /// {"expertId","provider","subject"}.
+    Link {
+        /// The expert.
+        expert_id: String,
+        /// The provider's name in the configuration: `github`, `google` or `oidc`.
+        #[arg(long)]
+        provider: String,
+        /// The provider's stable id of the person (`sub`; GitHub's numeric user id).
+        #[arg(long)]
+        subject: String,
+    },
 }
 
 /// `client …`.
@@ -193,6 +215,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             });
         }
+        Command::Expert(ExpertCommand::LoginLink {
+            expert_id,
+            base_url,
+        }) => {
+            let base = base_url.unwrap_or_else(|| link_base(&config, config.listen));
+            let link = crate::web::create_login_link(&store, &expert_id, &base, clock.now())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("expert {expert_id} not found"))?;
+            print(json, &link, |l| {
+                format!(
+                    "Open this link to sign in (once, until {}):\n{}",
+                    l.expires_at, l.url
+                )
+            });
+        }
+        Command::Expert(ExpertCommand::Link {
+            expert_id,
+            provider,
+            subject,
+        }) => {
+            let linked =
+                provision::link_identity(&store, &clock, &expert_id, &provider, &subject).await?;
+            print(json, &linked, |l| {
+                format!(
+                    "{} identity {} now signs in as expert {}",
+                    l.provider, l.subject, l.expert_id
+                )
+            });
+        }
         Command::Client(ClientCommand::Add {
             expert,
             name,
@@ -259,18 +310,22 @@ struct FirstRun {
     expert_key: String,
     key_id: String,
     client_key: String,
+    sign_in_url: String,
+    sign_in_expires_at: heysummon_sdk::wire::Timestamp,
 }
 
 async fn serve(config: Config, json: bool) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let state = app.state();
     if state.store.is_empty().await? {
-        let first = first_run(&state.store, &state.clock).await?;
+        let base = link_base(&state.config, app.local_addr());
+        let first = first_run(&state.store, &state.clock, &base).await?;
         print(json, &first, |f| {
             format!(
                 "Empty store: created a first expert and a client key. They are shown once; \
-                 only their hashes are stored.\n  expert key: {}\n  client key: {}",
-                f.expert_key, f.client_key
+                 only their hashes are stored.\n  expert key: {}\n  client key: {}\n\
+                 Sign in to the dashboard with this one-time link (valid until {}):\n  {}",
+                f.expert_key, f.client_key, f.sign_in_expires_at, f.sign_in_url
             )
         });
     }
@@ -286,15 +341,37 @@ async fn serve(config: Config, json: bool) -> anyhow::Result<()> {
 }
 
 /// Provisions the first expert and a linked client key of an empty store.
-async fn first_run(store: &Store, clock: &Clock) -> anyhow::Result<FirstRun> {
+async fn first_run(store: &Store, clock: &Clock, base: &str) -> anyhow::Result<FirstRun> {
     let (expert, client) =
         provision::add_tenant(store, clock, "First expert", Some("First agent".into())).await?;
+    let link = crate::web::create_login_link(store, expert.expert_id.as_str(), base, clock.now())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the first expert vanished"))?;
     Ok(FirstRun {
         expert_id: expert.expert_id.into_string(),
         expert_key: expert.expert_key,
         key_id: client.key_id.into_string(),
         client_key: client.client_key,
+        sign_in_url: link.url,
+        sign_in_expires_at: link.expires_at,
     })
+}
+
+/// Where sign-in links point: the public URL, else the address the server listens on (a
+/// wildcard address replaced by loopback, which a browser on this machine can open).
+fn link_base(config: &Config, listen: std::net::SocketAddr) -> String {
+    if let Some(url) = &config.public_url {
+        return url.clone();
+    }
+    let mut address = listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(if address.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{address}")
 }
 
 async fn wait_for_signal() {

@@ -45,5 +45,6 @@ mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod views;
+pub mod web;
 
 pub use app::{Application, StartError};

@@ -239,3 +239,48 @@ pub async fn list_requests(
         .collect::<Result<_, _>>()?;
     Ok(RequestsListResponse { requests })
 }
+
+/// Printed by `expert link --json`.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityLinked {
+    /// The expert.
+    pub expert_id: String,
+    /// The provider's name.
+    pub provider: String,
+    /// The provider's stable id of the person.
+    pub subject: String,
+}
+
+/// `expert link EXPERT_ID --provider NAME --subject ID`: the identity signs in as the expert.
+pub async fn link_identity(
+    store: &Store,
+    clock: &Clock,
+    expert_id: &str,
+    provider: &str,
+    subject: &str,
+) -> Result<IdentityLinked, ProvisionError> {
+    let (provider, subject) = (provider.trim(), subject.trim());
+    if provider.is_empty() || subject.is_empty() {
+        return Err(ProvisionError::Invalid(
+            "--provider and --subject must not be empty".into(),
+        ));
+    }
+    if store.expert(expert_id).await?.is_none() {
+        return Err(ProvisionError::NotFound(format!("expert {expert_id}")));
+    }
+    store
+        .link_identity(provider, subject, expert_id, clock.now())
+        .await
+        .map_err(|error| match error {
+            StoreError::UniqueViolation { .. } => ProvisionError::Invalid(format!(
+                "{provider} identity {subject} is already linked to an expert"
+            )),
+            other => ProvisionError::Store(other),
+        })?;
+    Ok(IdentityLinked {
+        expert_id: expert_id.to_owned(),
+        provider: provider.to_owned(),
+        subject: subject.to_owned(),
+    })
+}

@@ -39,6 +39,7 @@ pub async fn sweep_once(state: &AppState) -> Result<usize, crate::store::StoreEr
         .store
         .prune(now, now - IDEMPOTENCY_RETENTION_MS)
         .await?;
+    state.store.prune_sign_ins(now).await?;
     let millis = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     state
         .store

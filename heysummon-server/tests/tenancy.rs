@@ -431,11 +431,6 @@ async fn roles_are_kept_apart() {
             format!("/api/v1/rate/{id}"),
             Some(json!({"rating": 5})),
         ),
-        (
-            Method::POST,
-            format!("/api/v1/acknowledge/{id}"),
-            Some(json!({})),
-        ),
         (Method::GET, "/api/v1/whoami".to_owned(), None),
         (
             Method::POST,

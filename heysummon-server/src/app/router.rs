@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/.well-known/mercure", get(stream::mercure_subscribe))
         .nest("/api/v1", api)
+        .merge(crate::web::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::map_response(super::edge::json_errors))

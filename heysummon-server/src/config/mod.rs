@@ -8,9 +8,11 @@ use serde::Deserialize;
 
 mod http;
 mod overrides;
+mod web;
 
 pub use http::HttpConfig;
 pub use overrides::{Overrides, SecretString};
+pub use web::AuthConfig;
 
 /// Every setting of the server.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -43,6 +45,12 @@ pub struct Config {
     /// A bearer token `GET /metrics` requires; without one the metrics are public (bind the
     /// server to a private address, or set one).
     pub metrics_token: Option<SecretString>,
+    /// The URL people reach this server at (`https://pager.example.com`): the base of sign-in
+    /// links and of the links channels send; a session cookie is `Secure` when it is https.
+    /// Without it, links use the listening address.
+    pub public_url: Option<String>,
+    /// Sign-in providers of the dashboard (PROTOCOL E2).
+    pub auth: AuthConfig,
 }
 
 /// The event log and its streams.
@@ -129,6 +137,8 @@ impl Default for Config {
             events: EventsConfig::default(),
             http: HttpConfig::default(),
             metrics_token: None,
+            public_url: None,
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -164,6 +174,13 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The base of links to this server: the public URL, else the listening address.
+    pub fn base_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
     /// Reads an optional TOML file over the defaults, applies the overrides and the database
     /// URL, then validates.
     pub fn load(
@@ -209,6 +226,12 @@ impl Config {
         set(&mut config.events.retention_secs, o.events_retention_secs);
         if let Some(token) = &o.metrics_token {
             config.metrics_token = Some(token.clone());
+        }
+        if let Some(url) = &o.public_url {
+            config.public_url = Some(url.clone());
+        }
+        if let Some(url) = &config.public_url {
+            config.public_url = Some(web::normalized_public_url(url)?);
         }
         if let Some(secret) = &o.mercure_jwt_secret {
             config.events.mercure_jwt_secret = Some(secret.expose().to_owned());

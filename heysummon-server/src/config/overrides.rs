@@ -50,6 +50,10 @@ pub struct Overrides {
     /// Bearer token required by `GET /metrics` [default: none, public].
     #[arg(long, env = "HEYSUMMON_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<SecretString>,
+    /// The URL people reach this server at, the base of sign-in links [default: the listening
+    /// address].
+    #[arg(long, env = "HEYSUMMON_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// A secret given in the file, on the command line or in the environment; `Debug` never shows

@@ -139,9 +139,7 @@ pub(crate) async fn list(
     Query(query): Query<ListQuery>,
     req: ApiRequest,
 ) -> ApiResult<Response> {
-    let expert = state
-        .authenticate_expert(req.api_key(), ANY_KEY_MESSAGES)
-        .await?;
+    let expert = state.authenticate_expert(&req, ANY_KEY_MESSAGES).await?;
     let (status, limit) = query.validated()?;
     let now = state.clock.now();
     let mut requests = Vec::new();
@@ -170,9 +168,7 @@ pub(crate) async fn publish_keys(
     State(state): State<AppState>,
     req: ApiRequest,
 ) -> ApiResult<Response> {
-    let expert = state
-        .authenticate_expert(req.api_key(), EXPERT_MESSAGES)
-        .await?;
+    let expert = state.authenticate_expert(&req, EXPERT_MESSAGES).await?;
     let body: PublishExpertKeysRequest = req.json()?;
     let keys = PublicKeys::parse(&body.sign_public_key, &body.encrypt_public_key).map_err(|e| {
         ApiError::bad_request("Invalid public key").member("details", json!(e.to_string()))

@@ -34,9 +34,7 @@ pub(crate) async fn key_exchange(
     Path(id): Path<String>,
     req: ApiRequest,
 ) -> ApiResult<Response> {
-    let expert = state
-        .authenticate_expert(req.api_key(), EXPERT_MESSAGES)
-        .await?;
+    let expert = state.authenticate_expert(&req, EXPERT_MESSAGES).await?;
     let body: KeyExchangeRequest = req.json()?;
     let bad = |k: &str| k.is_empty() || k.len() > MAX_KEY_CHARS;
     if bad(&body.sign_public_key) || bad(&body.encrypt_public_key) {
@@ -93,16 +91,15 @@ pub(crate) async fn close(
     }))
 }
 
-/// `POST /api/v1/acknowledge/:id` (the creator; notifications only).
+/// `POST /api/v1/acknowledge/:id` (the creator or the assigned expert, who has read it;
+/// notifications only).
 pub(crate) async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
     req: ApiRequest,
 ) -> ApiResult<Response> {
-    let key = state
-        .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
-        .await?;
-    let request = request_or_404(&state, Viewer::Client(&key.id), &id).await?;
+    let caller = state.authenticate_any(&req, CLIENT_MESSAGES).await?;
+    let request = request_or_404(&state, caller.viewer(), &id).await?;
     let performed = lifecycle::perform(
         &state.store,
         request,
@@ -125,9 +122,7 @@ pub(crate) async fn approve(
     Path(id): Path<String>,
     req: ApiRequest,
 ) -> ApiResult<Response> {
-    let expert = state
-        .authenticate_expert(req.api_key(), EXPERT_MESSAGES)
-        .await?;
+    let expert = state.authenticate_expert(&req, EXPERT_MESSAGES).await?;
     let body: ApproveRequest = req.json()?;
     let request = request_or_404(&state, Viewer::Expert(&expert.id), &id).await?;
     let now = state.clock.now();

@@ -21,7 +21,7 @@ use crate::http::ApiRequest;
 use crate::ids::new_id;
 use crate::lifecycle::{self, Action, Performed};
 use crate::state::AppState;
-use crate::store::MessageRecord;
+use crate::store::{MessageRecord, RequestRecord};
 
 const MAX_PLAINTEXT_CHARS: usize = 100_000;
 const MAX_CIPHERTEXT_CHARS: usize = 200_000;
@@ -261,9 +261,19 @@ pub(crate) async fn list(
     let caller = state
         .authenticate_any(&req, crate::auth::CLIENT_MESSAGES)
         .await?;
-    let mut request = visible_request(&state, caller.viewer(), &id)
+    let request = visible_request(&state, caller.viewer(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("Request not found"))?;
+    Ok(ok(conversation(&state, &caller, request).await?))
+}
+
+/// A request's conversation as its caller sees it; the expert reading it moves a pending
+/// request to `reviewing`.
+pub(crate) async fn conversation(
+    state: &AppState,
+    caller: &Caller,
+    mut request: RequestRecord,
+) -> ApiResult<MessagesResponse> {
     if matches!(caller, Caller::Expert(_)) && request.status == Status::Pending {
         let now = state.clock.now();
         if let Some(updated) =
@@ -276,7 +286,7 @@ pub(crate) async fn list(
         }
     }
     let messages = state.store.messages(&request.id).await?;
-    Ok(ok(MessagesResponse {
+    Ok(MessagesResponse {
         request_id: RequestId::new(&request.id),
         ref_code: RefCode::parse(&request.ref_code).ok_or_else(ApiError::internal)?,
         status: request.status.clone(),
@@ -284,7 +294,7 @@ pub(crate) async fn list(
         consumer_encrypt_pub_key: request.consumer_encrypt_key.clone(),
         expert_sign_pub_key: request.expert_sign_key.clone(),
         expert_encrypt_pub_key: request.expert_encrypt_key.clone(),
-        messages: messages.iter().map(|m| item_for(&caller, m)).collect(),
+        messages: messages.iter().map(|m| item_for(caller, m)).collect(),
         expires_at: timestamp(request.expires_at),
-    }))
+    })
 }

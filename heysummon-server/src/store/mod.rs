@@ -42,6 +42,8 @@ macro_rules! delegate {
     };
 }
 
+mod web;
+
 impl Store {
     /// Opens the store named by a database URL (`sqlite://PATH`, `sqlite:PATH` or a bare path),
     /// creating the file and running migrations on first start, with a bus of its own (for

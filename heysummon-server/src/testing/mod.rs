@@ -278,6 +278,46 @@ impl TestApp {
             .unwrap();
     }
 
+    /// A one-time sign-in link to the dashboard for an expert, as `expert login-link` makes.
+    pub async fn login_link(&self, expert_id: &str) -> String {
+        crate::web::create_login_link(&self.store, expert_id, &self.base, self.clock.now())
+            .await
+            .unwrap()
+            .unwrap()
+            .url
+    }
+
+    /// A signed-in session for an expert: the `Cookie` header value and the CSRF token (for
+    /// API tests; browser tests sign in through a link).
+    pub async fn session(&self, expert_id: &str) -> (String, String) {
+        let link = self.login_link(expert_id).await;
+        let token = link.rsplit('#').next().unwrap().to_owned();
+        let response = self
+            .http
+            .post(self.url("/auth/link"))
+            .json(&serde_json::json!({ "token": token }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "signing in failed");
+        let set_cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let me: serde_json::Value = self
+            .http
+            .get(self.url("/api/me"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (cookie, me["csrfToken"].as_str().unwrap().to_owned())
+    }
+
     /// Whether any of the database's files (main, WAL, shared memory) contains `needle`.
     pub fn database_contains(&self, needle: &[u8]) -> bool {
         ["", "-wal", "-shm"].iter().any(|suffix| {

@@ -67,6 +67,8 @@ pub struct ClientKeyRecord {
     pub rate_limit_per_minute: Option<u32>,
     /// Whether any signing device is enrolled (then every request must be signed).
     pub has_devices: bool,
+    /// When the key last authenticated a request (updated at most once a minute).
+    pub last_used_at: Option<Millis>,
 }
 
 /// What `client add` creates.

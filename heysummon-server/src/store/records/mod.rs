@@ -3,7 +3,9 @@
 mod accounts;
 mod events;
 mod requests;
+mod web;
 
 pub use accounts::*;
 pub use events::*;
 pub use requests::*;
+pub use web::*;

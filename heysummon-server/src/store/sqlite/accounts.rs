@@ -83,6 +83,7 @@ impl SqliteStore {
                 device_token_hash: new.device_token_hash,
                 rate_limit_per_minute: None,
                 has_devices: false,
+                last_used_at: None,
             })
         })
         .await
@@ -128,7 +129,8 @@ impl SqliteStore {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, owner_id, expert_id, name, is_active, device_token_hash,
                         rate_limit_per_minute,
-                        EXISTS (SELECT 1 FROM devices WHERE devices.client_key_id = client_keys.id)
+                        EXISTS (SELECT 1 FROM devices WHERE devices.client_key_id = client_keys.id),
+                        last_used_at
                  FROM client_keys
                  WHERE key_hash = ?1
                     OR (previous_key_hash = ?1 AND previous_key_expires_at > ?2)
@@ -145,6 +147,7 @@ impl SqliteStore {
                         device_token_hash: hash_column(row, 5)?,
                         rate_limit_per_minute: row.get(6)?,
                         has_devices: row.get(7)?,
+                        last_used_at: row.get(8)?,
                     })
                 })
                 .optional()?)

@@ -8,6 +8,7 @@ use super::error::SqlResult;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
     include_str!("../../../migrations/sqlite/0002_retention.sql"),
+    include_str!("../../../migrations/sqlite/0003_web.sql"),
 ];
 
 /// Waiting for a lock held by another process, at most.

@@ -20,6 +20,7 @@ mod readers;
 mod requests;
 mod rows;
 mod tokens;
+mod web;
 mod writer;
 
 use std::path::PathBuf;

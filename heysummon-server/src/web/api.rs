@@ -1,0 +1,358 @@
+//! The session API (PROTOCOL E3): who is signed in, their sessions, and their requests as the
+//! inbox shows them. Every route answers 401 without a session; state-changing ones need the
+//! CSRF token.
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as CURSOR;
+use heysummon_sdk::wire::{MessagesResponse, RefCode, RequestSummary, Sender, Status, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::session::{SignedIn, clear_cookie, not_signed_in};
+use crate::auth::Caller;
+use crate::clock::timestamp;
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiRequest;
+use crate::lifecycle::Viewer;
+use crate::routes::{messages::conversation, ok, request_or_404};
+use crate::state::AppState;
+use crate::store::{InboxItem, InboxQuery, RequestRecord};
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let signed_in = state
+            .session(&parts.headers)
+            .await?
+            .ok_or_else(not_signed_in)?;
+        signed_in.check_csrf(&parts.method, &parts.headers)?;
+        Ok(signed_in)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Me<'a> {
+    expert: super::signin::ExpertRef<'a>,
+    csrf_token: &'a str,
+    published_keys: Option<PublishedKeys<'a>>,
+    session: SessionView,
+}
+
+#[derive(Serialize)]
+struct PublishedKeys<'a> {
+    fingerprint: &'a str,
+}
+
+/// `GET /api/me`.
+pub(crate) async fn me(signed_in: SignedIn) -> Response {
+    let expert = &signed_in.expert;
+    ok(Me {
+        expert: super::signin::ExpertRef {
+            id: &expert.id,
+            name: &expert.name,
+        },
+        csrf_token: signed_in.csrf_token(),
+        published_keys: expert
+            .fingerprint
+            .as_deref()
+            .map(|fingerprint| PublishedKeys { fingerprint }),
+        session: SessionView::of(&signed_in.session, true),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rename {
+    name: String,
+}
+
+/// The longest expert name, characters.
+const MAX_NAME_CHARS: usize = 100;
+
+/// `PATCH /api/me` `{"name"}`: renames the expert.
+pub(crate) async fn rename(
+    State(state): State<AppState>,
+    mut signed_in: SignedIn,
+    req: ApiRequest,
+) -> ApiResult<Response> {
+    req.require_json_content_type()?;
+    let body: Rename = req.json()?;
+    let name = body.name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(ApiError::bad_request("Invalid name").member(
+            "details",
+            json!("1 to 100 characters, no control characters"),
+        ));
+    }
+    state
+        .store
+        .rename_expert(&signed_in.expert.id, name)
+        .await?;
+    signed_in.expert.name = name.to_owned();
+    Ok(me(signed_in).await)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionView {
+    id: String,
+    created_at: Timestamp,
+    last_seen_at: Timestamp,
+    expires_at: Timestamp,
+    user_agent: Option<String>,
+    current: bool,
+}
+
+impl SessionView {
+    fn of(s: &crate::store::SessionRecord, current: bool) -> Self {
+        Self {
+            id: s.id.clone(),
+            created_at: timestamp(s.created_at),
+            last_seen_at: timestamp(s.last_seen_at),
+            expires_at: timestamp(s.expires_at.min(s.last_seen_at + super::session::IDLE_MS)),
+            user_agent: s.user_agent.clone(),
+            current,
+        }
+    }
+}
+
+/// `GET /api/sessions`: the expert's sessions, most recently used first.
+pub(crate) async fn sessions(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> ApiResult<Response> {
+    let now = state.clock.now();
+    let sessions: Vec<SessionView> = state
+        .store
+        .sessions_of(&signed_in.expert.id)
+        .await?
+        .iter()
+        .filter(|s| now < s.expires_at && now < s.last_seen_at + super::session::IDLE_MS)
+        .map(|s| SessionView::of(s, s.id == signed_in.session.id))
+        .collect();
+    Ok(ok(json!({ "sessions": sessions })))
+}
+
+/// `DELETE /api/sessions`: signs out everywhere, this browser included.
+pub(crate) async fn end_all_sessions(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> ApiResult<Response> {
+    let ended = state
+        .store
+        .delete_sessions_of(&signed_in.expert.id, None)
+        .await?;
+    Ok((
+        [(header::SET_COOKIE, clear_cookie(state.secure_cookies()))],
+        axum::Json(json!({ "ended": ended })),
+    )
+        .into_response())
+}
+
+/// `DELETE /api/sessions/{id}`: ends one of the expert's sessions.
+pub(crate) async fn end_session(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let ended = state
+        .store
+        .delete_sessions_of(&signed_in.expert.id, Some(id))
+        .await?;
+    if ended == 0 {
+        return Err(ApiError::not_found("Session not found"));
+    }
+    Ok(ok(json!({ "ended": ended })))
+}
+
+/// A request as the inbox lists it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InboxEntry {
+    #[serde(flatten)]
+    summary: RequestSummary,
+    kind: &'static str,
+    sealed: bool,
+    client_key_name: Option<String>,
+    response_count: u32,
+}
+
+impl InboxEntry {
+    fn of(
+        request: &RequestRecord,
+        client_key_name: Option<String>,
+        response_count: u32,
+    ) -> ApiResult<Self> {
+        Ok(Self {
+            summary: crate::views::request_summary(request, true).ok_or_else(ApiError::internal)?,
+            kind: kind_of(request),
+            sealed: request.sealed,
+            client_key_name,
+            response_count,
+        })
+    }
+}
+
+/// `question`, `approval` or `notification`.
+fn kind_of(request: &RequestRecord) -> &'static str {
+    if !request.response_required {
+        "notification"
+    } else if request.requires_approval {
+        "approval"
+    } else {
+        "question"
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InboxParams {
+    status: Option<String>,
+    #[serde(rename = "ref")]
+    ref_code: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// The default and largest page of the inbox.
+const PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+impl InboxParams {
+    fn query(self) -> ApiResult<InboxQuery> {
+        let mut statuses = Vec::new();
+        for name in self.status.iter().flat_map(|s| s.split(',')) {
+            let name = name.trim().to_ascii_lowercase();
+            if !Status::ALL.iter().any(|known| known.as_str() == name) {
+                let known: Vec<&str> = Status::ALL.iter().map(Status::as_str).collect();
+                return Err(ApiError::bad_request("Invalid status").member(
+                    "details",
+                    json!(format!("one or more of {}", known.join(", "))),
+                ));
+            }
+            statuses.push(name);
+        }
+        let ref_code = match self.ref_code.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(code) => Some(
+                RefCode::parse(code)
+                    .map(|code| code.as_str().to_owned())
+                    // An impossible code finds nothing, like a code nobody has.
+                    .unwrap_or_else(|| code.to_ascii_uppercase()),
+            ),
+        };
+        let before = self.cursor.as_deref().map(decode_cursor).transpose()?;
+        let limit = match self.limit.as_deref() {
+            None => PAGE,
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request("Invalid limit")
+                        .member("details", json!("a whole number from 1 to 200"))
+                })?,
+        };
+        Ok(InboxQuery {
+            statuses,
+            ref_code,
+            before,
+            limit,
+        })
+    }
+}
+
+fn encode_cursor(request: &RequestRecord) -> String {
+    CURSOR.encode(format!("{}:{}", request.created_at, request.id))
+}
+
+fn decode_cursor(text: &str) -> ApiResult<(i64, String)> {
+    let invalid = || ApiError::bad_request("Invalid cursor");
+    let bytes = CURSOR.decode(text).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (at, id) = text.split_once(':').ok_or_else(invalid)?;
+    Ok((at.parse().map_err(|_| invalid())?, id.to_owned()))
+}
+
+/// `GET /api/requests?status=&ref=&cursor=&limit=`: the expert's requests, newest first.
+pub(crate) async fn requests(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(params): Query<InboxParams>,
+) -> ApiResult<Response> {
+    let query = params.query()?;
+    let limit = query.limit as usize;
+    let now = state.clock.now();
+    let items = state.store.inbox(&signed_in.expert.id, query).await?;
+    let next_cursor = (items.len() == limit)
+        .then(|| items.last().map(|item| encode_cursor(&item.request)))
+        .flatten();
+    let mut requests = Vec::with_capacity(items.len());
+    for InboxItem {
+        request,
+        client_key_name,
+        response_count,
+    } in items
+    {
+        // Lazy expiry: the inbox never shows a dead request as live.
+        let Some(request) = crate::lifecycle::expire_if_due(&state.store, request, now).await?
+        else {
+            continue;
+        };
+        requests.push(InboxEntry::of(&request, client_key_name, response_count)?);
+    }
+    Ok(ok(
+        json!({ "requests": requests, "nextCursor": next_cursor }),
+    ))
+}
+
+#[derive(Serialize)]
+struct RequestPage {
+    request: InboxEntry,
+    #[serde(flatten)]
+    conversation: MessagesResponse,
+}
+
+/// `GET /api/requests/{id}`: one request with its conversation (as `GET /api/v1/messages/:id`).
+/// Someone else's request answers exactly like a missing one.
+pub(crate) async fn request(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let expert = signed_in.expert;
+    let record = request_or_404(&state, Viewer::Expert(&expert.id), &id).await?;
+    let key_name = state
+        .store
+        .client_keys_of(&expert.id)
+        .await?
+        .into_iter()
+        .find(|key| key.id == record.client_key_id)
+        .and_then(|key| key.name);
+    let caller = Caller::Expert(expert);
+    let conversation = conversation(&state, &caller, record).await?;
+    // The conversation may have moved it to `reviewing`: list what it is now.
+    let record = request_or_404(&state, caller.viewer(), &id).await?;
+    let responses = conversation
+        .messages
+        .iter()
+        .filter(|m| m.from == Sender::Expert)
+        .count();
+    Ok(ok(RequestPage {
+        request: InboxEntry::of(
+            &record,
+            key_name,
+            u32::try_from(responses).unwrap_or(u32::MAX),
+        )?,
+        conversation,
+    }))
+}

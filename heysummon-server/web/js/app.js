@@ -1,0 +1,118 @@
+// The dashboard's entry point: who is signed in, the routes (history API), the navigation,
+// the theme, the global keyboard shortcuts and the live event stream.
+
+import { api, onSignedOut, setCsrfToken } from './api.js';
+import { setPageTitle, typing } from './dom.js';
+import { Live } from './live.js';
+import { showInbox } from './views/inbox.js';
+import { showRequest } from './views/request.js';
+import { showKeys } from './views/keys.js';
+import { showSettings } from './views/settings.js';
+import { showSignIn, useSignInLink } from './views/signin.js';
+
+const main = document.getElementById('main');
+const bar = document.querySelector('header.bar');
+const ctx = { me: null, live: null, view: null, navigate, refreshMe };
+
+/** Goes to a path of the dashboard without reloading. */
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState({}, '', path);
+  else history.pushState({}, '', path);
+  route();
+}
+
+async function refreshMe() {
+  ctx.me = await api.get('/api/me');
+  setCsrfToken(ctx.me.csrfToken);
+  document.getElementById('who').textContent = ctx.me.expert.name;
+  return ctx.me;
+}
+
+async function route() {
+  ctx.view?.leave?.();
+  ctx.view = null;
+  const path = location.pathname;
+  if (path === '/signin') {
+    const token = location.hash.slice(1);
+    history.replaceState({}, '', '/signin');
+    if (token && (await useSignInLink(main, token))) {
+      return navigate('/', { replace: true });
+    }
+    if (!token) return signedOut();
+    return;
+  }
+  if (!ctx.me) {
+    try {
+      await refreshMe();
+    } catch {
+      return; // 401: onSignedOut shows the sign-in page
+    }
+    ctx.live ??= new Live();
+    ctx.live.start();
+  }
+  bar.hidden = false;
+  const section = path.startsWith('/keys') ? 'keys' : path.startsWith('/settings') ? 'settings' : 'inbox';
+  for (const link of document.querySelectorAll('[data-nav]')) {
+    if (link.dataset.nav === section) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const request = path.match(/^\/requests\/([^/]+)$/);
+  if (request) ctx.view = await showRequest(main, ctx, decodeURIComponent(request[1]));
+  else if (section === 'keys') ctx.view = await showKeys(main, ctx);
+  else if (section === 'settings') ctx.view = await showSettings(main, ctx);
+  else ctx.view = await showInbox(main, ctx);
+  main.focus({ preventScroll: true });
+}
+
+function signedOut() {
+  ctx.me = null;
+  ctx.live?.stop();
+  ctx.view?.leave?.();
+  ctx.view = null;
+  bar.hidden = true;
+  setPageTitle('Sign in');
+  if (location.pathname !== '/signin') history.replaceState({}, '', '/signin');
+  showSignIn(main);
+}
+onSignedOut.handler = signedOut;
+
+function applyTheme(theme) {
+  if (theme) document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
+}
+
+document.getElementById('theme-toggle').addEventListener('click', () => {
+  const dark = document.documentElement.dataset.theme === 'dark' ||
+    (!document.documentElement.dataset.theme && matchMedia('(prefers-color-scheme: dark)').matches);
+  const theme = dark ? 'light' : 'dark';
+  localStorage.setItem('hs-theme', theme);
+  applyTheme(theme);
+});
+applyTheme(localStorage.getItem('hs-theme'));
+
+// Links inside the dashboard navigate without a reload.
+document.addEventListener('click', (event) => {
+  const link = event.target instanceof Element ? event.target.closest('a[data-link]') : null;
+  if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+  event.preventDefault();
+  navigate(link.getAttribute('href'));
+});
+addEventListener('popstate', route);
+
+let pendingG = false;
+document.addEventListener('keydown', (event) => {
+  if (typing(event) || event.ctrlKey || event.metaKey || event.altKey || !ctx.me) return;
+  if (document.querySelector('dialog[open]')) return;
+  if (pendingG) {
+    pendingG = false;
+    const target = { i: '/', k: '/keys', s: '/settings' }[event.key];
+    if (target) { event.preventDefault(); navigate(target); }
+    return;
+  }
+  if (event.key === 'g') { pendingG = true; return; }
+  if (event.key === '?') { event.preventDefault(); document.getElementById('help').showModal(); return; }
+  ctx.view?.key?.(event);
+});
+
+export { ctx };
+route();
