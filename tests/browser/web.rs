@@ -1,10 +1,10 @@
 //! Where the browser finds the dashboard's JavaScript.
 //!
-//! The server serves the dashboard itself (`GET /`, assets under `/assets/<hash>/…`, PROTOCOL
-//! E1). Until a server that does is on this branch, and as a fallback, the tests serve
-//! `heysummon-server/web` from a tiny static server of their own on 127.0.0.1 (a secure context
-//! for WebCrypto), under the same layout and a strict CSP like the dashboard's, so modules that
-//! pass here pass there.
+//! [`dashboard`]: the server's own dashboard (`GET /`, assets under `/assets/<version>/…`,
+//! PROTOCOL E1), on 127.0.0.1 (a secure context for WebCrypto). [`stand_in`]: a tiny static
+//! server of the tests' own, serving `heysummon-server/web` under `/assets/test/` and the test
+//! pages of `tests/browser/fixtures` under `/fixtures/`, with a strict CSP like the dashboard's
+//! (the driver's own test uses it).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -40,17 +40,18 @@ impl Drop for Dashboard {
     }
 }
 
-/// The server's own dashboard when it serves `js/crypto.js`, else the stand-in.
+/// The server's own dashboard. Panics when `GET /` does not name versioned assets or the
+/// server does not serve `js/crypto.js` among them.
 pub async fn dashboard(app: &TestApp) -> Dashboard {
-    if let Some(prefix) = served_assets(app).await {
-        return Dashboard {
-            page_url: format!("{}/", app.base),
-            crypto_module: format!("{prefix}js/crypto.js"),
-            keystore_module: format!("{prefix}js/keystore.js"),
-            server: None,
-        };
+    let prefix = served_assets(app)
+        .await
+        .expect("the server serves its dashboard and js/crypto.js under /assets/<version>/");
+    Dashboard {
+        page_url: format!("{}/", app.base),
+        crypto_module: format!("{prefix}js/crypto.js"),
+        keystore_module: format!("{prefix}js/keystore.js"),
+        server: None,
     }
-    stand_in().await
 }
 
 /// `/assets/<hash>/` when the server's `GET /` references it and serves `js/crypto.js` there.
