@@ -42,6 +42,15 @@ pub enum Error {
     #[error("message could not be authenticated")]
     Crypto,
 
+    /// An expert identity file could not be opened: a wrong passphrase, a damaged or altered
+    /// file, or not an identity file at all. Deliberately says nothing more.
+    #[error("the identity file could not be opened: wrong passphrase or damaged file")]
+    IdentityFile,
+
+    /// An expert identity file was to be written with an empty passphrase.
+    #[error("an identity file needs a non-empty passphrase")]
+    EmptyPassphrase,
+
     /// A signed request was rejected (PROTOCOL B4).
     #[error("request signature rejected: {0}")]
     Signature(SignatureRejection),

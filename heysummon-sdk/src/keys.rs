@@ -18,6 +18,14 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, KeyAlgorithm, KeyProblem};
 
+mod identity_file;
+mod pkcs8;
+
+pub use identity_file::{
+    IDENTITY_FILE_FORMAT, IDENTITY_FILE_ITERATIONS, IDENTITY_FILE_MAX_ITERATIONS,
+    IDENTITY_FILE_MIN_ITERATIONS, IDENTITY_FILE_VERSION,
+};
+
 /// DER `SubjectPublicKeyInfo` prefix of an Ed25519 public key (OID 1.3.101.112).
 pub const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
@@ -453,5 +461,7 @@ impl<'de> Deserialize<'de> for Fingerprint {
     }
 }
 
+#[cfg(test)]
+mod identity_file_tests;
 #[cfg(test)]
 mod tests;

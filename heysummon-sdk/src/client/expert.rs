@@ -23,6 +23,8 @@ use crate::wire::{
     RequestId, SendMessageRequest, Sender, Status, Timestamp,
 };
 
+mod identity;
+
 /// The name under which the expert's long-term key pair is kept in the key store.
 pub const EXPERT_IDENTITY: &str = "expert";
 

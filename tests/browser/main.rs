@@ -1,0 +1,25 @@
+//! The dashboard's JavaScript in a real headless Chromium (Debian's `/usr/bin/chromium`, driven
+//! by Playwright from `driver/`): the WebCrypto implementation of PROTOCOL part C against the
+//! vectors, the expert identity file in both directions with the Rust SDK, and a sealed question
+//! answered from the browser through the real server.
+//!
+//! Needs Chromium and Node.js 20+ (`apt-get install -y chromium nodejs npm`); the driver's npm
+//! packages are installed on first use (`npm ci` in `tests/browser/driver`). `.ci/run` sets up
+//! all of it on a fresh machine.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub,
+    dead_code
+)]
+
+mod crypto_interop;
+mod crypto_vectors;
+mod driver;
+mod driver_commands;
+mod page;
+mod setup;
+mod support;
+mod web;

@@ -1,0 +1,111 @@
+//! What the browser tests need on the machine: Chromium, Node.js, and the driver's npm packages
+//! (installed once with `npm ci`, guarded so parallel tests and test processes never race).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Where Chromium is looked for unless `HEYSUMMON_CHROMIUM` names another binary.
+pub const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
+
+/// What the driver needs to start: the Chromium binary and the driver's directory.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub chromium: PathBuf,
+    pub driver_dir: PathBuf,
+}
+
+/// The driver's directory: `tests/browser/driver` of this workspace.
+pub fn driver_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/driver")
+}
+
+/// Checks the prerequisites and installs the driver's packages, once per test process. Every
+/// caller gets the first caller's outcome; the failure message says how to fix the machine.
+pub fn prepare() -> Result<Prepared, String> {
+    static READY: OnceLock<Result<Prepared, String>> = OnceLock::new();
+    READY.get_or_init(check_and_install).clone()
+}
+
+fn check_and_install() -> Result<Prepared, String> {
+    let chromium = std::env::var_os("HEYSUMMON_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CHROMIUM));
+    if !chromium.is_file() {
+        return Err(format!(
+            "the browser tests need Chromium at {}, which is missing. Install it with \
+             `apt-get install -y chromium` (Debian/Ubuntu; with sudo when not root), or point \
+             HEYSUMMON_CHROMIUM at a Chromium binary. `.ci/run` does this on CI.",
+            chromium.display()
+        ));
+    }
+    check_node()?;
+    let driver_dir = driver_dir();
+    install_packages(&driver_dir)?;
+    Ok(Prepared {
+        chromium,
+        driver_dir,
+    })
+}
+
+fn check_node() -> Result<(), String> {
+    let how = "Install Node.js 20 or newer and npm from the distribution: \
+               `apt-get install -y nodejs npm` (with sudo when not root).";
+    let output = Command::new("node")
+        .arg("--version")
+        .output()
+        .map_err(|err| format!("the browser tests need Node.js (`node`: {err}). {how}"))?;
+    let version = String::from_utf8_lossy(&output.stdout);
+    let major = version
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|major| major.parse::<u32>().ok());
+    match major {
+        Some(major) if output.status.success() && major >= 20 => Ok(()),
+        _ => Err(format!(
+            "the browser tests need Node.js 20 or newer; `node --version` says {:?}. {how}",
+            version.trim()
+        )),
+    }
+}
+
+/// `npm ci` in the driver's directory when `playwright-core` is not installed yet. A lock file
+/// in the target directory serialises test processes; the `OnceLock` above, threads.
+fn install_packages(dir: &Path) -> Result<(), String> {
+    let marker = dir.join("node_modules/playwright-core/package.json");
+    if marker.is_file() {
+        return Ok(());
+    }
+    let lock_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-driver-npm-ci.lock");
+    let lock = File::create(&lock_path)
+        .map_err(|err| format!("cannot create {}: {err}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|err| format!("cannot lock {}: {err}", lock_path.display()))?;
+    if marker.is_file() {
+        return Ok(());
+    }
+    let output = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(dir)
+        .output()
+        .map_err(|err| {
+            format!(
+                "the browser tests need npm to install their driver (`npm`: {err}). Install it \
+                 with `apt-get install -y npm`, then run `npm ci` in {}.",
+                dir.display()
+            )
+        })?;
+    if !output.status.success() || !marker.is_file() {
+        return Err(format!(
+            "`npm ci` in {} failed ({}):\n{}",
+            dir.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    drop(lock);
+    Ok(())
+}
