@@ -22,4 +22,7 @@ mod driver_commands;
 mod page;
 mod setup;
 mod support;
+mod ui;
+mod ui_sealed;
+mod ui_signin;
 mod web;

@@ -33,12 +33,12 @@ async function route() {
   ctx.view = null;
   const path = location.pathname;
   if (path === '/signin') {
+    // A link's token leaves the address bar (and the history) at once; a provider's refusal
+    // (`?error=…`) stays for the sign-in page to explain.
     const token = location.hash.slice(1);
-    history.replaceState({}, '', '/signin');
-    if (token && (await useSignInLink(main, token))) {
-      return navigate('/', { replace: true });
-    }
     if (!token) return signedOut();
+    history.replaceState({}, '', '/signin');
+    if (await useSignInLink(main, token)) return navigate('/', { replace: true });
     return;
   }
   if (!ctx.me) {
