@@ -23,6 +23,7 @@ mod page;
 mod setup;
 mod support;
 mod ui;
+mod ui_requests;
 mod ui_sealed;
 mod ui_signin;
 mod web;

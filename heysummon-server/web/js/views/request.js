@@ -5,7 +5,7 @@
 import { api, seg } from '../api.js';
 import { confirmAction, fill, h, setPageTitle, toast, typing, when } from '../dom.js';
 import { statusBadge } from './inbox.js';
-import { messageKind, openMessage, sealReply } from '../conversation.js';
+import { agentHasKeys, messageKind, openMessage, sealReply } from '../conversation.js';
 import { loadIdentity } from '../keystore.js';
 
 const ENDED = ['closed', 'expired', 'cancelled', 'acknowledged'];
@@ -57,7 +57,8 @@ export async function showRequest(main, ctx, id) {
 
   function encryptionOf(conversation, request) {
     if (request.sealed) return 'Sealed end to end to your published key';
-    if (conversation.consumerEncryptPubKey) return 'End to end (key exchange)';
+    if (agentHasKeys(conversation)) return 'End to end (key exchange)';
+    if (conversation.consumerEncryptPubKey) return 'Plaintext: the agent sent no usable keys (the server can read it)';
     return 'Plaintext (the server can read it)';
   }
 
@@ -85,7 +86,7 @@ export async function showRequest(main, ctx, id) {
       parts.push(h('div', { class: 'row' },
         h('button', { type: 'button', id: 'acknowledge', onclick: acknowledge }, 'Acknowledge')));
     } else {
-      const needsKeys = Boolean(page.consumerEncryptPubKey) && !identity;
+      const needsKeys = agentHasKeys(page) && !identity;
       parts.push(h('form', { id: 'reply-form', onsubmit: (event) => { event.preventDefault(); reply(replyBox); } },
         h('label', { for: 'reply' }, 'Reply'),
         needsKeys ? h('p', { class: 'notice' }, 'Replies to this agent are end-to-end encrypted: ',
@@ -136,7 +137,7 @@ export async function showRequest(main, ctx, id) {
     if (!text.trim()) return toast('Write a reply first.');
     await act('Reply sent', async () => {
       let body = { from: 'expert', plaintext: text };
-      if (page.consumerEncryptPubKey) {
+      if (agentHasKeys(page)) {
         if (!page.expertEncryptPubKey) {
           await api.post(`/api/v1/key-exchange/${seg(id)}`, {
             signPublicKey: identity.sign.publicSpkiHex,
