@@ -101,8 +101,13 @@ addEventListener('popstate', route);
 
 let pendingG = false;
 document.addEventListener('keydown', (event) => {
-  if (typing(event) || event.ctrlKey || event.metaKey || event.altKey || !ctx.me) return;
   if (document.querySelector('dialog[open]')) return;
+  if (typing(event)) {
+    // Escape leaves a text field, so the shortcuts work again.
+    if (event.key === 'Escape') event.target.blur();
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey || !ctx.me) return;
   if (pendingG) {
     pendingG = false;
     const target = { i: '/', k: '/keys', s: '/settings' }[event.key];

@@ -165,7 +165,7 @@ export async function showRequest(main, ctx, id) {
   return {
     leave: unsubscribe,
     key(event) {
-      if (typing(event)) { if (event.key === 'Escape') event.target.blur(); return; }
+      if (typing(event)) return;
       if (event.key === 'Escape' || event.key === 'u') { event.preventDefault(); ctx.navigate('/'); }
       else if (event.key === 'r') { const box = document.getElementById('reply'); if (box) { event.preventDefault(); box.focus(); } }
       else if (event.key === 'a' && document.getElementById('approve')) { event.preventDefault(); decide('approved'); }

@@ -1,0 +1,145 @@
+//! The dashboard by keyboard (the shortcuts of the help dialog), and client keys made on the
+//! Keys page: shown once, never listed.
+
+use anyhow::Result;
+use heysummon_server::testing::TestApp;
+use serde_json::Value;
+
+use crate::driver::Browser;
+use crate::ui::{finish, go, row, sign_in, wait_for_inbox, wait_for_row};
+
+/// The id of the focused element.
+async fn focused(page: &crate::page::Page<'_>) -> Result<Value> {
+    page.evaluate("return document.activeElement?.id ?? null;", Value::Null)
+        .await
+}
+
+#[tokio::test]
+async fn the_inbox_and_a_request_work_from_the_keyboard() -> Result<()> {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for question in ["First question", "Second question", "Third question"] {
+        ids.push(app.ask_ok(&app.client_key, question).await);
+    }
+    let browser = Browser::launch().await?;
+    let page = sign_in(&browser, &app).await?;
+    for id in &ids {
+        wait_for_row(&page, id).await?;
+    }
+    // Newest first; the first row is selected.
+    let listed: Vec<String> = page.texts("#inbox-list li .summary").await?;
+    assert_eq!(
+        listed,
+        ["Third question", "Second question", "First question"]
+    );
+    let selected = "#inbox-list li[aria-selected=true]";
+    assert_eq!(
+        page.attribute(selected, "data-id").await?.as_ref(),
+        Some(&ids[2])
+    );
+
+    page.press("j").await?;
+    page.press("j").await?;
+    assert_eq!(
+        page.attribute(selected, "data-id").await?.as_ref(),
+        Some(&ids[0])
+    );
+    page.press("j").await?;
+    assert_eq!(
+        page.attribute(selected, "data-id").await?.as_ref(),
+        Some(&ids[0]),
+        "stops at the end"
+    );
+    page.press("k").await?;
+    assert_eq!(page.count(selected).await?, 1);
+    assert_eq!(
+        page.attribute(selected, "data-id").await?.as_ref(),
+        Some(&ids[1])
+    );
+    page.press("Enter").await?;
+    page.wait_for_text("#question", "Second question").await?;
+    assert_eq!(page.url().await?, app.url(&format!("/requests/{}", ids[1])));
+
+    // `r` goes to the reply box; typing there is typing, not shortcuts.
+    page.press("r").await?;
+    assert_eq!(focused(&page).await?, "reply");
+    page.press("u").await?;
+    page.press("j").await?;
+    assert_eq!(
+        page.evaluate(
+            "return document.getElementById('reply').value;",
+            Value::Null
+        )
+        .await?,
+        "uj"
+    );
+    page.press("Escape").await?;
+    assert_ne!(focused(&page).await?, "reply");
+
+    // `?` opens the help; Escape closes it.
+    page.press("?").await?;
+    page.wait_for("dialog#help[open]").await?;
+    assert!(
+        page.text("#help")
+            .await?
+            .contains("Next / previous request")
+    );
+    page.press("Escape").await?;
+    page.wait_for_state("dialog#help", "hidden", None).await?;
+
+    // `u` goes back to the inbox; `/` searches by reference code.
+    page.press("u").await?;
+    wait_for_row(&page, &ids[0]).await?;
+    assert_eq!(page.url().await?, app.url("/"));
+    page.press("/").await?;
+    assert_eq!(focused(&page).await?, "ref-search");
+    let reference = page.attribute(&row(&ids[0]), "data-ref").await?.unwrap();
+    page.fill("#ref-search", &reference.to_lowercase()).await?;
+    page.wait_for_state(&row(&ids[2]), "detached", None).await?;
+    assert_eq!(page.count("#inbox-list li[data-id]").await?, 1);
+    assert!(
+        page.url()
+            .await?
+            .contains(&format!("ref={}", reference.to_lowercase()))
+    );
+    finish(&page).await
+}
+
+#[tokio::test]
+async fn a_client_key_is_shown_once_and_never_listed() -> Result<()> {
+    let app = TestApp::spawn().await;
+    let browser = Browser::launch().await?;
+    let page = sign_in(&browser, &app).await?;
+    go(&page, "keys").await?;
+    page.wait_for_text("table", "Alice's agent").await?;
+
+    page.fill("#key-name", "deploy agent").await?;
+    page.click("#create-key").await?;
+    page.wait_for("#new-key-value").await?;
+    let key = page.text("#new-key-value").await?;
+    assert!(key.starts_with("hs_cli_"), "{key}");
+    page.wait_for_text("table", "deploy agent").await?;
+    assert!(!page.text("table").await?.contains(&key));
+    let name = page
+        .evaluate(
+            "return document.getElementById('key-name').value;",
+            Value::Null,
+        )
+        .await?;
+    assert_eq!(name, "", "the form is ready for the next key");
+
+    // The key works for an agent, once; the dashboard never shows it again.
+    let (status, whoami) = app.get("/api/v1/whoami", &key).await;
+    assert_eq!(status, 200, "{whoami}");
+    assert_eq!(whoami["keyName"], "deploy agent");
+    go(&page, "inbox").await?;
+    wait_for_inbox(&page).await?;
+    go(&page, "keys").await?;
+    page.wait_for_text("table", "deploy agent").await?;
+    assert_eq!(page.count("#new-key-value").await?, 0);
+    let html = page
+        .evaluate("return document.documentElement.outerHTML;", Value::Null)
+        .await?;
+    assert!(!html.as_str().unwrap().contains(&key));
+    finish(&page).await
+}
