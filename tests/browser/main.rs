@@ -25,6 +25,7 @@ mod support;
 mod ui;
 mod ui_keyboard;
 mod ui_requests;
+mod ui_screens;
 mod ui_sealed;
 mod ui_security;
 mod ui_signin;

@@ -112,6 +112,33 @@ async fn a_v1_plaintext_request_is_answered_in_the_browser() -> Result<()> {
     finish(&page).await
 }
 
+#[tokio::test]
+async fn a_notification_is_acknowledged_in_the_browser() -> Result<()> {
+    let app = TestApp::spawn().await;
+    let browser = Browser::launch().await?;
+    let page = sign_in(&browser, &app).await?;
+    let agent = plain_agent(&app)?;
+    let note = agent
+        .notify("Nightly backup finished: 42 GB in 6 min", AskOptions::new())
+        .await?;
+    let id = note.request_id().as_str();
+    wait_for_row(&page, id).await?;
+    page.click(&format!("{} a", row(id))).await?;
+    page.wait_for_text("#question", "Nightly backup").await?;
+    assert_eq!(page.text("#kind").await?, "notification");
+    assert_eq!(
+        page.count("#reply, #close").await?,
+        0,
+        "nothing to answer or close"
+    );
+    page.click("#acknowledge").await?;
+    page.wait_for_text("main", "This request is acknowledged")
+        .await?;
+    let status = note.wait(WaitOptions::new().with_timeout(LIMIT)).await?;
+    assert_eq!(status.status.as_str(), "acknowledged");
+    finish(&page).await
+}
+
 const MARKUP: &str = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>\
                       <b>bold</b> & \"quotes\"";
 

@@ -8,7 +8,7 @@ use heysummon_server::testing::TestApp;
 use heysummon_server::testing::fake_oauth::{FakeIdentity, FakeProvider};
 
 use crate::driver::Browser;
-use crate::ui::{DESKTOP, finish, new_page, sign_in, wait_for_inbox};
+use crate::ui::{DESKTOP, finish, new_page, screenshot, sign_in, wait_for_inbox};
 
 const START_MS: i64 = 1_777_147_005_123;
 const USED_OR_EXPIRED: &str = "This sign-in link has been used already or has expired";
@@ -121,6 +121,7 @@ async fn an_unlinked_identity_lands_on_the_sign_in_page() -> Result<()> {
         )
         .await?;
     assert_eq!(me, 401, "no session");
+    screenshot(&page, "signin-refused-desktop").await?;
     finish(&page).await?;
 
     // The sign-in link still works in that browser afterwards.

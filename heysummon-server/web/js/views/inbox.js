@@ -13,13 +13,13 @@ const FILTERS = [
   ['all', 'All', ''],
 ];
 const STATUS_LABEL = {
-  pending: 'pending', reviewing: 'in review', active: 'in review', responded: 'answered',
+  pending: 'pending', reviewing: 'in review', active: 'open', responded: 'answered',
   closed: 'closed', expired: 'expired', cancelled: 'cancelled', acknowledged: 'acknowledged',
 };
 
 /** The text a row shows for a request: the question, or what kind of secret it is. */
 export function summaryOf(request) {
-  if (request.sealed) return '🔒 Sealed question — open to decrypt';
+  if (request.sealed) return 'Sealed question — open it to decrypt';
   return request.question ?? '';
 }
 
@@ -119,7 +119,7 @@ export async function showInbox(main, ctx) {
     },
       h('a', { href: `/requests/${encodeURIComponent(request.id)}`, 'data-link': true },
         h('span', { class: 'ref' }, request.refCode),
-        h('span', { class: 'summary' }, summaryOf(request)),
+        h('span', { class: request.sealed ? 'summary sealed' : 'summary' }, summaryOf(request)),
         statusBadge(request),
         h('span', { class: 'meta' },
           `${request.kind} · ${request.clientKeyName ?? 'unnamed key'} · ${age(request.createdAt)}`),

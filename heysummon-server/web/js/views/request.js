@@ -38,7 +38,7 @@ export async function showRequest(main, ctx, id) {
           h('dt', {}, 'Expires'), h('dd', {}, when(request.expiresAt)),
           h('dt', {}, 'Encryption'), h('dd', { id: 'encryption' }, encryptionOf(page, request)),
         ),
-        h('h2', {}, request.kind === 'notification' ? 'Notification' : 'Question'),
+        h('h2', {}, { notification: 'Notification', approval: 'Approval requested' }[request.kind] ?? 'Question'),
         h('div', { class: 'question', id: 'question' },
           request.sealed ? (question?.text ?? question?.failure ?? 'No sealed question found.') : (request.question ?? '')),
       ),
@@ -77,13 +77,15 @@ export async function showRequest(main, ctx, id) {
 
   function actions(request, replyBox) {
     const parts = [];
+    const closeButton = h('button', { type: 'button', class: 'ghost push', id: 'close', onclick: close }, 'Close request');
     if (request.kind === 'approval' && !request.approvalDecision) {
       parts.push(h('div', { class: 'row' },
         h('button', { type: 'button', class: 'ok', id: 'approve', onclick: () => decide('approved') }, 'Approve'),
         h('button', { type: 'button', class: 'bad', id: 'deny', onclick: () => decide('denied') }, 'Deny')));
     }
     if (request.kind === 'notification') {
-      parts.push(h('div', { class: 'row' },
+      // Acknowledging ends a notification; there is nothing to close.
+      parts.push(h('div', { class: 'actions' },
         h('button', { type: 'button', id: 'acknowledge', onclick: acknowledge }, 'Acknowledge')));
     } else {
       const needsKeys = agentHasKeys(page) && !identity;
@@ -92,11 +94,9 @@ export async function showRequest(main, ctx, id) {
         needsKeys ? h('p', { class: 'notice' }, 'Replies to this agent are end-to-end encrypted: ',
           h('a', { href: '/keys', 'data-link': true }, 'set up your keys'), ' first.') : null,
         replyBox,
-        h('div', { class: 'actions' },
+        h('div', { class: 'actions' }, closeButton,
           h('button', { type: 'submit', id: 'send', disabled: needsKeys }, 'Send reply'))));
     }
-    parts.push(h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'ghost', id: 'close', onclick: close }, 'Close request')));
     return h('section', { class: 'panel', 'aria-label': 'Answer' }, parts);
   }
 
