@@ -152,7 +152,9 @@ async fn screenshots_of_the_dashboard() -> Result<()> {
 
     // The dark theme.
     desktop.press("Escape").await?;
-    desktop.wait_for_state("dialog#help", "hidden", None).await?;
+    desktop
+        .wait_for_state("dialog#help", "hidden", None)
+        .await?;
     desktop.click("#theme-toggle").await?;
     desktop.wait_for("html[data-theme=dark]").await?;
     go(&desktop, "inbox").await?;

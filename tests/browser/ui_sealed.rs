@@ -167,3 +167,52 @@ async fn an_identity_from_the_terminal_opens_questions_in_a_fresh_browser() -> R
     assert_eq!(page.text("#fingerprint").await?, shown);
     finish(&page).await
 }
+
+#[tokio::test]
+async fn a_sealed_conversation_goes_on_live_and_is_closed() -> Result<()> {
+    let app = TestApp::spawn().await;
+    let browser = Browser::launch().await?;
+    let page = sign_in(&browser, &app).await?;
+    let fingerprint = make_identity(&page).await?;
+    let agent = sealing_agent(&app, &fingerprint)?;
+    let asked = agent
+        .submit("May I run the data migration now?", &AskOptions::new())
+        .await?;
+    open_request(&page, &app, asked.request_id().as_str()).await?;
+    page.wait_for_text("#question", "data migration").await?;
+
+    // The agent follows up while the expert is typing: the message appears, decrypted, and
+    // the draft survives the redraw.
+    page.fill("#reply", "Wait until").await?;
+    asked
+        .send("Follow-up: the nightly batch runs late today.")
+        .await?;
+    page.wait_for_text("#conversation .message.consumer", "runs late today")
+        .await?;
+    let draft = page
+        .evaluate(
+            "const box = document.getElementById('reply'); \
+             return [box.value, document.activeElement === box];",
+            Value::Null,
+        )
+        .await?;
+    assert_eq!(draft, serde_json::json!(["Wait until", true]));
+    page.fill("#reply", "Wait until the batch is done, then go ahead.")
+        .await?;
+    page.click("#send").await?;
+    let answer = asked
+        .answer(heysummon_sdk::WaitOptions::new().with_timeout(LIMIT))
+        .await?;
+    assert_eq!(answer.text, "Wait until the batch is done, then go ahead.");
+    assert!(answer.end_to_end);
+
+    page.click("#close").await?;
+    page.wait_for("dialog#confirm[open]").await?;
+    page.click("#confirm-ok").await?;
+    page.wait_for_text("main", "This request is closed.")
+        .await?;
+    assert_eq!(page.count("#reply, #send").await?, 0);
+    assert_eq!(asked.status().await?.status.as_str(), "closed");
+    assert!(!app.database_contains(b"nightly batch runs late"));
+    finish(&page).await
+}

@@ -14,6 +14,7 @@ export async function showRequest(main, ctx, id) {
   const identity = await loadIdentity().catch(() => null);
   let page;
   let busy = false;
+  let replyBox = null;
 
   async function load() {
     page = await api.get(`/api/requests/${seg(id)}`);
@@ -26,7 +27,11 @@ export async function showRequest(main, ctx, id) {
     const opened = await Promise.all(page.messages.map((m) => describe(m)));
     const ended = ENDED.includes(request.status);
     const question = request.sealed ? opened.find((m) => m.from === 'consumer') : null;
-    const replyBox = h('textarea', { id: 'reply', 'aria-label': 'Your reply', placeholder: 'Write a reply…' });
+    // A live update redraws the page: the draft of a reply (and its focus) survives it.
+    const previous = replyBox;
+    const typingHere = previous !== null && document.activeElement === previous;
+    replyBox = h('textarea', { id: 'reply', 'aria-label': 'Your reply', placeholder: 'Write a reply…' });
+    replyBox.value = previous?.value ?? '';
     fill(main,
       h('p', {}, h('a', { href: '/', 'data-link': true }, '← Inbox')),
       h('h1', {}, h('span', { class: 'mono' }, request.refCode), ' ', statusBadge(request)),
@@ -51,8 +56,12 @@ export async function showRequest(main, ctx, id) {
               h('div', { class: 'text' }, m.text ?? m.failure)))),
         opened.length <= (question ? 1 : 0) ? h('p', { class: 'muted' }, 'No messages yet.') : null,
       ),
-      ended ? h('p', { class: 'muted' }, `This request is ${request.status}.`) : actions(request, replyBox),
+      ended ? h('p', { class: 'muted' }, `This request is ${request.status}.`) : actions(request),
     );
+    if (typingHere && replyBox.isConnected) {
+      replyBox.focus();
+      replyBox.setSelectionRange(previous.selectionStart, previous.selectionEnd);
+    }
   }
 
   function encryptionOf(conversation, request) {
@@ -75,7 +84,7 @@ export async function showRequest(main, ctx, id) {
     }
   }
 
-  function actions(request, replyBox) {
+  function actions(request) {
     const parts = [];
     const closeButton = h('button', { type: 'button', class: 'ghost push', id: 'close', onclick: close }, 'Close request');
     if (request.kind === 'approval' && !request.approvalDecision) {
@@ -158,9 +167,14 @@ export async function showRequest(main, ctx, id) {
   try {
     await load();
   } catch (error) {
+    if (error.status === 401) { // signed out: the sign-in page shows
+      unsubscribe();
+      throw error;
+    }
+    const missing = error.status === 404;
     fill(main, h('p', {}, h('a', { href: '/', 'data-link': true }, '← Inbox')),
-      h('h1', {}, 'Request not found'),
-      h('p', { class: 'muted' }, error.status === 404 ? 'There is no such request among yours.' : error.message));
+      h('h1', {}, missing ? 'Request not found' : 'The request could not be loaded'),
+      h('p', { class: 'muted' }, missing ? 'There is no such request among yours.' : error.message));
   }
   return {
     leave: unsubscribe,

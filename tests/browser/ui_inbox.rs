@@ -1,12 +1,12 @@
-//! The dashboard by keyboard (the shortcuts of the help dialog), and client keys made on the
-//! Keys page: shown once, never listed.
+//! The inbox: live counts, filters, search and paging, and the whole dashboard by keyboard (the
+//! shortcuts of the help dialog).
 
 use anyhow::Result;
 use heysummon_server::testing::TestApp;
 use serde_json::Value;
 
 use crate::driver::Browser;
-use crate::ui::{finish, go, row, sign_in, wait_for_inbox, wait_for_row};
+use crate::ui::{finish, row, sign_in, wait_for_row};
 
 /// The id of the focused element.
 async fn focused(page: &crate::page::Page<'_>) -> Result<Value> {
@@ -102,44 +102,5 @@ async fn the_inbox_and_a_request_work_from_the_keyboard() -> Result<()> {
             .await?
             .contains(&format!("ref={}", reference.to_lowercase()))
     );
-    finish(&page).await
-}
-
-#[tokio::test]
-async fn a_client_key_is_shown_once_and_never_listed() -> Result<()> {
-    let app = TestApp::spawn().await;
-    let browser = Browser::launch().await?;
-    let page = sign_in(&browser, &app).await?;
-    go(&page, "keys").await?;
-    page.wait_for_text("table", "Alice's agent").await?;
-
-    page.fill("#key-name", "deploy agent").await?;
-    page.click("#create-key").await?;
-    page.wait_for("#new-key-value").await?;
-    let key = page.text("#new-key-value").await?;
-    assert!(key.starts_with("hs_cli_"), "{key}");
-    page.wait_for_text("table", "deploy agent").await?;
-    assert!(!page.text("table").await?.contains(&key));
-    let name = page
-        .evaluate(
-            "return document.getElementById('key-name').value;",
-            Value::Null,
-        )
-        .await?;
-    assert_eq!(name, "", "the form is ready for the next key");
-
-    // The key works for an agent, once; the dashboard never shows it again.
-    let (status, whoami) = app.get("/api/v1/whoami", &key).await;
-    assert_eq!(status, 200, "{whoami}");
-    assert_eq!(whoami["keyName"], "deploy agent");
-    go(&page, "inbox").await?;
-    wait_for_inbox(&page).await?;
-    go(&page, "keys").await?;
-    page.wait_for_text("table", "deploy agent").await?;
-    assert_eq!(page.count("#new-key-value").await?, 0);
-    let html = page
-        .evaluate("return document.documentElement.outerHTML;", Value::Null)
-        .await?;
-    assert!(!html.as_str().unwrap().contains(&key));
     finish(&page).await
 }
