@@ -90,6 +90,12 @@ pub async fn open_request(page: &Page<'_>, app: &TestApp, request_id: &str) -> R
     page.wait_for("#question").await
 }
 
+/// Chooses an option of a `<select>` by its value.
+pub async fn select(page: &Page<'_>, selector: &str, value: &str) -> Result<()> {
+    let args = serde_json::json!({ "selector": selector, "values": [value] });
+    page.command("selectOption", args).await.map(drop)
+}
+
 /// Navigates inside the dashboard (no reload) by clicking one of its links.
 pub async fn go(page: &Page<'_>, nav: &str) -> Result<()> {
     page.click(&format!("header.bar [data-nav={nav}]")).await

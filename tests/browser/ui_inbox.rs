@@ -6,7 +6,7 @@ use heysummon_server::testing::TestApp;
 use serde_json::Value;
 
 use crate::driver::Browser;
-use crate::ui::{finish, row, sign_in, wait_for_row};
+use crate::ui::{finish, row, select, sign_in, wait_for_row};
 
 /// The id of the focused element.
 async fn focused(page: &crate::page::Page<'_>) -> Result<Value> {
@@ -102,5 +102,56 @@ async fn the_inbox_and_a_request_work_from_the_keyboard() -> Result<()> {
             .await?
             .contains(&format!("ref={}", reference.to_lowercase()))
     );
+    finish(&page).await
+}
+
+#[tokio::test]
+async fn the_inbox_counts_filters_and_pages() -> Result<()> {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for n in 0..52 {
+        ids.push(app.ask_ok(&app.client_key, &format!("Question {n}")).await);
+    }
+    app.answer(&app.expert_key, &ids[0], "Answered.").await;
+    let browser = Browser::launch().await?;
+    let page = sign_in(&browser, &app).await?;
+
+    // 51 open: a page of 50, then the rest.
+    page.wait_for_text("#open-count", "51").await?;
+    let title = page.evaluate("return document.title;", Value::Null).await?;
+    assert_eq!(title, "(51) Inbox · HeySummon");
+    assert_eq!(page.count("#inbox-list li[data-id]").await?, 50);
+    page.click("#load-more").await?;
+    wait_for_row(&page, &ids[1]).await?;
+    assert_eq!(page.count("#inbox-list li[data-id]").await?, 51);
+    assert_eq!(page.count("#load-more:not([hidden])").await?, 0);
+
+    // A filter, kept in the address across a reload.
+    select(&page, "#status-filter", "answered").await?;
+    page.wait_for_state(&row(&ids[1]), "detached", None).await?;
+    assert_eq!(page.count("#inbox-list li[data-id]").await?, 1);
+    assert_eq!(page.url().await?, app.url("/?filter=answered"));
+    page.reload().await?;
+    wait_for_row(&page, &ids[0]).await?;
+    let chosen = page
+        .evaluate(
+            "return document.getElementById('status-filter').value;",
+            Value::Null,
+        )
+        .await?;
+    assert_eq!(chosen, "answered");
+
+    // A new request updates the count; the filtered list stays as it is.
+    let new = app.ask_ok(&app.client_key, "One more").await;
+    page.wait_for_text("#open-count", "52").await?;
+    assert_eq!(page.count(&row(&new)).await?, 0);
+
+    // `g` then a letter goes to a section.
+    for (key, heading) in [("k", "Keys"), ("s", "Settings"), ("i", "Inbox")] {
+        page.press("g").await?;
+        page.press(key).await?;
+        page.wait_for_text("main h1", heading).await?;
+    }
+    wait_for_row(&page, &new).await?;
     finish(&page).await
 }

@@ -60,9 +60,9 @@ export async function showKeys(main, ctx) {
         `At least ${MIN_PASSPHRASE} characters. It protects the identity file; it never leaves this browser.`),
       passphrase,
       h('div', { class: 'actions start' },
-        identity ? null : h('button', { type: 'button', id: 'generate', onclick: () => generate(passphrase) }, 'Make a new identity'),
+        identity ? null : h('button', { type: 'button', id: 'generate', onclick: (event) => generate(passphrase, event.currentTarget) }, 'Make a new identity'),
         fileInput,
-        h('button', { type: 'button', class: 'ghost', id: 'import', onclick: () => importFile(fileInput, passphrase) }, 'Import identity file')),
+        h('button', { type: 'button', class: 'ghost', id: 'import', onclick: (event) => importFile(fileInput, passphrase, event.currentTarget) }, 'Import identity file')),
     );
     fill(identityPanel, parts);
   }
@@ -76,25 +76,40 @@ export async function showKeys(main, ctx) {
     return passphrase.value;
   }
 
-  async function generate(passphrase) {
+  async function generate(passphrase, button) {
     const secret = checked(passphrase);
     if (!secret) return;
-    const identity = await createIdentity(secret);
-    await saveIdentity(identity);
-    await publish(identity);
+    await working(button, async () => {
+      const identity = await createIdentity(secret);
+      await saveIdentity(identity);
+      await publish(identity);
+    });
   }
 
-  async function importFile(input, passphrase) {
+  async function importFile(input, passphrase, button) {
     const file = input.files?.[0];
     if (!file) return toast('Choose an identity file first.');
     const secret = checked(passphrase);
     if (!secret) return;
-    try {
-      const identity = await importIdentity(await file.text(), secret);
+    await working(button, async () => {
+      let identity;
+      try {
+        identity = await importIdentity(await file.text(), secret);
+      } catch {
+        return toast('The identity file could not be opened: wrong passphrase or damaged file.');
+      }
       await saveIdentity(identity);
       await publish(identity);
-    } catch {
-      toast('The identity file could not be opened: wrong passphrase or damaged file.');
+    });
+  }
+
+  /** Key derivation takes a moment: the button stays disabled meanwhile (no double clicks). */
+  async function working(button, work) {
+    button.disabled = true;
+    try {
+      await work();
+    } finally {
+      button.disabled = false;
     }
   }
 
