@@ -62,6 +62,11 @@ async fn a_sealed_question_is_read_and_answered_in_the_dashboard() -> Result<()>
         true,
         "the inbox updated in place"
     );
+    let shown_at = page.attribute(&row(&id), "data-shown-at").await?;
+    assert!(
+        shown_at.is_some_and(|at| at.parse::<f64>().is_ok()),
+        "a new row"
+    );
     let summary = page.text(&format!("{} .summary", row(&id))).await?;
     assert!(summary.contains("Sealed"), "{summary}");
     assert!(!summary.contains("Q-7f3a"), "{summary}");
