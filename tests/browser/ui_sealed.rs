@@ -144,8 +144,18 @@ async fn an_identity_from_the_terminal_opens_questions_in_a_fresh_browser() -> R
     let file = terminal.export_identity(PASSPHRASE)?;
     let browser = Browser::launch().await?;
     let page = sign_in_as(&browser, &app, &app.expert_id, "fresh", DESKTOP).await?;
+    let agent = sealing_agent(&app, &published.to_string())?;
+    let question = "Q-c41d: may I restart the queue workers?";
+    let asked = agent.submit(question, &AskOptions::new()).await?;
 
-    go(&page, "keys").await?;
+    // Without the identity this browser cannot read it, nor answer.
+    open_request(&page, &app, asked.request_id().as_str()).await?;
+    page.wait_for_text("#question", "Set up your keys").await?;
+    assert_eq!(
+        page.attribute("#send", "disabled").await?.as_deref(),
+        Some("")
+    );
+    page.click("#reply-form a[href='/keys']").await?;
     page.wait_for_text("#identity", "Make an identity").await?;
     page.fill("#passphrase", PASSPHRASE).await?;
     page.set_input_text_file("#identity-file", "identity.json", &file)
@@ -154,11 +164,10 @@ async fn an_identity_from_the_terminal_opens_questions_in_a_fresh_browser() -> R
     let shown = wait_published(&page).await?;
     assert_eq!(compact(&shown), published.to_string());
 
-    let agent = sealing_agent(&app, &shown)?;
-    let question = "Q-c41d: may I restart the queue workers?";
-    let asked = agent.submit(question, &AskOptions::new()).await?;
+    // With it, the question opens in this browser.
     open_request(&page, &app, asked.request_id().as_str()).await?;
     page.wait_for_text("#question", question).await?;
+    assert_eq!(page.attribute("#send", "disabled").await?, None);
     finish(&page).await?;
 
     // A wrong passphrase is refused with a message, and the identity stays.

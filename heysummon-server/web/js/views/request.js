@@ -44,7 +44,7 @@ export async function showRequest(main, ctx, id) {
           h('dt', {}, 'Encryption'), h('dd', { id: 'encryption' }, encryptionOf(page, request)),
         ),
         h('h2', {}, { notification: 'Notification', approval: 'Approval requested' }[request.kind] ?? 'Question'),
-        h('div', { class: 'question', id: 'question' },
+        h('div', { class: request.sealed && !question?.text ? 'question unread' : 'question', id: 'question' },
           request.sealed ? (question?.text ?? question?.failure ?? 'No sealed question found.') : (request.question ?? '')),
       ),
       h('section', { class: 'panel', 'aria-labelledby': 'conversation-title' },
