@@ -2,6 +2,7 @@
 //! shortcuts of the help dialog).
 
 use anyhow::Result;
+use heysummon_server::clock::Clock;
 use heysummon_server::testing::TestApp;
 use serde_json::Value;
 
@@ -16,10 +17,15 @@ async fn focused(page: &crate::page::Page<'_>) -> Result<Value> {
 
 #[tokio::test]
 async fn the_inbox_and_a_request_work_from_the_keyboard() -> Result<()> {
-    let app = TestApp::spawn().await;
+    // A manual clock: a second between the questions orders them for certain.
+    let app = TestApp::builder()
+        .clock(Clock::manual(1_777_147_005_123))
+        .spawn()
+        .await;
     let mut ids = Vec::new();
     for question in ["First question", "Second question", "Third question"] {
         ids.push(app.ask_ok(&app.client_key, question).await);
+        app.clock.advance(1000);
     }
     let browser = Browser::launch().await?;
     let page = sign_in(&browser, &app).await?;
