@@ -1,7 +1,9 @@
 //! The dashboard's JavaScript in a real headless Chromium (Debian's `/usr/bin/chromium`, driven
 //! by Playwright from `driver/`): the WebCrypto implementation of PROTOCOL part C against the
 //! vectors, the expert identity file in both directions with the Rust SDK, and a sealed question
-//! answered from the browser through the real server.
+//! answered from the browser through the real server; and the dashboard end to end (`ui_*`):
+//! signing in, the inbox, sealed and plaintext conversations, approvals, keys, settings, what a
+//! page must not be able to do, the keyboard, and screenshots under `target/screenshots/`.
 //!
 //! Needs Chromium and Node.js 20+ (`apt-get install -y chromium nodejs npm`); the driver's npm
 //! packages are installed on first use (`npm ci` in `tests/browser/driver`). `.ci/run` sets up
@@ -22,4 +24,12 @@ mod driver_commands;
 mod page;
 mod setup;
 mod support;
+mod ui;
+mod ui_inbox;
+mod ui_requests;
+mod ui_screens;
+mod ui_sealed;
+mod ui_security;
+mod ui_settings;
+mod ui_signin;
 mod web;

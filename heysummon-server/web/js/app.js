@@ -1,8 +1,8 @@
 // The dashboard's entry point: who is signed in, the routes (history API), the navigation,
 // the theme, the global keyboard shortcuts and the live event stream.
 
-import { api, onSignedOut, setCsrfToken } from './api.js';
-import { setPageTitle, typing } from './dom.js';
+import { ApiError, api, onSignedOut, setCsrfToken } from './api.js';
+import { fill, h, setPageTitle, typing } from './dom.js';
 import { Live } from './live.js';
 import { showInbox } from './views/inbox.js';
 import { showRequest } from './views/request.js';
@@ -28,25 +28,46 @@ async function refreshMe() {
   return ctx.me;
 }
 
+let turn = 0;
+
+/**
+ * Shows the page of the current URL. Only the latest navigation wins: a view that finishes
+ * loading after another navigation began is left at once. A failed load shows what went wrong
+ * (a 401 has shown the sign-in page already).
+ */
 async function route() {
+  const mine = ++turn;
   ctx.view?.leave?.();
   ctx.view = null;
-  const path = location.pathname;
-  if (path === '/signin') {
-    const token = location.hash.slice(1);
-    history.replaceState({}, '', '/signin');
-    if (token && (await useSignInLink(main, token))) {
-      return navigate('/', { replace: true });
+  try {
+    const view = await show(location.pathname);
+    if (mine !== turn) {
+      view?.leave?.();
+      return;
     }
+    ctx.view = view ?? null;
+    if (view) main.focus({ preventScroll: true });
+  } catch (error) {
+    if (mine !== turn || (error instanceof ApiError && error.status === 401)) return;
+    setPageTitle('Error');
+    fill(main, h('h1', {}, 'Something went wrong'),
+      h('p', { class: 'error', role: 'alert' }, error.message || String(error)),
+      h('p', {}, h('a', { href: '/', 'data-link': true }, 'Back to the inbox')));
+  }
+}
+
+async function show(path) {
+  if (path === '/signin') {
+    // A link's token leaves the address bar (and the history) at once; a provider's refusal
+    // (`?error=…`) stays for the sign-in page to explain.
+    const token = location.hash.slice(1);
     if (!token) return signedOut();
-    return;
+    history.replaceState({}, '', '/signin');
+    if (await useSignInLink(main, token)) navigate('/', { replace: true });
+    return null;
   }
   if (!ctx.me) {
-    try {
-      await refreshMe();
-    } catch {
-      return; // 401: onSignedOut shows the sign-in page
-    }
+    await refreshMe();
     ctx.live ??= new Live();
     ctx.live.start();
   }
@@ -57,14 +78,14 @@ async function route() {
     else link.removeAttribute('aria-current');
   }
   const request = path.match(/^\/requests\/([^/]+)$/);
-  if (request) ctx.view = await showRequest(main, ctx, decodeURIComponent(request[1]));
-  else if (section === 'keys') ctx.view = await showKeys(main, ctx);
-  else if (section === 'settings') ctx.view = await showSettings(main, ctx);
-  else ctx.view = await showInbox(main, ctx);
-  main.focus({ preventScroll: true });
+  if (request) return showRequest(main, ctx, decodeURIComponent(request[1]));
+  if (section === 'keys') return showKeys(main, ctx);
+  if (section === 'settings') return showSettings(main, ctx);
+  return showInbox(main, ctx);
 }
 
 function signedOut() {
+  turn += 1; // whatever was loading is stale now
   ctx.me = null;
   ctx.live?.stop();
   ctx.view?.leave?.();
@@ -101,8 +122,13 @@ addEventListener('popstate', route);
 
 let pendingG = false;
 document.addEventListener('keydown', (event) => {
-  if (typing(event) || event.ctrlKey || event.metaKey || event.altKey || !ctx.me) return;
   if (document.querySelector('dialog[open]')) return;
+  if (typing(event)) {
+    // Escape leaves a text field, so the shortcuts work again.
+    if (event.key === 'Escape') event.target.blur();
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey || !ctx.me) return;
   if (pendingG) {
     pendingG = false;
     const target = { i: '/', k: '/keys', s: '/settings' }[event.key];

@@ -25,6 +25,22 @@ function decodePlaintext(base64) {
   }
 }
 
+/**
+ * Whether the agent of a request sent keys replies can be encrypted to (an Ed25519 and an
+ * X25519 public key). HeySummon clients always send a pair; scripts and test suites sometimes
+ * send placeholders, and those get plaintext replies, shown as such.
+ */
+export function agentHasKeys(page) {
+  if (!page.consumerSignPubKey || !page.consumerEncryptPubKey) return false;
+  try {
+    e2e.publicKeyDer(page.consumerSignPubKey, e2e.ED25519);
+    e2e.publicKeyDer(page.consumerEncryptPubKey, e2e.X25519);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether a request's expert keys (when it has them) are this identity's. */
 function isMine(identity, page) {
   const sign = page.expertSignPubKey?.toLowerCase();

@@ -8,7 +8,7 @@ export function h(tag, attrs = {}, ...children) {
   for (const [name, value] of Object.entries(attrs ?? {})) {
     if (value === undefined || value === null || value === false) continue;
     if (name.startsWith('on') && typeof value === 'function') {
-      el.addEventListener(name.slice(2), value);
+      el.addEventListener(name.slice(2), (event) => settle(value(event)));
     } else if (name === 'dataset') {
       Object.assign(el.dataset, value);
     } else {
@@ -45,6 +45,16 @@ export function age(iso, now = Date.now()) {
 /** A local date and time. */
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString() : '—';
+}
+
+/** Reports a failed action (a 401 has shown the sign-in page already). */
+export function failed(error) {
+  if (error?.status !== 401) toast(error?.message || 'Something went wrong.');
+}
+
+/** Listeners may be async: a rejection is reported, never left unhandled. */
+function settle(result) {
+  if (result && typeof result.then === 'function') result.then(null, failed);
 }
 
 let toastTimer;

@@ -2,7 +2,7 @@
 // reference code; updated live from the event stream; j/k to move, Enter to open.
 
 import { api } from '../api.js';
-import { age, badge, fill, h, setPageTitle, typing } from '../dom.js';
+import { age, badge, failed, fill, h, setPageTitle, typing } from '../dom.js';
 
 const FILTERS = [
   ['open', 'Open', 'pending,reviewing,active'],
@@ -13,13 +13,13 @@ const FILTERS = [
   ['all', 'All', ''],
 ];
 const STATUS_LABEL = {
-  pending: 'pending', reviewing: 'in review', active: 'in review', responded: 'answered',
+  pending: 'pending', reviewing: 'in review', active: 'open', responded: 'answered',
   closed: 'closed', expired: 'expired', cancelled: 'cancelled', acknowledged: 'acknowledged',
 };
 
 /** The text a row shows for a request: the question, or what kind of secret it is. */
 export function summaryOf(request) {
-  if (request.sealed) return '🔒 Sealed question — open to decrypt';
+  if (request.sealed) return 'Sealed question — open it to decrypt';
   return request.question ?? '';
 }
 
@@ -40,18 +40,18 @@ export async function showInbox(main, ctx) {
     seen: new Set(),
   };
   const list = h('ul', { class: 'inbox', 'aria-label': 'Requests', id: 'inbox-list' });
-  const more = h('button', { type: 'button', class: 'ghost', hidden: true, onclick: () => load(true) }, 'Load more');
+  const more = h('button', { type: 'button', class: 'ghost', id: 'load-more', hidden: true, onclick: () => load(true) }, 'Load more');
   const filter = h('select', { 'aria-label': 'Filter by status', id: 'status-filter' },
     FILTERS.map(([id, label]) => h('option', { value: id, selected: id === state.filter }, label)));
   const search = h('input', {
     type: 'search', id: 'ref-search', placeholder: 'Search by reference code (HS-…)',
     'aria-label': 'Search by reference code', value: state.ref, autocomplete: 'off',
   });
-  filter.addEventListener('change', () => { state.filter = filter.value; sync(); load(false); });
+  filter.addEventListener('change', () => { state.filter = filter.value; sync(); load(false).catch(failed); });
   let searchTimer;
   search.addEventListener('input', () => {
     clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => { state.ref = search.value.trim(); sync(); load(false); }, 250);
+    searchTimer = setTimeout(() => { state.ref = search.value.trim(); sync(); load(false).catch(failed); }, 250);
   });
   fill(main,
     h('h1', {}, 'Inbox'),
@@ -119,7 +119,7 @@ export async function showInbox(main, ctx) {
     },
       h('a', { href: `/requests/${encodeURIComponent(request.id)}`, 'data-link': true },
         h('span', { class: 'ref' }, request.refCode),
-        h('span', { class: 'summary' }, summaryOf(request)),
+        h('span', { class: request.sealed ? 'summary sealed' : 'summary' }, summaryOf(request)),
         statusBadge(request),
         h('span', { class: 'meta' },
           `${request.kind} · ${request.clientKeyName ?? 'unnamed key'} · ${age(request.createdAt)}`),

@@ -22,17 +22,18 @@ export async function showKeys(main, ctx) {
       h('h2', { id: 'client-keys-title' }, 'Client API keys'),
       h('p', { class: 'muted' }, 'Agents use these keys to ask you. A key is shown once, when it is made or rotated.'),
       h('form', { class: 'row', onsubmit: createKey },
-        h('label', { for: 'key-name', class: 'muted' }, 'Name'), keyName,
+        h('label', { for: 'key-name' }, 'Name'), keyName,
         h('button', { type: 'submit', id: 'create-key' }, 'Create key')),
       shown,
-      h('table', {}, h('thead', {}, h('tr', {},
-        h('th', {}, 'Name'), h('th', {}, 'Status'), h('th', {}, 'Created'), h('th', {}, 'Last used'), h('th', {}, ''))), keysBody)),
+      h('div', { class: 'table' }, h('table', {}, h('thead', {}, h('tr', {},
+        h('th', {}, 'Name'), h('th', {}, 'Status'), h('th', { class: 'optional' }, 'Created'),
+        h('th', {}, 'Last used'), h('th', {}, h('span', { class: 'sr-only' }, 'Actions')))), keysBody))),
   );
 
   async function renderIdentity() {
     const identity = await loadIdentity().catch(() => null);
     const published = ctx.me.publishedKeys?.fingerprint ?? null;
-    const passphrase = h('input', { type: 'password', id: 'passphrase', autocomplete: 'new-password', minlength: MIN_PASSPHRASE, 'aria-describedby': 'passphrase-help' });
+    const passphrase = h('input', { type: 'password', id: 'passphrase', class: 'wide', autocomplete: 'new-password', minlength: MIN_PASSPHRASE, 'aria-describedby': 'passphrase-help' });
     const fileInput = h('input', { type: 'file', id: 'identity-file', accept: '.json,application/json', 'aria-label': 'Identity file' });
     const parts = [h('h2', { id: 'identity-title' }, 'Your identity')];
     if (identity) {
@@ -44,7 +45,7 @@ export async function showKeys(main, ctx) {
           : h('p', { class: 'notice', id: 'publish-state' },
             published ? 'Another identity is published. Publish this one to answer sealed questions here.' : 'Not published yet.',
             ' ', h('button', { type: 'button', id: 'publish', onclick: () => publish(identity) }, 'Publish')),
-        h('div', { class: 'actions' },
+        h('div', { class: 'actions start' },
           h('button', { type: 'button', class: 'ghost', id: 'export', onclick: () => exportIdentity(identity) }, 'Export identity file'),
           h('button', { type: 'button', class: 'ghost', id: 'forget', onclick: forget }, 'Remove from this browser')),
       );
@@ -53,14 +54,15 @@ export async function showKeys(main, ctx) {
         'Make an identity to read sealed questions and answer end to end, or import the file of one you have.'));
     }
     parts.push(
+      h('h3', {}, identity ? 'Use another identity file' : 'Make or import an identity'),
       h('label', { for: 'passphrase' }, 'Passphrase'),
-      h('p', { class: 'muted', id: 'passphrase-help' },
+      h('p', { class: 'muted hint', id: 'passphrase-help' },
         `At least ${MIN_PASSPHRASE} characters. It protects the identity file; it never leaves this browser.`),
       passphrase,
-      h('div', { class: 'actions' },
-        identity ? null : h('button', { type: 'button', id: 'generate', onclick: () => generate(passphrase) }, 'Make a new identity'),
+      h('div', { class: 'actions start' },
+        identity ? null : h('button', { type: 'button', id: 'generate', onclick: (event) => generate(passphrase, event.currentTarget) }, 'Make a new identity'),
         fileInput,
-        h('button', { type: 'button', class: 'ghost', id: 'import', onclick: () => importFile(fileInput, passphrase) }, 'Import identity file')),
+        h('button', { type: 'button', class: 'ghost', id: 'import', onclick: (event) => importFile(fileInput, passphrase, event.currentTarget) }, 'Import identity file')),
     );
     fill(identityPanel, parts);
   }
@@ -74,25 +76,40 @@ export async function showKeys(main, ctx) {
     return passphrase.value;
   }
 
-  async function generate(passphrase) {
+  async function generate(passphrase, button) {
     const secret = checked(passphrase);
     if (!secret) return;
-    const identity = await createIdentity(secret);
-    await saveIdentity(identity);
-    await publish(identity);
+    await working(button, async () => {
+      const identity = await createIdentity(secret);
+      await saveIdentity(identity);
+      await publish(identity);
+    });
   }
 
-  async function importFile(input, passphrase) {
+  async function importFile(input, passphrase, button) {
     const file = input.files?.[0];
     if (!file) return toast('Choose an identity file first.');
     const secret = checked(passphrase);
     if (!secret) return;
-    try {
-      const identity = await importIdentity(await file.text(), secret);
+    await working(button, async () => {
+      let identity;
+      try {
+        identity = await importIdentity(await file.text(), secret);
+      } catch {
+        return toast('The identity file could not be opened: wrong passphrase or damaged file.');
+      }
       await saveIdentity(identity);
       await publish(identity);
-    } catch {
-      toast('The identity file could not be opened: wrong passphrase or damaged file.');
+    });
+  }
+
+  /** Key derivation takes a moment: the button stays disabled meanwhile (no double clicks). */
+  async function working(button, work) {
+    button.disabled = true;
+    try {
+      await work();
+    } finally {
+      button.disabled = false;
     }
   }
 
@@ -126,7 +143,7 @@ export async function showKeys(main, ctx) {
     fill(keysBody, keys.map((key) => h('tr', { dataset: { keyId: key.id } },
       h('td', {}, key.name ?? '—'),
       h('td', {}, key.status),
-      h('td', {}, when(key.createdAt)),
+      h('td', { class: 'optional' }, when(key.createdAt)),
       h('td', {}, key.lastUsedAt ? when(key.lastUsedAt) : 'never'),
       h('td', {}, key.status === 'active' ? h('div', { class: 'row' },
         h('button', { type: 'button', class: 'ghost', 'aria-label': `Rotate ${key.name ?? key.id}`, onclick: () => rotate(key) }, 'Rotate'),

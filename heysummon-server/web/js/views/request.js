@@ -5,7 +5,7 @@
 import { api, seg } from '../api.js';
 import { confirmAction, fill, h, setPageTitle, toast, typing, when } from '../dom.js';
 import { statusBadge } from './inbox.js';
-import { messageKind, openMessage, sealReply } from '../conversation.js';
+import { agentHasKeys, messageKind, openMessage, sealReply } from '../conversation.js';
 import { loadIdentity } from '../keystore.js';
 
 const ENDED = ['closed', 'expired', 'cancelled', 'acknowledged'];
@@ -14,6 +14,7 @@ export async function showRequest(main, ctx, id) {
   const identity = await loadIdentity().catch(() => null);
   let page;
   let busy = false;
+  let replyBox = null;
 
   async function load() {
     page = await api.get(`/api/requests/${seg(id)}`);
@@ -26,7 +27,11 @@ export async function showRequest(main, ctx, id) {
     const opened = await Promise.all(page.messages.map((m) => describe(m)));
     const ended = ENDED.includes(request.status);
     const question = request.sealed ? opened.find((m) => m.from === 'consumer') : null;
-    const replyBox = h('textarea', { id: 'reply', 'aria-label': 'Your reply', placeholder: 'Write a reply…' });
+    // A live update redraws the page: the draft of a reply (and its focus) survives it.
+    const previous = replyBox;
+    const typingHere = previous !== null && document.activeElement === previous;
+    replyBox = h('textarea', { id: 'reply', 'aria-label': 'Your reply', placeholder: 'Write a reply…' });
+    replyBox.value = previous?.value ?? '';
     fill(main,
       h('p', {}, h('a', { href: '/', 'data-link': true }, '← Inbox')),
       h('h1', {}, h('span', { class: 'mono' }, request.refCode), ' ', statusBadge(request)),
@@ -38,8 +43,8 @@ export async function showRequest(main, ctx, id) {
           h('dt', {}, 'Expires'), h('dd', {}, when(request.expiresAt)),
           h('dt', {}, 'Encryption'), h('dd', { id: 'encryption' }, encryptionOf(page, request)),
         ),
-        h('h2', {}, request.kind === 'notification' ? 'Notification' : 'Question'),
-        h('div', { class: 'question', id: 'question' },
+        h('h2', {}, { notification: 'Notification', approval: 'Approval requested' }[request.kind] ?? 'Question'),
+        h('div', { class: request.sealed && !question?.text ? 'question unread' : 'question', id: 'question' },
           request.sealed ? (question?.text ?? question?.failure ?? 'No sealed question found.') : (request.question ?? '')),
       ),
       h('section', { class: 'panel', 'aria-labelledby': 'conversation-title' },
@@ -51,13 +56,18 @@ export async function showRequest(main, ctx, id) {
               h('div', { class: 'text' }, m.text ?? m.failure)))),
         opened.length <= (question ? 1 : 0) ? h('p', { class: 'muted' }, 'No messages yet.') : null,
       ),
-      ended ? h('p', { class: 'muted' }, `This request is ${request.status}.`) : actions(request, replyBox),
+      ended ? h('p', { class: 'muted' }, `This request is ${request.status}.`) : actions(request),
     );
+    if (typingHere && replyBox.isConnected) {
+      replyBox.focus();
+      replyBox.setSelectionRange(previous.selectionStart, previous.selectionEnd);
+    }
   }
 
   function encryptionOf(conversation, request) {
     if (request.sealed) return 'Sealed end to end to your published key';
-    if (conversation.consumerEncryptPubKey) return 'End to end (key exchange)';
+    if (agentHasKeys(conversation)) return 'End to end (key exchange)';
+    if (conversation.consumerEncryptPubKey) return 'Plaintext: the agent sent no usable keys (the server can read it)';
     return 'Plaintext (the server can read it)';
   }
 
@@ -74,28 +84,28 @@ export async function showRequest(main, ctx, id) {
     }
   }
 
-  function actions(request, replyBox) {
+  function actions(request) {
     const parts = [];
+    const closeButton = h('button', { type: 'button', class: 'ghost push', id: 'close', onclick: close }, 'Close request');
     if (request.kind === 'approval' && !request.approvalDecision) {
       parts.push(h('div', { class: 'row' },
         h('button', { type: 'button', class: 'ok', id: 'approve', onclick: () => decide('approved') }, 'Approve'),
         h('button', { type: 'button', class: 'bad', id: 'deny', onclick: () => decide('denied') }, 'Deny')));
     }
     if (request.kind === 'notification') {
-      parts.push(h('div', { class: 'row' },
+      // Acknowledging ends a notification; there is nothing to close.
+      parts.push(h('div', { class: 'actions' },
         h('button', { type: 'button', id: 'acknowledge', onclick: acknowledge }, 'Acknowledge')));
     } else {
-      const needsKeys = Boolean(page.consumerEncryptPubKey) && !identity;
+      const needsKeys = agentHasKeys(page) && !identity;
       parts.push(h('form', { id: 'reply-form', onsubmit: (event) => { event.preventDefault(); reply(replyBox); } },
         h('label', { for: 'reply' }, 'Reply'),
         needsKeys ? h('p', { class: 'notice' }, 'Replies to this agent are end-to-end encrypted: ',
           h('a', { href: '/keys', 'data-link': true }, 'set up your keys'), ' first.') : null,
         replyBox,
-        h('div', { class: 'actions' },
+        h('div', { class: 'actions' }, closeButton,
           h('button', { type: 'submit', id: 'send', disabled: needsKeys }, 'Send reply'))));
     }
-    parts.push(h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'ghost', id: 'close', onclick: close }, 'Close request')));
     return h('section', { class: 'panel', 'aria-label': 'Answer' }, parts);
   }
 
@@ -136,7 +146,7 @@ export async function showRequest(main, ctx, id) {
     if (!text.trim()) return toast('Write a reply first.');
     await act('Reply sent', async () => {
       let body = { from: 'expert', plaintext: text };
-      if (page.consumerEncryptPubKey) {
+      if (agentHasKeys(page)) {
         if (!page.expertEncryptPubKey) {
           await api.post(`/api/v1/key-exchange/${seg(id)}`, {
             signPublicKey: identity.sign.publicSpkiHex,
@@ -157,14 +167,19 @@ export async function showRequest(main, ctx, id) {
   try {
     await load();
   } catch (error) {
+    if (error.status === 401) { // signed out: the sign-in page shows
+      unsubscribe();
+      throw error;
+    }
+    const missing = error.status === 404;
     fill(main, h('p', {}, h('a', { href: '/', 'data-link': true }, '← Inbox')),
-      h('h1', {}, 'Request not found'),
-      h('p', { class: 'muted' }, error.status === 404 ? 'There is no such request among yours.' : error.message));
+      h('h1', {}, missing ? 'Request not found' : 'The request could not be loaded'),
+      h('p', { class: 'muted' }, missing ? 'There is no such request among yours.' : error.message));
   }
   return {
     leave: unsubscribe,
     key(event) {
-      if (typing(event)) { if (event.key === 'Escape') event.target.blur(); return; }
+      if (typing(event)) return;
       if (event.key === 'Escape' || event.key === 'u') { event.preventDefault(); ctx.navigate('/'); }
       else if (event.key === 'r') { const box = document.getElementById('reply'); if (box) { event.preventDefault(); box.focus(); } }
       else if (event.key === 'a' && document.getElementById('approve')) { event.preventDefault(); decide('approved'); }

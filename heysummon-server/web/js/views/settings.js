@@ -27,7 +27,9 @@ export async function showSettings(main, ctx) {
       h('p', { class: 'muted' }, 'Slack, Telegram, Discord, e-mail and webhooks reach you away from this tab. None is set up yet.')),
     h('section', { class: 'panel', 'aria-labelledby': 'sessions-title' },
       h('h2', { id: 'sessions-title' }, 'Sessions'),
-      h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Browser'), h('th', {}, 'Signed in'), h('th', {}, 'Last active'), h('th', {}, ''))), sessions),
+      h('div', { class: 'table' }, h('table', {}, h('thead', {}, h('tr', {},
+        h('th', {}, 'Browser'), h('th', { class: 'optional' }, 'Signed in'), h('th', {}, 'Last active'),
+        h('th', {}, h('span', { class: 'sr-only' }, 'Actions')))), sessions)),
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'ghost', id: 'logout', onclick: logout }, 'Sign out'),
         h('button', { type: 'button', class: 'bad', id: 'logout-everywhere', onclick: everywhere }, 'Sign out everywhere'))),
@@ -37,8 +39,8 @@ export async function showSettings(main, ctx) {
   async function loadSessions() {
     const { sessions: list } = await api.get('/api/sessions');
     fill(sessions, list.map((s) => h('tr', {},
-      h('td', {}, s.userAgent ?? 'unknown', s.current ? h('strong', {}, ' (this browser)') : null),
-      h('td', {}, when(s.createdAt)),
+      h('td', { title: s.userAgent ?? '' }, browserName(s.userAgent), s.current ? h('strong', {}, ' (this browser)') : null),
+      h('td', { class: 'optional' }, when(s.createdAt)),
       h('td', {}, when(s.lastSeenAt)),
       h('td', {}, s.current ? null : h('button', {
         type: 'button', class: 'ghost', 'aria-label': `End session from ${when(s.createdAt)}`,
@@ -79,4 +81,20 @@ export async function showSettings(main, ctx) {
 
   await loadSessions();
   return {};
+}
+
+/** "Chrome 126 on macOS" from a User-Agent header; the whole header is the cell's title. */
+export function browserName(userAgent) {
+  if (!userAgent) return 'Unknown browser';
+  const found = (patterns) => patterns.find(([, pattern]) => pattern.test(userAgent));
+  const browser = found([
+    ['Edge', /Edg(?:e|A|iOS)?\/(\d+)/], ['Opera', /OPR\/(\d+)/], ['Firefox', /(?:Firefox|FxiOS)\/(\d+)/],
+    ['Chrome', /(?:Chrome|CriOS)\/(\d+)/], ['Safari', /Version\/(\d+).*Safari/],
+  ]);
+  const system = found([
+    ['Android', /Android/], ['iOS', /iPhone|iPad|iPod/], ['Windows', /Windows/], ['macOS', /Mac OS X/],
+    ['ChromeOS', /CrOS/], ['Linux', /Linux/],
+  ]);
+  const name = browser ? `${browser[0]} ${userAgent.match(browser[1])[1]}` : userAgent.split(' ')[0].split('/')[0] || 'Unknown browser';
+  return system ? `${name} on ${system[0]}` : name;
 }

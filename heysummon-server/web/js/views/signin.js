@@ -21,6 +21,7 @@ export async function useSignInLink(main, token) {
 /** The sign-in page, with the providers the server offers. */
 export async function showSignIn(main, problem) {
   const providers = h('div', { class: 'row', id: 'providers' });
+  const hint = h('p', { class: 'muted' }, 'Ask your administrator for a one-time sign-in link:');
   const params = new URLSearchParams(location.search);
   const refused = params.get('error');
   fill(main, h('section', { class: 'panel signin', 'aria-labelledby': 'signin-title' },
@@ -28,16 +29,17 @@ export async function showSignIn(main, problem) {
     problem ? h('p', { class: 'error', role: 'alert' }, problem) : null,
     refused ? h('p', { class: 'error', role: 'alert' }, refusedText(refused)) : null,
     providers,
-    h('p', { class: 'muted' }, 'Or ask your administrator for a one-time sign-in link:'),
+    hint,
     h('pre', { class: 'secret' }, 'heysummon-server expert login-link EXPERT_ID'),
   ));
-  try {
-    const { providers: list } = await api.get('/auth/providers');
-    fill(providers, list.map((p) =>
-      h('a', { class: 'button', href: `/auth/login/${encodeURIComponent(p.id)}` }, `Sign in with ${p.name}`)));
-  } catch {
+  const list = await api.get('/auth/providers').then((answer) => answer.providers, () => []);
+  if (list.length === 0) {
     providers.remove();
+    return;
   }
+  fill(providers, list.map((p) =>
+    h('a', { class: 'button', href: `/auth/login/${encodeURIComponent(p.id)}` }, `Sign in with ${p.name}`)));
+  hint.textContent = 'Or ask your administrator for a one-time sign-in link:';
 }
 
 function refusedText(code) {
