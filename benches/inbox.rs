@@ -4,9 +4,10 @@
 //!
 //! The inbox stamps each row it renders for the first time with `data-shown-at`, the wall-clock
 //! time in milliseconds (`performance.timeOrigin + performance.now()`); this harness takes the
-//! same wall clock right after `POST /help` returns. The baseline, measured in the same run, is
-//! a raw Server-Sent Events client on the expert's stream receiving `new_request`: the inbox's
-//! figure less the baseline is the dashboard's own cost (its fetch of the list and rendering).
+//! same wall clock before `POST /help` is sent and when it has been answered. The baseline,
+//! measured in the same run, is a raw Server-Sent Events client on the expert's stream receiving
+//! `new_request`, timed from the send: the inbox's figure over the baseline is the dashboard's
+//! own cost (the browser's stream, its fetch of the list, and rendering).
 //!
 //! Run: `cargo bench --bench inbox` (options: `-- --samples 100`). Needs Chromium and Node.js
 //! as the browser tests do.
@@ -62,8 +63,9 @@ fn report(name: &str, mut samples: Vec<f64>) -> (f64, f64) {
     (p50, p99)
 }
 
-/// The baseline: `POST /help` returning → a raw SSE client on the expert's session receiving
-/// the request's `new_request` event.
+/// The baseline: a raw SSE client on the expert's session receiving the request's
+/// `new_request`, timed from before `POST /help` is sent (the event may arrive before the
+/// answer to the POST does).
 async fn raw_stream_latency(app: &TestApp, cookie: &str, samples: usize) -> Vec<f64> {
     let mut stream = app
         .http
@@ -75,8 +77,8 @@ async fn raw_stream_latency(app: &TestApp, cookie: &str, samples: usize) -> Vec<
     let mut buffer = String::new();
     let mut out = Vec::with_capacity(samples);
     for n in 0..samples {
-        let id = app.ask_ok(&app.client_key, &format!("baseline {n}")).await;
         let sent = now_ms();
+        let id = app.ask_ok(&app.client_key, &format!("baseline {n}")).await;
         while !buffer.contains(&id) {
             let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
                 .await
@@ -100,13 +102,14 @@ async fn main() {
         .and_then(|w| w[1].parse().ok())
         .unwrap_or(100usize);
 
-    let app = TestApp::spawn().await;
+    // One agent asks a few hundred times a minute here: lift the per-key limit.
+    let app = TestApp::builder()
+        .config(|c| c.rate_limits.per_key = 1_000_000)
+        .spawn()
+        .await;
     let browser = Browser::launch().await.unwrap();
     println!("browser: {}", browser.version());
-    let page = browser
-        .new_page_with(PageOptions::default())
-        .await
-        .unwrap();
+    let page = browser.new_page_with(PageOptions::default()).await.unwrap();
     page.goto(&app.login_link(&app.expert_id).await)
         .await
         .unwrap();
@@ -151,13 +154,16 @@ async fn main() {
     // Warm up both paths.
     for n in 0..10 {
         let id = app.ask_ok(&app.client_key, &format!("warm-up {n}")).await;
-        page.wait_for(&format!("li[data-id=\"{id}\"]")).await.unwrap();
+        page.wait_for(&format!("li[data-id=\"{id}\"]"))
+            .await
+            .unwrap();
     }
 
-    let mut inbox = Vec::with_capacity(samples);
+    let (mut after_answer, mut from_send, mut round_trip) = (Vec::new(), Vec::new(), Vec::new());
     for n in 0..samples {
+        let before = now_ms();
         let id = app.ask_ok(&app.client_key, &format!("Question {n}")).await;
-        let sent = now_ms();
+        let answered = now_ms();
         let row = format!("li[data-id=\"{id}\"]");
         page.wait_for(&row).await.unwrap();
         let shown: f64 = page
@@ -167,16 +173,22 @@ async fn main() {
             .expect("a new row is stamped")
             .parse()
             .unwrap();
-        inbox.push(shown - sent);
+        after_answer.push(shown - answered);
+        from_send.push(shown - before);
+        round_trip.push(answered - before);
     }
     let (cookie, _) = app.session(&app.expert_id).await;
     let baseline = raw_stream_latency(&app, &cookie, samples).await;
 
     println!();
-    let (_, inbox_p99) = report("POST /help → row in the open inbox", inbox);
-    let (_, base_p99) = report("POST /help → raw SSE new_request", baseline);
+    report("POST /help answered → row in inbox", after_answer);
+    let (inbox_p50, inbox_p99) = report("POST /help sent → row in inbox", from_send);
+    let (base_p50, base_p99) = report("POST /help sent → raw SSE event", baseline);
+    report("POST /help round trip", round_trip);
     println!(
-        "inbox p99 / raw stream p99 = {:.1}× (target: inbox p99 ≤ 100 ms)",
+        "inbox / raw stream (both from the send): p50 {:.1}×, p99 {:.1}× \
+         (target: answered → row p99 ≤ 100 ms)",
+        inbox_p50 / base_p50,
         inbox_p99 / base_p99
     );
 }
