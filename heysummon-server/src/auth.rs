@@ -155,8 +155,10 @@ impl AppState {
         if key
             .last_used_at
             .is_none_or(|at| now.saturating_sub(at) >= LAST_USED_EVERY_MS)
+            && let Err(error) = self.store.touch_client_key(&key.id, now).await
         {
-            self.store.touch_client_key(&key.id, now).await?;
+            // Bookkeeping: a failed write must not fail the request it rides on.
+            tracing::warn!(%error, "cannot record a client key's use");
         }
         Ok(())
     }

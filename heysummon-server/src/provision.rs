@@ -266,6 +266,12 @@ pub async fn link_identity(
             "--provider and --subject must not be empty".into(),
         ));
     }
+    if !crate::config::PROVIDER_IDS.contains(&provider) {
+        return Err(ProvisionError::Invalid(format!(
+            "--provider must be one of {}",
+            crate::config::PROVIDER_IDS.join(", ")
+        )));
+    }
     if store.expert(expert_id).await?.is_none() {
         return Err(ProvisionError::NotFound(format!("expert {expert_id}")));
     }

@@ -126,6 +126,23 @@ fn text_response(status: StatusCode, text: &'static str) -> Response {
     response
 }
 
+/// Every answer that does not say otherwise (the dashboard's versioned assets and pages do) is
+/// private and never stored: API answers carry keys, CSRF tokens, questions and answers. And no
+/// answer is content-sniffed.
+pub(super) async fn private_by_default(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if !headers.contains_key(header::X_CONTENT_TYPE_OPTIONS) {
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -165,9 +165,14 @@ pub(super) fn normalized_public_url(url: &str) -> Result<String, ConfigError> {
         .strip_prefix("https://")
         .or_else(|| trimmed.strip_prefix("http://"))
         .ok_or_else(|| invalid("must start with http:// or https://"))?;
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() || rest.contains(['?', '#', ' ']) {
+    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
         return Err(invalid("must be an absolute URL with a host and no query"));
+    }
+    // The dashboard, its cookies and the sign-in callbacks live at the root of the origin.
+    if rest.contains('/') {
+        return Err(invalid(
+            "must be an origin without a path (https://pager.example.com): the dashboard is served at /",
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -184,10 +189,16 @@ mod tests {
             "https://pager.example.com"
         );
         assert_eq!(
-            normalized_public_url("http://127.0.0.1:8080/hs").unwrap(),
-            "http://127.0.0.1:8080/hs"
+            normalized_public_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
         );
-        for bad in ["pager.example.com", "ftp://x", "https://", "https://x/?a=b"] {
+        for bad in [
+            "pager.example.com",
+            "ftp://x",
+            "https://",
+            "https://x/?a=b",
+            "https://x/hs",
+        ] {
             assert!(normalized_public_url(bad).is_err(), "{bad}");
         }
     }

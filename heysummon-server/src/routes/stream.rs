@@ -27,6 +27,9 @@ use crate::store::{EventScope, LoggedEvent};
 
 const REPLAY_PAGE: u32 = 500;
 
+/// How often a stream opened with a session checks that the session still lives.
+const SESSION_RECHECK: Duration = Duration::from_secs(15);
+
 /// Where a subscription starts.
 struct Cursor {
     /// The last event the client has; `None` means "from now on".
@@ -72,6 +75,10 @@ struct Subscription {
     replaying: bool,
     greeted: bool,
     last_sent_on_this_connection: Option<i64>,
+    /// For a stream opened with the dashboard's session (not a key): the session's hash,
+    /// checked again every [`SESSION_RECHECK`] so signing out ends the stream too.
+    session: Option<crate::store::KeyHash>,
+    next_session_check: tokio::time::Instant,
     /// Counts the stream as open for the metrics until it is dropped.
     _open: crate::telemetry::Open,
 }
@@ -138,6 +145,16 @@ impl Subscription {
             }
             tokio::select! {
                 () = self.state.shutdown.cancelled() => return None,
+                () = tokio::time::sleep_until(self.next_session_check), if self.session.is_some() => {
+                    let alive = match self.session {
+                        Some(hash) => self.state.session_alive(hash).await,
+                        None => true,
+                    };
+                    if !alive {
+                        return None;
+                    }
+                    self.next_session_check = tokio::time::Instant::now() + SESSION_RECHECK;
+                }
                 received = self.live.recv() => match received {
                     Ok(event) => {
                         if self.wants(&event) {
@@ -203,6 +220,8 @@ async fn subscribe(
         replaying,
         greeted: false,
         last_sent_on_this_connection: None,
+        session: crate::web::session::stream_session(&req.headers, req.api_key().is_some()),
+        next_session_check: tokio::time::Instant::now() + SESSION_RECHECK,
         _open: crate::telemetry::Open::stream(),
     };
     Ok(sse_response(subscription, cursor.earliest))

@@ -118,7 +118,7 @@ impl SessionView {
             id: s.id.clone(),
             created_at: timestamp(s.created_at),
             last_seen_at: timestamp(s.last_seen_at),
-            expires_at: timestamp(s.expires_at.min(s.last_seen_at + super::session::IDLE_MS)),
+            expires_at: timestamp(s.ends_at()),
             user_agent: s.user_agent.clone(),
             current,
         }
@@ -136,7 +136,7 @@ pub(crate) async fn sessions(
         .sessions_of(&signed_in.expert.id)
         .await?
         .iter()
-        .filter(|s| now < s.expires_at && now < s.last_seen_at + super::session::IDLE_MS)
+        .filter(|s| s.is_live(now))
         .map(|s| SessionView::of(s, s.id == signed_in.session.id))
         .collect();
     Ok(ok(json!({ "sessions": sessions })))
@@ -239,7 +239,9 @@ impl InboxParams {
                     json!(format!("one or more of {}", known.join(", "))),
                 ));
             }
-            statuses.push(name);
+            if !statuses.contains(&name) {
+                statuses.push(name);
+            }
         }
         let ref_code = match self.ref_code.as_deref().map(str::trim) {
             None | Some("") => None,

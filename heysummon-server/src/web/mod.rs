@@ -17,15 +17,21 @@ pub(crate) mod session;
 mod signin;
 
 use axum::Router;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub use assets::total_bytes as dashboard_bytes;
 pub use signin::{LOGIN_LINK_TTL_MS, LoginLink, create_login_link};
 
 /// The dashboard's routes.
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(assets::page))
         .route("/signin", get(assets::page))
@@ -33,10 +39,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/settings", get(assets::page))
         .route("/requests/{id}", get(assets::page))
         .route("/assets/{version}/{*path}", get(assets::asset))
-        .route("/auth/link", post(signin::use_link))
+        .merge(sign_in_routes(state))
         .route("/auth/providers", get(oauth::list))
-        .route("/auth/login/{provider}", get(oauth::login))
-        .route("/auth/callback/{provider}", get(oauth::callback))
         .route("/auth/logout", post(signin::logout))
         .route("/api/me", get(api::me).patch(api::rename))
         .route(
@@ -52,4 +56,38 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/keys", get(keys::list).post(keys::create))
         .route("/api/keys/{id}/rotate", post(keys::rotate))
         .route("/api/keys/{id}", axum::routing::delete(keys::revoke))
+}
+
+/// The routes that sign a browser in without a session: each attempt may cost a database
+/// write, so they share a per-IP bucket (`rate_limits.api_per_ip`; loopback exempt unless
+/// configured otherwise).
+fn sign_in_routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/auth/link", post(signin::use_link))
+        .route("/auth/login/{provider}", get(oauth::login))
+        .route("/auth/callback/{provider}", get(oauth::callback))
+        .route_layer(middleware::from_fn_with_state(state, sign_in_limit))
+}
+
+async fn sign_in_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if let Some(ip) = peer {
+        let limits = &state.config.rate_limits;
+        let exempt = limits.exempt_loopback && crate::http::is_loopback(ip);
+        if !exempt
+            && !state.limiter.hit(
+                &format!("signin:{ip}"),
+                limits.api_per_ip,
+                state.clock.now(),
+            )
+        {
+            crate::telemetry::rate_limited("signin");
+            return ApiError::too_many_requests("Too many requests. Please try again later.")
+                .into_response();
+        }
+    }
+    next.run(req).await
 }

@@ -19,8 +19,6 @@ use crate::store::{ExpertRecord, KeyHash, NewSession, SessionRecord};
 pub(crate) const COOKIE: &str = "hs_session";
 /// The header carrying the CSRF token.
 pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
-/// A session unused for this long has ended.
-pub(crate) const IDLE_MS: Millis = 12 * 3600 * 1000;
 /// A session ends this long after it began, however active.
 pub(crate) const ABSOLUTE_MS: Millis = 7 * 24 * 3600 * 1000;
 /// `last_seen_at` is written at most this often.
@@ -81,21 +79,31 @@ fn csrf_token(token: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// The session token a request's `Cookie` headers carry, if any.
-pub(crate) fn presented_token(headers: &HeaderMap) -> Option<String> {
+/// The session tokens a request's `Cookie` headers carry: none, one, or (a cookie planted
+/// beside ours by a sibling domain or another path) several, which sign nobody in.
+fn presented_tokens(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| Cookie::parse(pair.trim()).ok())
-        .find(|cookie| cookie.name() == COOKIE)
+        .filter(|cookie| cookie.name() == COOKIE)
         .map(|cookie| cookie.value().to_owned())
-        .filter(|token| !token.is_empty())
+        .collect()
 }
 
-/// A request made with a valid session.
-#[derive(Debug, Clone)]
+/// The session hash of a stream authenticated by the dashboard's session: present when the
+/// request carries no key and exactly one session cookie.
+pub(crate) fn stream_session(headers: &HeaderMap, has_key: bool) -> Option<KeyHash> {
+    match presented_tokens(headers).as_slice() {
+        [token] if !has_key && !token.is_empty() => Some(hash_secret(token)),
+        _ => None,
+    }
+}
+
+/// A request made with a valid session. `Debug` leaves out the CSRF token.
+#[derive(Clone)]
 pub(crate) struct SignedIn {
     /// The expert signed in.
     pub(crate) expert: ExpertRecord,
@@ -103,6 +111,15 @@ pub(crate) struct SignedIn {
     pub(crate) session: SessionRecord,
     token_hash: KeyHash,
     csrf: String,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("expert", &self.expert.id)
+            .field("session", &self.session.id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SignedIn {
@@ -168,8 +185,10 @@ impl AppState {
     /// The session a request's cookie names: `Ok(None)` without a session cookie; 401 for
     /// an unknown, ended or idle session, or an expert no longer active.
     pub(crate) async fn session(&self, headers: &HeaderMap) -> ApiResult<Option<SignedIn>> {
-        let Some(token) = presented_token(headers) else {
-            return Ok(None);
+        let token = match presented_tokens(headers).as_slice() {
+            [] => return Ok(None),
+            [token] if !token.is_empty() => token.clone(),
+            _ => return Err(not_signed_in()),
         };
         let token_hash = hash_secret(&token);
         let now = self.clock.now();
@@ -177,7 +196,7 @@ impl AppState {
             .store
             .session_by_hash(token_hash)
             .await?
-            .filter(|s| now < s.expires_at && now < s.last_seen_at.saturating_add(IDLE_MS))
+            .filter(|s| s.is_live(now))
             .ok_or_else(not_signed_in)?;
         let expert = self
             .store
@@ -186,7 +205,10 @@ impl AppState {
             .filter(|expert| expert.is_active)
             .ok_or_else(not_signed_in)?;
         if now.saturating_sub(session.last_seen_at) >= TOUCH_EVERY_MS {
-            self.store.touch_session(token_hash, now).await?;
+            // Bookkeeping: a failed write must not fail the request it rides on.
+            if let Err(error) = self.store.touch_session(token_hash, now).await {
+                tracing::warn!(%error, "cannot record a session's use");
+            }
         }
         Ok(Some(SignedIn {
             expert,
@@ -194,6 +216,26 @@ impl AppState {
             token_hash,
             csrf: csrf_token(&token),
         }))
+    }
+
+    /// Whether a session (by its token's hash) still lives: not ended, neither idle nor past
+    /// its absolute end, its expert still active. A store failure counts as alive (the stream
+    /// is checked again shortly).
+    pub(crate) async fn session_alive(&self, token_hash: KeyHash) -> bool {
+        let now = self.clock.now();
+        let session = match self.store.session_by_hash(token_hash).await {
+            Ok(Some(session)) => session,
+            Ok(None) => return false,
+            Err(_) => return true,
+        };
+        if !session.is_live(now) {
+            return false;
+        }
+        match self.store.expert(&session.expert_id).await {
+            Ok(Some(expert)) => expert.is_active,
+            Ok(None) => false,
+            Err(_) => true,
+        }
     }
 
     /// Whether session cookies must be `Secure`: when people reach the server over https.

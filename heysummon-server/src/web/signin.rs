@@ -150,12 +150,14 @@ pub(crate) async fn complete(
 }
 
 /// `POST /auth/logout`: ends this session (server-side) and clears the cookie. Needs the CSRF
-/// token when signed in.
+/// token; without a valid session it changes nothing, not even the cookie (a cross-site form
+/// cannot sign anybody out).
 pub(crate) async fn logout(State(state): State<AppState>, req: ApiRequest) -> ApiResult<Response> {
-    if let Some(signed_in) = state.session(&req.headers).await.ok().flatten() {
-        signed_in.check_csrf(&req.method, &req.headers)?;
-        state.store.delete_session(signed_in.token_hash()).await?;
-    }
+    let Some(signed_in) = state.session(&req.headers).await.ok().flatten() else {
+        return Ok(axum::Json(serde_json::json!({ "signedOut": false })).into_response());
+    };
+    signed_in.check_csrf(&req.method, &req.headers)?;
+    state.store.delete_session(signed_in.token_hash()).await?;
     Ok((
         StatusCode::OK,
         [(header::SET_COOKIE, clear_cookie(state.secure_cookies()))],

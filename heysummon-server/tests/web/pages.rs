@@ -88,3 +88,43 @@ async fn assets_are_versioned_cacheable_and_from_this_origin() {
         404
     );
 }
+
+#[tokio::test]
+async fn api_answers_are_never_stored_or_sniffed() {
+    let app = common::spawn().await;
+    let browser = crate::Browser::sign_in(&app).await;
+    for path in ["/api/me", "/api/keys", "/api/v1/requests", "/api/nothing"] {
+        let response = app
+            .http
+            .get(app.url(path))
+            .header("cookie", &browser.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+        assert_eq!(
+            response.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+    }
+    // The versioned assets keep their year-long cache.
+    let html = app
+        .http
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let css = html
+        .split('"')
+        .find(|part| part.starts_with("/assets/") && part.ends_with("/app.css"))
+        .unwrap();
+    let response = app.http.get(app.url(css)).send().await.unwrap();
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+}

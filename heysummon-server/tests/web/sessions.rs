@@ -262,3 +262,86 @@ async fn logout_ends_the_session_on_the_server() {
         "other experts are untouched"
     );
 }
+
+#[tokio::test]
+async fn two_session_cookies_sign_nobody_in() {
+    let app = common::spawn().await;
+    let alice = Browser::sign_in(&app).await;
+    let bob = app.tenant("Bob").await;
+    let planted = Browser::sign_in_as(&app, &bob.expert_id).await;
+    for cookie in [
+        format!("{}; {}", alice.cookie, planted.cookie),
+        format!("{}; {}", planted.cookie, alice.cookie),
+    ] {
+        let response = app
+            .http
+            .get(app.url("/api/me"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn logout_without_a_session_changes_nothing() {
+    let app = common::spawn().await;
+    let browser = Browser::sign_in(&app).await;
+    // A cross-site form arrives without the Lax cookie: no session, no cookie cleared.
+    let response = app
+        .http
+        .post(app.url("/auth/logout"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("set-cookie").is_none());
+    assert_eq!(browser.get("/api/me").await.0, 200);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_sessions_event_stream() {
+    let app = common::spawn().await;
+    let browser = Browser::sign_in(&app).await;
+    let mut stream = app
+        .http
+        .get(app.url("/api/v1/events/stream"))
+        .header("cookie", &browser.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let (status, _) = browser.post("/auth/logout", json!({})).await;
+    assert_eq!(status, 200);
+    // Checked again within 15 s: the stream ends (keep-alives may come first).
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(25), async {
+        while let Some(_chunk) = stream.chunk().await.unwrap_or(None) {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream of an ended session is closed");
+}
+
+#[tokio::test]
+async fn identities_link_only_to_known_providers() {
+    let app = common::spawn().await;
+    let refused = heysummon_server::provision::link_identity(
+        &app.store,
+        &app.clock,
+        &app.expert_id,
+        "GitHub",
+        "12345",
+    )
+    .await;
+    assert!(refused.is_err());
+    heysummon_server::provision::link_identity(
+        &app.store,
+        &app.clock,
+        &app.expert_id,
+        "github",
+        "12345",
+    )
+    .await
+    .unwrap();
+}

@@ -41,6 +41,17 @@ export function agentHasKeys(page) {
   }
 }
 
+/**
+ * Whether replies on a request must be encrypted: the agent sent usable keys, or the
+ * conversation is end to end already (sealed, keys exchanged, or any message encrypted). A
+ * conversation that was end to end never falls back to plaintext, whatever its keys look like
+ * now.
+ */
+export function endToEnd(page) {
+  return agentHasKeys(page) || Boolean(page.request?.sealed) || Boolean(page.expertEncryptPubKey) ||
+    page.messages.some((m) => messageKind(m).type === 'encrypted');
+}
+
 /** Whether a request's expert keys (when it has them) are this identity's. */
 function isMine(identity, page) {
   const sign = page.expertSignPubKey?.toLowerCase();

@@ -120,3 +120,16 @@ export function setOpenCount(count) {
 function renderTitle() {
   document.title = openCount > 0 ? `(${openCount >= 200 ? '200+' : openCount}) ${pageTitle}` : pageTitle;
 }
+
+/**
+ * Text an agent wrote, as it may be shown to a person (the same rule as the server's
+ * `views::displayable`, for text only the browser can read): C0 and C1 control characters but
+ * tab, line feed and carriage return, and the bidirectional embeddings, overrides and isolates
+ * that reorder what a reader sees (U+202A–U+202E, U+2066–U+2069), become visible as `<U+XXXX>`.
+ */
+export function displayable(text) {
+  return String(text).replace(
+    /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/gu,
+    (c) => `<U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}>`,
+  );
+}

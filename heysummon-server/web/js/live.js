@@ -17,18 +17,46 @@ export class Live {
     this.listeners = new Set();
     this.source = null;
     this.countTimer = null;
+    this.retryTimer = null;
+    this.retries = 0;
+    this.stopped = false;
   }
 
   start() {
     if (this.source) return;
-    this.source = new EventSource('/api/v1/events/stream');
+    this.stopped = false;
+    const source = new EventSource('/api/v1/events/stream');
+    this.source = source;
     for (const type of TYPES) {
-      this.source.addEventListener(type, (message) => this.dispatch(type, message));
+      source.addEventListener(type, (message) => this.dispatch(type, message));
     }
-    this.source.addEventListener('open', () => this.recount());
+    source.addEventListener('open', () => {
+      this.retries = 0;
+      this.recount();
+    });
+    // The browser retries a dropped connection by itself, but gives up for good on an HTTP
+    // error (a 429, a proxy's 502 during a restart, an ended session). Then: ask who we are
+    // (a 401 shows the sign-in page) and start again after a growing pause.
+    source.addEventListener('error', () => {
+      if (source.readyState !== EventSource.CLOSED || this.source !== source) return;
+      this.source = null;
+      const pause = Math.min(30_000, 1000 * 2 ** (this.retries ?? 0)) * (0.5 + Math.random() / 2);
+      this.retries = (this.retries ?? 0) + 1;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(async () => {
+        if (this.stopped) return;
+        try {
+          await api.get('/api/me');
+          this.start();
+          for (const listener of this.listeners) listener('reconnected', {});
+        } catch { /* signed out: the app shows the sign-in page */ }
+      }, pause);
+    });
   }
 
   stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
     this.source?.close();
     this.source = null;
     this.setCount(0);

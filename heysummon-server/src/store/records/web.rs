@@ -22,6 +22,23 @@ pub struct SessionRecord {
     pub user_agent: Option<String>,
 }
 
+impl SessionRecord {
+    /// A session ends 12 hours after its last use, and 7 days after it began.
+    pub const IDLE_MS: Millis = 12 * 3600 * 1000;
+
+    /// Whether the session is still valid at `now`: neither idle for too long nor past its
+    /// absolute end.
+    pub fn is_live(&self, now: Millis) -> bool {
+        now < self.expires_at && now < self.last_seen_at.saturating_add(Self::IDLE_MS)
+    }
+
+    /// When it ends if unused from now on.
+    pub fn ends_at(&self) -> Millis {
+        self.expires_at
+            .min(self.last_seen_at.saturating_add(Self::IDLE_MS))
+    }
+}
+
 /// What signing in creates.
 #[derive(Clone, Debug)]
 pub struct NewSession {

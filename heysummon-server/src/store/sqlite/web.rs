@@ -282,7 +282,8 @@ impl SqliteStore {
                      WHERE messages.request_id = requests.id AND messages.sender = 'expert')
                         AS response_count
              FROM requests
-             JOIN client_keys ON client_keys.id = requests.client_key_id
+             LEFT JOIN client_keys ON client_keys.id = requests.client_key_id
+                 AND client_keys.expert_id = requests.expert_id
              WHERE requests.expert_id = ?",
         );
         let mut args: Vec<Value> = vec![Value::Text(expert_id.to_owned())];

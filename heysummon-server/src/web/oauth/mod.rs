@@ -218,28 +218,10 @@ fn see_other(location: &str) -> Response {
 }
 
 /// `GET /auth/login/{provider}`: begins a sign-in.
-pub(crate) async fn login(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    req: ApiRequest,
-) -> Response {
+pub(crate) async fn login(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let Some(provider) = state.sign_in.get(&id) else {
         return unknown_provider();
     };
-    if let Some(ip) = req.peer {
-        let limits = &state.config.rate_limits;
-        let exempt = limits.exempt_loopback && crate::http::is_loopback(ip);
-        let bucket = format!("signin:{ip}");
-        if !exempt
-            && !state
-                .limiter
-                .hit(&bucket, limits.api_per_ip, state.clock.now())
-        {
-            crate::telemetry::rate_limited("signin");
-            return ApiError::too_many_requests("Too many requests. Please try again later.")
-                .into_response();
-        }
-    }
     match begin(&state, provider).await {
         Ok((location, cookie)) => {
             let mut response = see_other(&location);

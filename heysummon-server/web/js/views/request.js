@@ -3,9 +3,9 @@
 // deny, acknowledge a notification, close. Updated live. Agent text is only ever text.
 
 import { api, seg } from '../api.js';
-import { confirmAction, fill, h, setPageTitle, toast, typing, when } from '../dom.js';
+import { confirmAction, displayable, fill, h, setPageTitle, toast, typing, when } from '../dom.js';
 import { statusBadge } from './inbox.js';
-import { agentHasKeys, messageKind, openMessage, sealReply } from '../conversation.js';
+import { agentHasKeys, endToEnd, messageKind, openMessage, sealReply } from '../conversation.js';
 import { loadIdentity } from '../keystore.js';
 
 const ENDED = ['closed', 'expired', 'cancelled', 'acknowledged'];
@@ -78,7 +78,7 @@ export async function showRequest(main, ctx, id) {
     if (kind.type === 'decision') return { ...base, text: kind.decision === 'approved' ? 'Approved' : 'Denied' };
     if (!identity) return { ...base, failure: 'Encrypted. Set up your keys (Keys page) to read it.' };
     try {
-      return { ...base, text: await openMessage(identity, page, message) };
+      return { ...base, text: displayable(await openMessage(identity, page, message)) };
     } catch {
       return { ...base, failure: 'This message could not be authenticated with your keys.' };
     }
@@ -146,7 +146,10 @@ export async function showRequest(main, ctx, id) {
     if (!text.trim()) return toast('Write a reply first.');
     await act('Reply sent', async () => {
       let body = { from: 'expert', plaintext: text };
-      if (agentHasKeys(page)) {
+      if (endToEnd(page)) {
+        if (!agentHasKeys(page)) {
+          throw new Error('This conversation is end to end, but the agent\'s keys are not usable: no reply is sent in plaintext.');
+        }
         if (!page.expertEncryptPubKey) {
           await api.post(`/api/v1/key-exchange/${seg(id)}`, {
             signPublicKey: identity.sign.publicSpkiHex,
