@@ -56,10 +56,13 @@ assets! {
 const INDEX_TEMPLATE: &str = include_str!("../../web/index.html");
 
 /// What the page may load: its own origin only, no inline script or style, no `eval`, never
-/// framed.
+/// framed; and with Trusted Types and no policy, the browser itself refuses every sink that
+/// would parse a string as HTML or script (the source check in the tests below is the second
+/// line of defence).
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self'; img-src 'self' data:; connect-src 'self'; manifest-src 'self'; \
-    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+    form-action 'self'; base-uri 'none'; frame-ancestors 'none'; \
+    require-trusted-types-for 'script'; trusted-types 'none'";
 
 /// The version in asset URLs: the first 16 hex digits of a hash over every file.
 pub(crate) static VERSION: LazyLock<String> = LazyLock::new(|| {

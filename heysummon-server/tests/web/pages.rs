@@ -16,6 +16,8 @@ async fn the_page_is_served_under_a_strict_policy() {
             "style-src 'self'",
             "connect-src 'self'",
             "frame-ancestors 'none'",
+            "require-trusted-types-for 'script'",
+            "trusted-types 'none'",
         ] {
             assert!(csp.contains(directive), "{directive} in {csp}");
         }
