@@ -416,11 +416,15 @@ fn unknown_ids_fail_with_a_message() {
 #[test]
 fn every_subcommand_has_help() {
     let db = Db::new();
-    let cases: [&[&str]; 11] = [
+    let cases: [&[&str]; 15] = [
         &["--help"],
         &["serve", "--help"],
         &["expert", "--help"],
         &["expert", "add", "--help"],
+        &["expert", "login-link", "--help"],
+        &["expert", "link", "--help"],
+        &["expert", "unlink", "--help"],
+        &["expert", "sign-out", "--help"],
         &["client", "--help"],
         &["client", "add", "--help"],
         &["client", "revoke", "--help"],
@@ -447,6 +451,93 @@ fn every_subcommand_has_help() {
     ] {
         assert!(stdout.contains(flag), "{flag}: {stdout}");
     }
+}
+
+#[test]
+fn sign_in_commands_link_unlink_and_sign_out() {
+    let db = Db::new();
+    let expert = string(&db.json(&["expert", "add", "--name", "Dana"]), "expertId");
+    let link = db.json(&[
+        "expert",
+        "login-link",
+        &expert,
+        "--base-url",
+        "https://pager.example.com",
+    ]);
+    let url = string(&link, "url");
+    assert!(
+        url.starts_with("https://pager.example.com/signin#"),
+        "{url}"
+    );
+    assert!(link["expiresAt"].is_string());
+    assert!(
+        db.fails(&["expert", "login-link", "nobody"])
+            .contains("not found")
+    );
+
+    let linked = db.json(&[
+        "expert",
+        "link",
+        &expert,
+        "--provider",
+        "github",
+        "--subject",
+        "42",
+    ]);
+    assert_eq!(linked["subject"], "42");
+    assert!(
+        db.fails(&[
+            "expert",
+            "link",
+            &expert,
+            "--provider",
+            "github",
+            "--subject",
+            "42"
+        ])
+        .contains("already linked")
+    );
+    assert!(
+        db.fails(&[
+            "expert",
+            "link",
+            &expert,
+            "--provider",
+            "gitlab",
+            "--subject",
+            "1"
+        ])
+        .contains("--provider")
+    );
+    let unlinked = db.json(&[
+        "expert",
+        "unlink",
+        &expert,
+        "--provider",
+        "github",
+        "--subject",
+        "42",
+    ]);
+    assert_eq!(unlinked["unlinked"], true);
+    assert!(
+        db.fails(&[
+            "expert",
+            "unlink",
+            &expert,
+            "--provider",
+            "github",
+            "--subject",
+            "42"
+        ])
+        .contains("no github identity")
+    );
+
+    let signed_out = db.json(&["expert", "sign-out", &expert]);
+    assert_eq!(signed_out["sessionsEnded"], 0);
+    assert!(
+        db.fails(&["expert", "sign-out", "nobody"])
+            .contains("not found")
+    );
 }
 
 /// A running `serve` child: its address (from the log on stderr) and its stdout.

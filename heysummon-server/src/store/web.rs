@@ -84,6 +84,16 @@ impl Store {
         delegate!(self.link_identity(provider, subject, expert_id, now))
     }
 
+    /// Removes a provider's identity from an expert; `false` when it was not linked to them.
+    pub async fn unlink_identity(
+        &self,
+        provider: &str,
+        subject: &str,
+        expert_id: &str,
+    ) -> Result<bool, StoreError> {
+        delegate!(self.unlink_identity(provider, subject, expert_id))
+    }
+
     /// The expert a provider's identity is linked to.
     pub async fn expert_for_identity(
         &self,

@@ -207,6 +207,27 @@ impl SqliteStore {
         .await
     }
 
+    pub(crate) async fn unlink_identity(
+        &self,
+        provider: &str,
+        subject: &str,
+        expert_id: &str,
+    ) -> Result<bool, StoreError> {
+        let (provider, subject, expert_id) = (
+            provider.to_owned(),
+            subject.to_owned(),
+            expert_id.to_owned(),
+        );
+        self.write(move |conn| {
+            let deleted = conn.execute(
+                "DELETE FROM identities WHERE provider = ?1 AND subject = ?2 AND expert_id = ?3",
+                params![provider, subject, expert_id],
+            )?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
     pub(crate) async fn expert_for_identity(
         &self,
         provider: &str,

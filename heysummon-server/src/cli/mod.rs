@@ -1,5 +1,7 @@
 //! The command line: `serve` and the provisioning subcommands of PROTOCOL part D.
 
+mod expert;
+
 use std::path::PathBuf;
 
 use crate::app::Application;
@@ -8,6 +10,8 @@ use crate::config::{Config, Overrides};
 use crate::provision::{self, ClientOptions};
 use crate::store::Store;
 use clap::{Parser, Subcommand};
+
+pub use expert::ExpertCommand;
 use serde::Serialize;
 
 /// The self-hostable HeySummon server.
@@ -90,42 +94,6 @@ pub enum Command {
     Request(RequestCommand),
 }
 
-/// `expert …`.
-#[derive(Debug, Subcommand)]
-pub enum ExpertCommand {
-    /// Create an expert (in a tenant of its own). Prints {"expertId","expertKey"}.
-    Add {
-        /// Display name.
-        #[arg(long)]
-        name: String,
-        /// Store exactly this key instead of generating one.
-        #[arg(long)]
-        key: Option<String>,
-    },
-    /// Make a one-time sign-in link to the dashboard, valid once for 15 minutes. Prints
-    /// {"url","expiresAt"}.
-    LoginLink {
-        /// The expert.
-        expert_id: String,
-        /// The server's address as the browser reaches it [default: the public URL setting,
-        /// else the listening address].
-        #[arg(long)]
-        base_url: Option<String>,
-    },
-    /// Link a sign-in provider's identity to an expert (PROTOCOL E2). Prints
-    /// {"expertId","provider","subject"}.
-    Link {
-        /// The expert.
-        expert_id: String,
-        /// The provider's name in the configuration: `github`, `google` or `oidc`.
-        #[arg(long)]
-        provider: String,
-        /// The provider's stable id of the person (`sub`; GitHub's numeric user id).
-        #[arg(long)]
-        subject: String,
-    },
-}
-
 /// `client …`.
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -180,7 +148,11 @@ pub enum RequestCommand {
 }
 
 #[allow(clippy::print_stdout)] // the command line's output is its purpose
-fn print<T: Serialize + std::fmt::Debug>(json: bool, value: &T, human: impl FnOnce(&T) -> String) {
+pub(crate) fn print<T: Serialize + std::fmt::Debug>(
+    json: bool,
+    value: &T,
+    human: impl FnOnce(&T) -> String,
+) {
     if json {
         match serde_json::to_string(value) {
             Ok(text) => println!("{text}"),
@@ -206,44 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock = Clock::system();
     match cli.command {
         Command::Serve(_) => {}
-        Command::Expert(ExpertCommand::Add { name, key }) => {
-            let added = provision::add_expert(&store, &clock, &name, key).await?;
-            print(json, &added, |a| {
-                format!(
-                    "expert {}\nexpert key (shown once): {}",
-                    a.expert_id, a.expert_key
-                )
-            });
-        }
-        Command::Expert(ExpertCommand::LoginLink {
-            expert_id,
-            base_url,
-        }) => {
-            let base = base_url.unwrap_or_else(|| config.base_url());
-            let link = crate::web::create_login_link(&store, &expert_id, &base, clock.now())
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("expert {expert_id} not found"))?;
-            print(json, &link, |l| {
-                format!(
-                    "Open this link to sign in (once, until {}):\n{}",
-                    l.expires_at, l.url
-                )
-            });
-        }
-        Command::Expert(ExpertCommand::Link {
-            expert_id,
-            provider,
-            subject,
-        }) => {
-            let linked =
-                provision::link_identity(&store, &clock, &expert_id, &provider, &subject).await?;
-            print(json, &linked, |l| {
-                format!(
-                    "{} identity {} now signs in as expert {}",
-                    l.provider, l.subject, l.expert_id
-                )
-            });
-        }
+        Command::Expert(command) => expert::run(command, &store, &clock, &config, json).await?,
         Command::Client(ClientCommand::Add {
             expert,
             name,
