@@ -129,3 +129,46 @@ async fn an_unlinked_identity_lands_on_the_sign_in_page() -> Result<()> {
     let page = sign_in(&browser, &app).await?;
     finish(&page).await
 }
+
+#[tokio::test]
+async fn a_link_never_switches_a_signed_in_browser_without_asking() -> Result<()> {
+    let app = TestApp::spawn().await;
+    let bob = app.tenant("Bob").await;
+    let browser = Browser::launch().await?;
+    let page = sign_in(&browser, &app).await?;
+    assert_eq!(page.text("#who").await?, "Alice");
+
+    // Someone's link opened in Alice's browser: asked first; cancelled, nothing changes and the
+    // link stays unused.
+    let bobs = app.login_link(&bob.expert_id).await;
+    page.goto(&bobs).await?;
+    page.wait_for_text("#confirm-text", "signed in as Alice")
+        .await?;
+    page.press("Escape").await?;
+    wait_for_inbox(&page).await?;
+    assert_eq!(page.text("#who").await?, "Alice");
+
+    // Accepted: Alice's session ends, Bob's begins.
+    page.goto(&bobs).await?;
+    page.wait_for_text("#confirm-text", "signed in as Alice")
+        .await?;
+    page.click("#confirm-ok").await?;
+    page.wait_for_text("#who", "Bob").await?;
+    wait_for_inbox(&page).await?;
+    let sessions = app.session(&app.expert_id).await; // a fresh one, to ask the server
+    let (status, listed) = app
+        .http
+        .get(app.url("/api/sessions"))
+        .header("cookie", &sessions.0)
+        .send()
+        .await
+        .map(|r| (r.status(), r))?;
+    assert_eq!(status, 200);
+    let listed: serde_json::Value = listed.json().await?;
+    assert_eq!(
+        listed["sessions"].as_array().map(Vec::len),
+        Some(1),
+        "Alice's browser session ended: {listed}"
+    );
+    finish(&page).await
+}

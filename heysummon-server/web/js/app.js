@@ -2,7 +2,7 @@
 // the theme, the global keyboard shortcuts and the live event stream.
 
 import { ApiError, api, onSignedOut, setCsrfToken } from './api.js';
-import { fill, h, setPageTitle, typing } from './dom.js';
+import { confirmAction, fill, h, setPageTitle, typing } from './dom.js';
 import { Live } from './live.js';
 import { showInbox } from './views/inbox.js';
 import { showRequest } from './views/request.js';
@@ -63,6 +63,21 @@ async function show(path) {
     const token = location.hash.slice(1);
     if (!token) return signedOut();
     history.replaceState({}, '', '/signin');
+    // Already signed in: a link (anybody's) never switches the browser to another expert
+    // without asking.
+    const current = await signedIn();
+    if (current) {
+      if (!(await confirmAction(
+        `This browser is signed in as ${current.expert.name}. Sign out and use this link instead?`,
+        'Switch'))) {
+        navigate('/', { replace: true });
+        return null;
+      }
+      // The old session ends (its stream too) before the link starts another.
+      ctx.live?.stop();
+      ctx.me = null;
+      await fetch('/auth/logout', { method: 'POST', headers: { 'x-csrf-token': current.csrfToken } });
+    }
     if (await useSignInLink(main, token)) navigate('/', { replace: true });
     return null;
   }
@@ -82,6 +97,16 @@ async function show(path) {
   if (section === 'keys') return showKeys(main, ctx);
   if (section === 'settings') return showSettings(main, ctx);
   return showInbox(main, ctx);
+}
+
+/** `GET /api/me` when this browser is signed in, else null (asked without leaving the page). */
+async function signedIn() {
+  try {
+    const response = await fetch('/api/me', { credentials: 'same-origin', cache: 'no-store' });
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
 }
 
 function signedOut() {

@@ -113,7 +113,19 @@ export async function showKeys(main, ctx) {
     }
   }
 
+  /**
+   * Publishes an identity. When another one is published, asks first: agents that pinned its
+   * fingerprint refuse to ask until they pin the new one. Declined, the identity stays in this
+   * browser, unpublished (the page offers to publish it).
+   */
   async function publish(identity) {
+    const current = ctx.me.publishedKeys?.fingerprint;
+    if (current && current !== identity.fingerprint && !(await confirmAction(
+      `Publish this identity instead of the one agents know now (${groupFingerprint(current).slice(0, 19)} …)? ` +
+      'Agents that pinned that fingerprint will refuse to ask you until they pin this one.',
+      'Publish'))) {
+      return renderIdentity();
+    }
     try {
       const answer = await api.put('/api/v1/expert/keys', {
         signPublicKey: identity.sign.publicSpkiHex,
