@@ -3,16 +3,20 @@
 // so not even this origin's scripts can read the key bytes — the public keys, the fingerprint
 // and the passphrase-protected identity file text (to export the identity again later).
 //
-//   async saveIdentity(party)  stores a party (refuses extractable private keys)
-//   async loadIdentity()       -> party ({ sign, encrypt, fingerprint, file }) or null
-//   async clearIdentity()      forgets it
+//   async saveIdentity(party, expertId?)  stores a party (refuses extractable private keys)
+//   async loadIdentity(expertId?)         -> party ({ sign, encrypt, fingerprint, file }) or null
+//   async clearIdentity(expertId?)        forgets it
 //
-// Database `heysummon`, object store `identity`, one record under the key `expert`.
+// Database `heysummon`, object store `identity`, one record per expert signed in here (the
+// dashboard passes the expert's id; without one, the record `expert`), so a browser shared by
+// two experts never offers one's identity to the other.
 
 const DB_NAME = 'heysummon';
 const DB_VERSION = 1;
 const STORE = 'identity';
-const RECORD = 'expert';
+const DEFAULT_RECORD = 'expert';
+
+const recordKey = (expertId) => (expertId ? `expert:${expertId}` : DEFAULT_RECORD);
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -53,7 +57,7 @@ function isPrivateKey(key) {
 }
 
 /** Stores the party as this browser's expert identity, replacing any earlier one. */
-export async function saveIdentity(party) {
+export async function saveIdentity(party, expertId) {
   const signKey = party?.sign?.privateKey;
   const encryptKey = party?.encrypt?.privateKey;
   if (!isPrivateKey(signKey) || !isPrivateKey(encryptKey)) {
@@ -72,12 +76,12 @@ export async function saveIdentity(party) {
     file: party.file ?? null,
     savedAt: new Date().toISOString(),
   };
-  await withStore('readwrite', (store) => store.put(record, RECORD));
+  await withStore('readwrite', (store) => store.put(record, recordKey(expertId)));
 }
 
 /** The stored expert identity, or null when this browser has none. */
-export async function loadIdentity() {
-  const record = await withStore('readonly', (store) => store.get(RECORD));
+export async function loadIdentity(expertId) {
+  const record = await withStore('readonly', (store) => store.get(recordKey(expertId)));
   if (!record || record.version !== 1) return null;
   return {
     sign: { privateKey: record.signPrivateKey, publicSpkiHex: record.signPublicKey },
@@ -88,6 +92,6 @@ export async function loadIdentity() {
 }
 
 /** Forgets the stored expert identity (a missing one is not an error). */
-export async function clearIdentity() {
-  await withStore('readwrite', (store) => store.delete(RECORD));
+export async function clearIdentity(expertId) {
+  await withStore('readwrite', (store) => store.delete(recordKey(expertId)));
 }

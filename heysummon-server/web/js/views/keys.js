@@ -31,7 +31,7 @@ export async function showKeys(main, ctx) {
   );
 
   async function renderIdentity() {
-    const identity = await loadIdentity().catch(() => null);
+    const identity = await loadIdentity(ctx.me.expert.id).catch(() => null);
     const published = ctx.me.publishedKeys?.fingerprint ?? null;
     const passphrase = h('input', { type: 'password', id: 'passphrase', class: 'wide', autocomplete: 'new-password', minlength: MIN_PASSPHRASE, 'aria-describedby': 'passphrase-help' });
     const fileInput = h('input', { type: 'file', id: 'identity-file', accept: '.json,application/json', 'aria-label': 'Identity file' });
@@ -81,7 +81,7 @@ export async function showKeys(main, ctx) {
     if (!secret) return;
     await working(button, async () => {
       const identity = await createIdentity(secret);
-      await saveIdentity(identity);
+      await saveIdentity(identity, ctx.me.expert.id);
       await publish(identity);
     });
   }
@@ -98,7 +98,7 @@ export async function showKeys(main, ctx) {
       } catch {
         return toast('The identity file could not be opened: wrong passphrase or damaged file.');
       }
-      await saveIdentity(identity);
+      await saveIdentity(identity, ctx.me.expert.id);
       await publish(identity);
     });
   }
@@ -146,7 +146,7 @@ export async function showKeys(main, ctx) {
 
   async function forget() {
     if (!(await confirmAction('Remove the identity from this browser? Without its file you cannot read sealed questions here.', 'Remove'))) return;
-    await clearIdentity();
+    await clearIdentity(ctx.me.expert.id);
     await renderIdentity();
   }
 

@@ -11,7 +11,7 @@ import { loadIdentity } from '../keystore.js';
 const ENDED = ['closed', 'expired', 'cancelled', 'acknowledged'];
 
 export async function showRequest(main, ctx, id) {
-  const identity = await loadIdentity().catch(() => null);
+  const identity = await loadIdentity(ctx.me.expert.id).catch(() => null);
   let page;
   let busy = false;
   let replyBox = null;
