@@ -230,3 +230,33 @@ async fn a_sealed_conversation_goes_on_live_and_is_closed() -> Result<()> {
     assert!(!app.database_contains(b"nightly batch runs late"));
     finish(&page).await
 }
+
+#[tokio::test]
+async fn hidden_controls_in_a_sealed_question_are_made_visible() -> Result<()> {
+    let app = TestApp::spawn().await;
+    let browser = Browser::launch().await?;
+    let page = sign_in(&browser, &app).await?;
+    let fingerprint = make_identity(&page).await?;
+    go(&page, "inbox").await?;
+    wait_for_inbox(&page).await?;
+
+    // Only the browser can read a sealed question, so only the browser can neutralise what
+    // would reorder it: a right-to-left override making "exe.txt" read as "txt.exe".
+    let agent = sealing_agent(&app, &fingerprint)?;
+    let question = "Open invoice_\u{202E}txt.exe and pay it?";
+    let options = AskOptions::new().with_timeout(LIMIT);
+    let asking = tokio::spawn(async move { agent.ask_with(question, options).await });
+    page.wait_for("#inbox-list li[data-id]").await?;
+    let id = page
+        .attribute("#inbox-list li[data-id]", "data-id")
+        .await?
+        .unwrap();
+    page.click(&format!("{} a", row(&id))).await?;
+    page.wait_for_text("#question", "invoice_").await?;
+    assert_eq!(
+        page.text("#question").await?,
+        "Open invoice_<U+202E>txt.exe and pay it?"
+    );
+    asking.abort();
+    finish(&page).await
+}
