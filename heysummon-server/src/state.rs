@@ -40,3 +40,25 @@ impl AppState {
         }
     }
 }
+
+impl AppState {
+    /// Spends one request of a per-IP bucket (`{bucket}:{ip}`, `limit` a minute); `false` when
+    /// the bucket is empty. Loopback callers are exempt unless configured otherwise, and so is
+    /// a request of unknown origin. The client IP is the TCP peer: forwarded-for headers are not
+    /// trusted.
+    pub(crate) fn ip_allows(
+        &self,
+        peer: Option<std::net::IpAddr>,
+        bucket: &str,
+        limit: u32,
+    ) -> bool {
+        let Some(ip) = peer else {
+            return true;
+        };
+        if self.config.rate_limits.exempt_loopback && crate::http::is_loopback(ip) {
+            return true;
+        }
+        self.limiter
+            .hit(&format!("{bucket}:{ip}"), limit, self.clock.now())
+    }
+}

@@ -71,6 +71,14 @@ pub async fn wait_for_inbox(page: &Page<'_>) -> Result<()> {
         .context("the inbox did not show")
 }
 
+/// Waits until the (empty) inbox shows a request; its id.
+pub async fn first_arrival(page: &Page<'_>) -> Result<String> {
+    page.wait_for("#inbox-list li[data-id]").await?;
+    page.attribute("#inbox-list li[data-id]", "data-id")
+        .await?
+        .context("a row without its request id")
+}
+
 /// The inbox row of a request, as a selector.
 pub fn row(request_id: &str) -> String {
     format!("#inbox-list li[data-id=\"{request_id}\"]")

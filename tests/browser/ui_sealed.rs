@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::driver::Browser;
 use crate::ui::{
-    DESKTOP, LIMIT, PASSPHRASE, compact, expert_terminal, finish, go, make_identity, open_request,
-    row, sealing_agent, sign_in, sign_in_as, wait_for_inbox, wait_published,
+    DESKTOP, LIMIT, PASSPHRASE, compact, expert_terminal, finish, first_arrival, go, make_identity,
+    open_request, row, sealing_agent, sign_in, sign_in_as, wait_for_inbox, wait_published,
 };
 
 /// A fingerprint as the Keys page shows it: 16 groups of four hex digits.
@@ -51,11 +51,7 @@ async fn a_sealed_question_is_read_and_answered_in_the_dashboard() -> Result<()>
     let asking = tokio::spawn(async move { agent.ask_with(question, options).await });
 
     // It arrives live: a row appears without a reload, sealed, its text unreadable.
-    page.wait_for("#inbox-list li[data-id]").await?;
-    let id = page
-        .attribute("#inbox-list li[data-id]", "data-id")
-        .await?
-        .unwrap();
+    let id = first_arrival(&page).await?;
     assert_eq!(
         page.evaluate("return window.__sameDocument ?? false;", Value::Null)
             .await?,
@@ -246,11 +242,7 @@ async fn hidden_controls_in_a_sealed_question_are_made_visible() -> Result<()> {
     let question = "Open invoice_\u{202E}txt.exe and pay it?";
     let options = AskOptions::new().with_timeout(LIMIT);
     let asking = tokio::spawn(async move { agent.ask_with(question, options).await });
-    page.wait_for("#inbox-list li[data-id]").await?;
-    let id = page
-        .attribute("#inbox-list li[data-id]", "data-id")
-        .await?
-        .unwrap();
+    let id = first_arrival(&page).await?;
     page.click(&format!("{} a", row(&id))).await?;
     page.wait_for_text("#question", "invoice_").await?;
     assert_eq!(

@@ -76,27 +76,18 @@ async fn ip_limits(State(state): State<AppState>, req: Request, next: Next) -> R
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    let exempt = limits.exempt_loopback && peer.is_some_and(crate::http::is_loopback);
-    if let (Some(ip), false) = (peer, exempt) {
-        let now = state.clock.now();
-        // Inside the nested router the URI has lost its `/api/v1` prefix.
-        let path = req
-            .extensions()
-            .get::<OriginalUri>()
-            .map_or_else(|| req.uri().path(), |OriginalUri(uri)| uri.path());
-        let is_poll = req.method() == Method::GET && path.starts_with("/api/v1/help/");
-        let over = (is_poll
-            && !state
-                .limiter
-                .hit(&format!("poll:{ip}"), limits.help_poll_per_ip, now))
-            || !state
-                .limiter
-                .hit(&format!("api:{ip}"), limits.api_per_ip, now);
-        if over {
-            crate::telemetry::rate_limited(if is_poll { "poll" } else { "ip" });
-            return ApiError::too_many_requests("Too many requests. Please try again later.")
-                .into_response();
-        }
+    // Inside the nested router the URI has lost its `/api/v1` prefix.
+    let path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().path(), |OriginalUri(uri)| uri.path());
+    let is_poll = req.method() == Method::GET && path.starts_with("/api/v1/help/");
+    let over = (is_poll && !state.ip_allows(peer, "poll", limits.help_poll_per_ip))
+        || !state.ip_allows(peer, "api", limits.api_per_ip);
+    if over {
+        crate::telemetry::rate_limited(if is_poll { "poll" } else { "ip" });
+        return ApiError::too_many_requests("Too many requests. Please try again later.")
+            .into_response();
     }
     next.run(req).await
 }

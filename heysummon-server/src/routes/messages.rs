@@ -264,16 +264,17 @@ pub(crate) async fn list(
     let request = visible_request(&state, caller.viewer(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("Request not found"))?;
-    Ok(ok(conversation(&state, &caller, request).await?))
+    let (conversation, _) = conversation(&state, &caller, request).await?;
+    Ok(ok(conversation))
 }
 
-/// A request's conversation as its caller sees it; the expert reading it moves a pending
-/// request to `reviewing`.
+/// A request's conversation as its caller sees it, and the request as it is afterwards: the
+/// expert reading it moves a pending request to `reviewing`.
 pub(crate) async fn conversation(
     state: &AppState,
     caller: &Caller,
     mut request: RequestRecord,
-) -> ApiResult<MessagesResponse> {
+) -> ApiResult<(MessagesResponse, RequestRecord)> {
     if matches!(caller, Caller::Expert(_)) && request.status == Status::Pending {
         let now = state.clock.now();
         if let Some(updated) =
@@ -286,7 +287,7 @@ pub(crate) async fn conversation(
         }
     }
     let messages = state.store.messages(&request.id).await?;
-    Ok(MessagesResponse {
+    let conversation = MessagesResponse {
         request_id: RequestId::new(&request.id),
         ref_code: RefCode::parse(&request.ref_code).ok_or_else(ApiError::internal)?,
         status: request.status.clone(),
@@ -296,5 +297,6 @@ pub(crate) async fn conversation(
         expert_encrypt_pub_key: request.expert_encrypt_key.clone(),
         messages: messages.iter().map(|m| item_for(caller, m)).collect(),
         expires_at: timestamp(request.expires_at),
-    })
+    };
+    Ok((conversation, request))
 }

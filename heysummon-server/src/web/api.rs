@@ -72,9 +72,6 @@ struct Rename {
     name: String,
 }
 
-/// The longest expert name, characters.
-const MAX_NAME_CHARS: usize = 100;
-
 /// `PATCH /api/me` `{"name"}`: renames the expert.
 pub(crate) async fn rename(
     State(state): State<AppState>,
@@ -83,16 +80,7 @@ pub(crate) async fn rename(
 ) -> ApiResult<Response> {
     req.require_json_content_type()?;
     let body: Rename = req.json()?;
-    let name = body.name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(ApiError::bad_request("Invalid name").member(
-            "details",
-            json!("1 to 100 characters, no control characters"),
-        ));
-    }
+    let name = super::display_name(&body.name)?;
     state
         .store
         .rename_expert(&signed_in.expert.id, name)
@@ -341,9 +329,8 @@ pub(crate) async fn request(
         .find(|key| key.id == record.client_key_id)
         .and_then(|key| key.name);
     let caller = Caller::Expert(expert);
-    let conversation = conversation(&state, &caller, record).await?;
-    // The conversation may have moved it to `reviewing`: list what it is now.
-    let record = request_or_404(&state, caller.viewer(), &id).await?;
+    // Reading the conversation may move it to `reviewing`: list it as it is afterwards.
+    let (conversation, record) = conversation(&state, &caller, record).await?;
     let responses = conversation
         .messages
         .iter()

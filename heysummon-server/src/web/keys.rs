@@ -54,9 +54,6 @@ struct NewKey {
     name: String,
 }
 
-/// The longest key name, characters.
-const MAX_NAME_CHARS: usize = 100;
-
 /// `POST /api/keys` `{"name"}`: a new client key linked to this expert; the key string is in
 /// this answer and nowhere else, ever.
 pub(crate) async fn create(
@@ -66,16 +63,7 @@ pub(crate) async fn create(
 ) -> ApiResult<Response> {
     req.require_json_content_type()?;
     let body: NewKey = req.json()?;
-    let name = body.name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(ApiError::bad_request("Invalid name").member(
-            "details",
-            json!("1 to 100 characters, no control characters"),
-        ));
-    }
+    let name = super::display_name(&body.name)?;
     let options = ClientOptions {
         name: Some(name.to_owned()),
         ..ClientOptions::default()

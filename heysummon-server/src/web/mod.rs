@@ -11,6 +11,7 @@
 
 mod api;
 mod assets;
+mod cookies;
 mod keys;
 pub(crate) mod oauth;
 pub(crate) mod session;
@@ -24,7 +25,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub use assets::total_bytes as dashboard_bytes;
@@ -74,20 +75,29 @@ async fn sign_in_limit(State(state): State<AppState>, req: Request, next: Next) 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    if let Some(ip) = peer {
-        let limits = &state.config.rate_limits;
-        let exempt = limits.exempt_loopback && crate::http::is_loopback(ip);
-        if !exempt
-            && !state.limiter.hit(
-                &format!("signin:{ip}"),
-                limits.api_per_ip,
-                state.clock.now(),
-            )
-        {
-            crate::telemetry::rate_limited("signin");
-            return ApiError::too_many_requests("Too many requests. Please try again later.")
-                .into_response();
-        }
+    if !state.ip_allows(peer, "signin", state.config.rate_limits.api_per_ip) {
+        crate::telemetry::rate_limited("signin");
+        return ApiError::too_many_requests("Too many requests. Please try again later.")
+            .into_response();
     }
     next.run(req).await
+}
+
+/// The longest name of an expert or a client key, characters.
+const MAX_NAME_CHARS: usize = 100;
+
+/// A name given in the dashboard (an expert's, a client key's), trimmed: 1 to 100 characters,
+/// no control characters.
+fn display_name(text: &str) -> ApiResult<&str> {
+    let name = text.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(ApiError::bad_request("Invalid name").member(
+            "details",
+            serde_json::json!("1 to 100 characters, no control characters"),
+        ));
+    }
+    Ok(name)
 }

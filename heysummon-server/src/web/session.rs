@@ -3,17 +3,17 @@
 //! derived from the session token (so nothing more is stored), required on every
 //! state-changing request made with the session.
 
-use axum::http::{HeaderMap, HeaderValue, Method, header};
-use cookie::{Cookie, SameSite};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::cookies;
 use crate::clock::Millis;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{hash_secret, new_id};
 use crate::state::AppState;
-use crate::store::{ExpertRecord, KeyHash, NewSession, SessionRecord};
+use crate::store::{ExpertRecord, KeyHash, NewSession, SessionRecord, StoreError};
 
 /// The session cookie.
 pub(crate) const COOKIE: &str = "hs_session";
@@ -44,30 +44,13 @@ impl SessionToken {
 
     /// The `Set-Cookie` value starting the session in the browser.
     pub(crate) fn set_cookie(&self, secure: bool) -> HeaderValue {
-        let cookie = Cookie::build((COOKIE, self.0.clone()))
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(secure)
-            .max_age(cookie::time::Duration::milliseconds(ABSOLUTE_MS));
-        header_value(&cookie.build())
+        cookies::set(COOKIE, self.0.clone(), "/".into(), ABSOLUTE_MS, secure)
     }
 }
 
 /// The `Set-Cookie` value removing the session cookie.
 pub(crate) fn clear_cookie(secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((COOKIE, ""))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .max_age(cookie::time::Duration::ZERO);
-    header_value(&cookie.build())
-}
-
-fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
-    // Hex tokens and fixed attributes: always a valid header value.
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+    cookies::clear(COOKIE, "/".into(), secure)
 }
 
 /// The CSRF token of a session: derived from its secret token, so it is known to whoever
@@ -79,24 +62,10 @@ fn csrf_token(token: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// The session tokens a request's `Cookie` headers carry: none, one, or (a cookie planted
-/// beside ours by a sibling domain or another path) several, which sign nobody in.
-fn presented_tokens(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| Cookie::parse(pair.trim()).ok())
-        .filter(|cookie| cookie.name() == COOKIE)
-        .map(|cookie| cookie.value().to_owned())
-        .collect()
-}
-
 /// The session hash of a stream authenticated by the dashboard's session: present when the
 /// request carries no key and exactly one session cookie.
 pub(crate) fn stream_session(headers: &HeaderMap, has_key: bool) -> Option<KeyHash> {
-    match presented_tokens(headers).as_slice() {
+    match cookies::values(headers, COOKIE).as_slice() {
         [token] if !has_key && !token.is_empty() => Some(hash_secret(token)),
         _ => None,
     }
@@ -185,24 +154,16 @@ impl AppState {
     /// The session a request's cookie names: `Ok(None)` without a session cookie; 401 for
     /// an unknown, ended or idle session, or an expert no longer active.
     pub(crate) async fn session(&self, headers: &HeaderMap) -> ApiResult<Option<SignedIn>> {
-        let token = match presented_tokens(headers).as_slice() {
+        let token = match cookies::values(headers, COOKIE).as_slice() {
             [] => return Ok(None),
             [token] if !token.is_empty() => token.clone(),
             _ => return Err(not_signed_in()),
         };
         let token_hash = hash_secret(&token);
         let now = self.clock.now();
-        let session = self
-            .store
-            .session_by_hash(token_hash)
+        let (session, expert) = self
+            .live_session(token_hash, now)
             .await?
-            .filter(|s| s.is_live(now))
-            .ok_or_else(not_signed_in)?;
-        let expert = self
-            .store
-            .expert(&session.expert_id)
-            .await?
-            .filter(|expert| expert.is_active)
             .ok_or_else(not_signed_in)?;
         if now.saturating_sub(session.last_seen_at) >= TOUCH_EVERY_MS {
             // Bookkeeping: a failed write must not fail the request it rides on.
@@ -218,24 +179,36 @@ impl AppState {
         }))
     }
 
-    /// Whether a session (by its token's hash) still lives: not ended, neither idle nor past
-    /// its absolute end, its expert still active. A store failure counts as alive (the stream
-    /// is checked again shortly).
-    pub(crate) async fn session_alive(&self, token_hash: KeyHash) -> bool {
-        let now = self.clock.now();
-        let session = match self.store.session_by_hash(token_hash).await {
-            Ok(Some(session)) => session,
-            Ok(None) => return false,
-            Err(_) => return true,
+    /// The session whose token has this hash and its expert, when the session lives at `now`
+    /// (neither ended, idle, nor past its absolute end) and the expert is active.
+    async fn live_session(
+        &self,
+        token_hash: KeyHash,
+        now: Millis,
+    ) -> Result<Option<(SessionRecord, ExpertRecord)>, StoreError> {
+        let Some(session) = self
+            .store
+            .session_by_hash(token_hash)
+            .await?
+            .filter(|s| s.is_live(now))
+        else {
+            return Ok(None);
         };
-        if !session.is_live(now) {
-            return false;
-        }
-        match self.store.expert(&session.expert_id).await {
-            Ok(Some(expert)) => expert.is_active,
-            Ok(None) => false,
-            Err(_) => true,
-        }
+        let expert = self
+            .store
+            .expert(&session.expert_id)
+            .await?
+            .filter(|expert| expert.is_active);
+        Ok(expert.map(|expert| (session, expert)))
+    }
+
+    /// Whether a session (by its token's hash) still lives, its expert active (an open event
+    /// stream asks now and then). A store failure counts as alive: it is asked again shortly.
+    pub(crate) async fn session_alive(&self, token_hash: KeyHash) -> bool {
+        !matches!(
+            self.live_session(token_hash, self.clock.now()).await,
+            Ok(None)
+        )
     }
 
     /// Whether session cookies must be `Secure`: when people reach the server over https.

@@ -62,6 +62,20 @@ impl<'a> Browser<'a> {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Opens the expert's event stream with the session cookie, asserting 200.
+    pub async fn open_stream(&self) -> reqwest::Response {
+        let stream = self
+            .app
+            .http
+            .get(self.app.url("/api/v1/events/stream"))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), 200);
+        stream
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::GET, path, None, false).await
     }

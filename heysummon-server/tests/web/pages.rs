@@ -38,19 +38,7 @@ async fn the_page_is_served_under_a_strict_policy() {
 #[tokio::test]
 async fn assets_are_versioned_cacheable_and_from_this_origin() {
     let app = common::spawn().await;
-    let html = app
-        .http
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let script = html
-        .split('"')
-        .find(|part| part.starts_with("/assets/") && part.ends_with("/js/app.js"))
-        .expect("the page loads its module from /assets/{version}/");
+    let script = &asset_path(&app, "/js/app.js").await;
     let response = app.http.get(app.url(script)).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -111,6 +99,16 @@ async fn api_answers_are_never_stored_or_sniffed() {
         );
     }
     // The versioned assets keep their year-long cache.
+    let css = &asset_path(&app, "/app.css").await;
+    let response = app.http.get(app.url(css)).send().await.unwrap();
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+}
+
+/// The path under which the page loads one of its files (`/assets/{version}/…`).
+async fn asset_path(app: &common::TestApp, file: &str) -> String {
     let html = app
         .http
         .get(app.url("/"))
@@ -120,13 +118,8 @@ async fn api_answers_are_never_stored_or_sniffed() {
         .text()
         .await
         .unwrap();
-    let css = html
-        .split('"')
-        .find(|part| part.starts_with("/assets/") && part.ends_with("/app.css"))
-        .unwrap();
-    let response = app.http.get(app.url(css)).send().await.unwrap();
-    assert_eq!(
-        response.headers()["cache-control"],
-        "public, max-age=31536000, immutable"
-    );
+    html.split('"')
+        .find(|part| part.starts_with("/assets/") && part.ends_with(file))
+        .expect("the page loads its files from /assets/{version}/")
+        .to_owned()
 }

@@ -162,14 +162,7 @@ async fn the_session_is_accepted_by_the_expert_api() {
 async fn the_event_stream_accepts_the_session() {
     let app = common::spawn().await;
     let browser = Browser::sign_in(&app).await;
-    let mut stream = app
-        .http
-        .get(app.url("/api/v1/events/stream"))
-        .header("cookie", &browser.cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), 200);
+    let mut stream = browser.open_stream().await;
     let request_id = app.ask_ok(&app.client_key, "Are you there?").await;
     let mut seen = String::new();
     while !seen.contains(&request_id) {
@@ -305,14 +298,7 @@ async fn logout_without_a_session_changes_nothing() {
 async fn signing_out_ends_the_sessions_event_stream() {
     let app = common::spawn().await;
     let browser = Browser::sign_in(&app).await;
-    let mut stream = app
-        .http
-        .get(app.url("/api/v1/events/stream"))
-        .header("cookie", &browser.cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), 200);
+    let mut stream = browser.open_stream().await;
     let (status, _) = browser.post("/auth/logout", json!({})).await;
     assert_eq!(status, 200);
     // Checked again within 15 s: the stream ends (keep-alives may come first).

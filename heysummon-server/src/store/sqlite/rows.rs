@@ -128,11 +128,16 @@ pub(super) fn message_row(row: &Row<'_>) -> rusqlite::Result<Result<MessageRecor
     Ok(parse_sender(&sender).map(|sender| MessageRecord { sender, ..record }))
 }
 
-pub(super) fn insert_message(conn: &Connection, m: &MessageRecord) -> SqlResult<()> {
-    let sender = match m.sender {
+/// How a message's sender is stored.
+pub(super) fn sender_column(sender: Sender) -> &'static str {
+    match sender {
         Sender::Consumer => "consumer",
         Sender::Expert => "expert",
-    };
+    }
+}
+
+pub(super) fn insert_message(conn: &Connection, m: &MessageRecord) -> SqlResult<()> {
+    let sender = sender_column(m.sender);
     conn.prepare_cached(
         "INSERT INTO messages (id, request_id, sender, ciphertext, iv, auth_tag, signature,
                                message_id, plaintext, created_at)

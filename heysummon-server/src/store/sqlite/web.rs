@@ -1,10 +1,11 @@
 //! The expert's side on the web: sessions, one-time sign-in links, linked identities, the
 //! dashboard's key list and inbox pages.
 
+use heysummon_sdk::wire::Sender;
 use rusqlite::{OptionalExtension, Row, params, params_from_iter, types::Value};
 
 use super::SqliteStore;
-use super::rows::request_row;
+use super::rows::{request_row, sender_column};
 use crate::clock::Millis;
 use crate::store::{
     ClientKeySummary, InboxItem, InboxQuery, KeyHash, NewLoginLink, NewSession, SessionRecord,
@@ -300,14 +301,17 @@ impl SqliteStore {
         let mut sql = String::from(
             "SELECT requests.*, client_keys.name AS client_key_name,
                     (SELECT COUNT(*) FROM messages
-                     WHERE messages.request_id = requests.id AND messages.sender = 'expert')
+                     WHERE messages.request_id = requests.id AND messages.sender = ?)
                         AS response_count
              FROM requests
              LEFT JOIN client_keys ON client_keys.id = requests.client_key_id
                  AND client_keys.expert_id = requests.expert_id
              WHERE requests.expert_id = ?",
         );
-        let mut args: Vec<Value> = vec![Value::Text(expert_id.to_owned())];
+        let mut args: Vec<Value> = vec![
+            Value::Text(sender_column(Sender::Expert).to_owned()),
+            Value::Text(expert_id.to_owned()),
+        ];
         if !query.statuses.is_empty() {
             let marks = vec!["?"; query.statuses.len()].join(", ");
             sql.push_str(&format!(" AND requests.status IN ({marks})"));

@@ -11,10 +11,9 @@
 //!   nonce), deleted by the first callback that presents it: used once, expiring after
 //!   10 minutes, surviving a restart and shared by every server instance on the database.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cookie::{Cookie, SameSite};
 use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
 use sha2::Sha256;
@@ -25,6 +24,7 @@ use crate::clock::Millis;
 use crate::ids::hash_secret;
 use crate::state::AppState;
 use crate::store::SignInFlow;
+use crate::web::cookies;
 
 /// The cookie holding the flow secret.
 pub(super) const COOKIE: &str = "hs_oauth";
@@ -66,27 +66,16 @@ impl FlowSecret {
 
     /// The secret a callback's `Cookie` headers carry, if any.
     pub(super) fn presented(headers: &HeaderMap) -> Option<Self> {
-        let value = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| Cookie::parse(pair.trim()).ok())
-            .find(|cookie| cookie.name() == COOKIE)?;
+        let value = cookies::values(headers, COOKIE).into_iter().next()?;
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(value.value(), &mut bytes).ok()?;
+        hex::decode_to_slice(value, &mut bytes).ok()?;
         Some(Self(bytes))
     }
 
     /// The `Set-Cookie` value handing the secret to the browser.
     pub(super) fn set_cookie(&self, provider: &str, secure: bool) -> HeaderValue {
-        let millis = FLOW_TTL_MS;
-        cookie_header(
-            Cookie::build((COOKIE, hex::encode(self.0)))
-                .max_age(cookie::time::Duration::milliseconds(millis)),
-            provider,
-            secure,
-        )
+        let path = callback_path(provider);
+        cookies::set(COOKIE, hex::encode(self.0), path, FLOW_TTL_MS, secure)
     }
 
     /// The state, verifier and nonce of this sign-in with `provider`.
@@ -120,26 +109,12 @@ impl FlowSecret {
 
 /// The `Set-Cookie` value removing the flow cookie of a provider.
 pub(super) fn clear_cookie(provider: &str, secure: bool) -> HeaderValue {
-    cookie_header(
-        Cookie::build((COOKIE, "")).max_age(cookie::time::Duration::ZERO),
-        provider,
-        secure,
-    )
+    cookies::clear(COOKIE, callback_path(provider), secure)
 }
 
-fn cookie_header(
-    cookie: cookie::CookieBuilder<'static>,
-    provider: &str,
-    secure: bool,
-) -> HeaderValue {
-    let cookie = cookie
-        .path(format!("/auth/callback/{provider}"))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .build();
-    // Hex values, a provider id from the configuration and fixed attributes: always valid.
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+/// The flow cookie is sent only to its provider's callback.
+fn callback_path(provider: &str) -> String {
+    format!("/auth/callback/{provider}")
 }
 
 /// Records a sign-in that begins now.
@@ -232,7 +207,7 @@ mod tests {
         let pair = text.split(';').next().unwrap();
         let mut headers = HeaderMap::new();
         headers.insert(
-            header::COOKIE,
+            axum::http::header::COOKIE,
             HeaderValue::from_str(&format!("a=b; {pair}")).unwrap(),
         );
         let back = FlowSecret::presented(&headers).unwrap();
