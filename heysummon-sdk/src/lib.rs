@@ -80,6 +80,7 @@
 //! # }
 //! ```
 
+pub mod backoff;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod envelope;

@@ -35,6 +35,7 @@ pub mod http;
 pub mod ids;
 pub mod lifecycle;
 pub mod mercure;
+pub mod notify;
 pub mod provision;
 pub mod ratelimit;
 mod routes;

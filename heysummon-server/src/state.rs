@@ -6,6 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::notify::outbound::Outbound;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use crate::web::oauth::SignInProviders;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The configured sign-in providers (PROTOCOL E2).
     pub(crate) sign_in: Arc<SignInProviders>,
+    /// The HTTP clients of the notification channels (PROTOCOL F).
+    pub(crate) outbound: Arc<Outbound>,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
             store,
             clock,
             sign_in: Arc::new(SignInProviders::from_config(&config)),
+            outbound: Arc::new(Outbound::new(&config.channels)),
             config: Arc::new(config),
             limiter: Arc::new(RateLimiter::default()),
             shutdown: CancellationToken::new(),

@@ -41,6 +41,15 @@ pub async fn sweep_once(state: &AppState) -> Result<usize, crate::store::StoreEr
         .await?;
     state.store.prune_sign_ins(now).await?;
     let millis = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    // Delivered notifications are kept as long as events: an edit after a decision finds the
+    // message it edits.
+    state
+        .store
+        .prune_channels(
+            now.saturating_sub(millis(state.config.events.retention_secs)),
+            now,
+        )
+        .await?;
     state
         .store
         .prune_events(now.saturating_sub(millis(state.config.events.retention_secs)))

@@ -31,6 +31,8 @@ const COMMIT: &str = "heysummon_store_commit_seconds";
 const RATE_LIMITED: &str = "heysummon_rate_limited_total";
 /// Signed requests refused, by reason.
 const SIGNATURE_REJECTED: &str = "heysummon_signature_rejections_total";
+/// Channel delivery attempts, by channel kind and outcome (`delivered`, `failed`).
+const CHANNEL_DELIVERIES: &str = "heysummon_channel_deliveries_total";
 /// Connections refused at the connection cap.
 const CONNECTIONS_REFUSED: &str = "heysummon_connections_refused_total";
 
@@ -118,6 +120,11 @@ pub(crate) fn rate_limited(bucket: &'static str) {
 /// A signed request was refused.
 pub(crate) fn signature_rejected(reason: &'static str) {
     counter!(SIGNATURE_REJECTED, "reason" => reason).increment(1);
+}
+
+/// A channel delivery was attempted.
+pub(crate) fn channel_delivery(kind: &str, outcome: &'static str) {
+    counter!(CHANNEL_DELIVERIES, "kind" => kind.to_owned(), "outcome" => outcome).increment(1);
 }
 
 /// A connection was refused at the cap.

@@ -15,13 +15,13 @@ use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::backoff::Backoff;
 use super::connection::Inner;
 use super::http::{from_reqwest, read_json};
 use super::options::MAX_LONG_POLL_WAIT;
 use super::sse::{self, SseStream};
 use super::transport::Transport;
 use crate::Error;
+use crate::backoff::Backoff;
 use crate::wire::{
     AcknowledgeResponse, ApprovalDecision, ApproveRequest, CloseResponse, CreateHelpRequest,
     CreateHelpResponse, EventAckResponse, ExpertsResponse, HelpStatusResponse,

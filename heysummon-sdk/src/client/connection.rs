@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use super::backoff::BackoffPolicy;
 use super::transport::{ApiKey, Credentials};
 use crate::Error;
+use crate::backoff::BackoffPolicy;
 use crate::keystore::{KeyStore, MemoryKeyStore};
 use crate::signing::RequestSigner;
 

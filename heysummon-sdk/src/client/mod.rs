@@ -29,7 +29,6 @@
 
 mod api;
 mod ask;
-mod backoff;
 mod builder;
 mod connection;
 mod conversation;
@@ -55,8 +54,8 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+pub use crate::backoff::BackoffPolicy;
 pub use ask::Notification;
-pub use backoff::BackoffPolicy;
 pub use builder::{ClientBuilder, ExpertClientBuilder};
 pub use connection::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RETRY_ATTEMPTS};
 pub use conversation::Conversation;

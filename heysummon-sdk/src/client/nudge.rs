@@ -12,11 +12,11 @@ use reqwest::Url;
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use super::WaitOptions;
-use super::backoff::Backoff;
 use super::connection::Inner;
 use super::sse::{self, SseStream};
 use super::transport::SseItem;
 use crate::Error;
+use crate::backoff::Backoff;
 
 /// What a [`feed`] reads: each read returns the items not returned before, and whether nothing
 /// more can come.

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::backoff::BackoffPolicy;
 use crate::Error;
+use crate::backoff::BackoffPolicy;
 use crate::wire::Timestamp;
 
 /// The longest a single long-poll may ask the server to hold (PROTOCOL B1).

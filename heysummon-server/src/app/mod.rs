@@ -1,5 +1,6 @@
 //! The running server as one value: [`Application`] binds the listener, opens the store on a
-//! new event bus, and owns every background task (the sweeper, the store's checkpoints). `serve`, the tests, the
+//! new event bus, and owns every background task (the sweeper, the store's checkpoints, the
+//! channels' deliveries). `serve`, the tests, the
 //! examples and the benchmarks all start the server through it, so none of them runs a server
 //! that production does not.
 
@@ -124,6 +125,7 @@ impl Application {
         background.spawn(crate::sweeper::run(state.clone()));
         background.spawn(crate::sweeper::run_checkpoints(state.clone()));
         background.spawn(crate::sweeper::run_metrics_upkeep(state.shutdown.clone()));
+        background.spawn(crate::notify::run(state.clone()));
         let limits = state.config.http.clone();
         serve::serve_connections(listener, router(state), &limits, shutdown.clone()).await;
         shutdown.cancel();

@@ -1,5 +1,6 @@
 //! The command line: `serve` and the provisioning subcommands of PROTOCOL part D.
 
+mod channel;
 mod expert;
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use crate::provision::{self, ClientOptions};
 use crate::store::Store;
 use clap::{Parser, Subcommand};
 
+pub use channel::ChannelCommand;
 pub use expert::ExpertCommand;
 use serde::Serialize;
 
@@ -92,6 +94,16 @@ pub enum Command {
     /// Inspect and administer requests.
     #[command(subcommand)]
     Request(RequestCommand),
+    /// Manage an expert's notification channels (Slack, Telegram, Discord, e-mail,
+    /// webhooks).
+    Channel {
+        /// What to do.
+        #[command(subcommand)]
+        command: ChannelCommand,
+        /// Settings (the `[channels]` ones and `public_url` matter here).
+        #[command(flatten)]
+        overrides: Overrides,
+    },
 }
 
 /// `client …`.
@@ -166,7 +178,7 @@ pub(crate) fn print<T: Serialize + std::fmt::Debug>(
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let overrides = match &cli.command {
-        Command::Serve(overrides) => overrides.clone(),
+        Command::Serve(overrides) | Command::Channel { overrides, .. } => overrides.clone(),
         _ => Overrides::default(),
     };
     let config = Config::load(cli.config.as_deref(), cli.database_url.clone(), &overrides)?;
@@ -178,6 +190,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock = Clock::system();
     match cli.command {
         Command::Serve(_) => {}
+        Command::Channel { command, .. } => {
+            let state = crate::state::AppState::new(store, clock, config);
+            channel::run(command, &state, json).await?;
+        }
         Command::Expert(command) => expert::run(command, &store, &clock, &config, json).await?,
         Command::Client(ClientCommand::Add {
             expert,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod auth;
+mod channels;
 mod http;
 mod overrides;
 mod web;
@@ -15,6 +16,7 @@ pub use auth::{
     AllowRule, GITHUB_API_URL, GITHUB_AUTHORIZE_URL, GITHUB_TOKEN_URL, GOOGLE_ISSUER, GitHubConfig,
     OidcConfig,
 };
+pub use channels::{ApiBase, ChannelOverrides, ChannelsConfig, EmailConfig};
 pub use http::HttpConfig;
 pub use overrides::{Overrides, SecretString};
 pub use web::{AuthConfig, PROVIDER_IDS};
@@ -56,6 +58,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Sign-in providers of the dashboard (PROTOCOL E2).
     pub auth: AuthConfig,
+    /// Notification channels (PROTOCOL F).
+    pub channels: ChannelsConfig,
 }
 
 /// The event log and its streams.
@@ -144,6 +148,7 @@ impl Default for Config {
             metrics_token: None,
             public_url: None,
             auth: AuthConfig::default(),
+            channels: ChannelsConfig::default(),
         }
     }
 }
@@ -252,6 +257,7 @@ impl Config {
             config.events.mercure_jwt_secret = Some(secret.expose().to_owned());
         }
         config.auth.apply_overrides(o)?;
+        config.channels.apply_overrides(&o.channels);
         config.validate()?;
         Ok(config)
     }
@@ -343,7 +349,8 @@ impl Config {
                 message: "must not be empty".into(),
             });
         }
-        self.auth.validate()
+        self.auth.validate()?;
+        self.channels.validate()
     }
 }
 

@@ -75,6 +75,9 @@ pub struct Overrides {
         hide_env_values = true
     )]
     pub auth_oidc_client_secret: Option<SecretString>,
+    /// `[channels]` settings.
+    #[command(flatten)]
+    pub channels: super::ChannelOverrides,
 }
 
 /// A secret given in the file, on the command line or in the environment; `Debug` never shows

@@ -14,12 +14,14 @@
 
 mod create;
 mod load;
+mod messages;
 mod plan;
 
 use heysummon_sdk::wire::{ApprovalDecision, Status};
 
 pub use create::{Created, Creation, Lifetimes, SealedQuestion, create};
 pub use load::{Viewer, expire_if_due, load};
+pub use messages::{decision_marker, plaintext_message};
 pub use plan::creation_event;
 
 use crate::clock::Millis;

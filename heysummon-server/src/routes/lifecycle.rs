@@ -6,7 +6,7 @@ use axum::response::Response;
 use heysummon_sdk::keys::PublicKeys;
 use heysummon_sdk::wire::{
     AcknowledgeResponse, ApproveRequest, ApproveResponse, CloseResponse, KeyExchangeRequest,
-    KeyExchangeResponse, MessageId, RateRequest, RateResponse, RefCode, Status,
+    KeyExchangeResponse, RateRequest, RateResponse, RefCode, Status,
 };
 use serde_json::json;
 
@@ -16,10 +16,9 @@ use crate::auth::{CLIENT_MESSAGES, EXPERT_MESSAGES};
 use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
-use crate::ids::new_id;
 use crate::lifecycle::{self, Action, Performed, Viewer};
 use crate::state::AppState;
-use crate::store::{MessageRecord, RequestRecord};
+use crate::store::RequestRecord;
 
 const MAX_KEY_CHARS: usize = 2048;
 const MAX_FEEDBACK_CHARS: usize = 2000;
@@ -126,18 +125,7 @@ pub(crate) async fn approve(
     let body: ApproveRequest = req.json()?;
     let request = request_or_404(&state, Viewer::Expert(&expert.id), &id).await?;
     let now = state.clock.now();
-    let marker = MessageRecord {
-        id: new_id(),
-        request_id: request.id.clone(),
-        sender: heysummon_sdk::wire::Sender::Expert,
-        ciphertext: body.decision.as_str().to_owned(),
-        iv: String::new(),
-        auth_tag: String::new(),
-        signature: String::new(),
-        message_id: MessageId::random().into_string(),
-        plaintext: None,
-        created_at: now,
-    };
+    let marker = lifecycle::decision_marker(&request.id, body.decision, now);
     let action = Action::Decide {
         decision: body.decision,
         marker,

@@ -7,8 +7,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use heysummon_sdk::safety;
 use heysummon_sdk::wire::{
-    EncryptedPayload, MessageId, MessageItem, MessageRowId, MessagesResponse, PLAINTEXT_MARKER,
-    RefCode, RequestId, SendMessageRequest, SendMessageResponse, Sender, Status,
+    EncryptedPayload, MessageId, MessageItem, MessageRowId, MessagesResponse, RefCode, RequestId,
+    SendMessageRequest, SendMessageResponse, Sender, Status,
 };
 use serde_json::json;
 
@@ -167,18 +167,7 @@ pub(crate) async fn send(
                 return Err(ApiError::bad_request("Validation failed")
                     .member("details", json!("messageId must be 1 to 256 characters")));
             }
-            MessageRecord {
-                id: new_id(),
-                request_id: request.id.clone(),
-                sender: role,
-                ciphertext: BASE64.encode(text.as_bytes()),
-                iv: PLAINTEXT_MARKER.into(),
-                auth_tag: PLAINTEXT_MARKER.into(),
-                signature: PLAINTEXT_MARKER.into(),
-                message_id: message_id.into_string(),
-                plaintext: Some(text.clone()),
-                created_at: now,
-            }
+            lifecycle::plaintext_message(&request.id, role, text, message_id, now)
         }
         _ => {
             let payload = body.encrypted_payload().ok_or_else(|| {

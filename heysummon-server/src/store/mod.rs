@@ -42,6 +42,7 @@ macro_rules! delegate {
     };
 }
 
+mod channels;
 mod web;
 
 impl Store {

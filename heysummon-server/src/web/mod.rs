@@ -11,6 +11,7 @@
 
 mod api;
 mod assets;
+mod channels;
 mod cookies;
 mod keys;
 pub(crate) mod oauth;
@@ -57,6 +58,14 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/keys", get(keys::list).post(keys::create))
         .route("/api/keys/{id}/rotate", post(keys::rotate))
         .route("/api/keys/{id}", axum::routing::delete(keys::revoke))
+        .route("/api/channels", get(channels::list).post(channels::create))
+        .route(
+            "/api/channels/{id}",
+            axum::routing::patch(channels::update).delete(channels::remove),
+        )
+        .route("/api/channels/{id}/test", post(channels::test))
+        .route("/api/channels/{id}/connect", post(channels::connect))
+        .merge(crate::notify::routes())
 }
 
 /// The routes that sign a browser in without a session: each attempt may cost a database

@@ -30,10 +30,10 @@ use std::time::Duration;
 
 use tokio::time::{Instant, timeout_at};
 
-use super::backoff::Backoff;
 use super::options::{WaitOptions, WaitStrategy};
 use super::transport::Transport;
 use crate::Error;
+use crate::backoff::Backoff;
 use crate::wire::{HelpStatusResponse, RequestId, Timestamp};
 use shared::{earliest, later, to_instant};
 

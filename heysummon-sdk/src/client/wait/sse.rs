@@ -9,7 +9,7 @@ use tokio::time::{Instant, timeout_at};
 use super::shared::later;
 use super::{Outcome, Waiter};
 use crate::Error;
-use crate::client::backoff::max_floor;
+use crate::backoff::max_floor;
 use crate::client::http::network;
 use crate::client::transport::{SseEvent, SseItem, Transport};
 use crate::error::NetworkErrorKind;

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0002_retention.sql"),
     include_str!("../../../migrations/sqlite/0003_web.sql"),
     include_str!("../../../migrations/sqlite/0004_sign_in_flows.sql"),
+    include_str!("../../../migrations/sqlite/0005_channels.sql"),
 ];
 
 /// Waiting for a lock held by another process, at most.

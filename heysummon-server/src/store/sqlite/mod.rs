@@ -12,10 +12,12 @@
 
 mod accounts;
 mod changes;
+mod channels;
 mod checkpoint;
 mod error;
 mod log;
 mod migrate;
+mod outbox;
 mod readers;
 mod requests;
 mod rows;

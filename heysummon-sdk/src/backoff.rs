@@ -1,8 +1,11 @@
-//! The one backoff of the client: exponential, capped, with full jitter, and never shorter than
-//! what the server asked for (`Retry-After` on 429/503, `retry:` on an event stream).
+//! The one backoff of the workspace: exponential, capped, with full jitter, and never shorter
+//! than what the other side asked for (`Retry-After` on 429/503, `retry:` on an event stream,
+//! Telegram's `retry_after`).
 //!
-//! Every strategy of [`super::Client::wait`] goes through it: the reconnects of the event stream,
-//! the retries of a failed long-poll, and the extra pause a failed smart poll takes.
+//! Every wait strategy of the client goes through it (the reconnects of the event stream, the
+//! retries of a failed long-poll, the extra pause a failed smart poll takes), and so do the
+//! server's channel deliveries, whose failure counts are persisted (see
+//! [`BackoffPolicy::delay`]).
 
 use std::time::Duration;
 
@@ -42,8 +45,16 @@ impl BackoffPolicy {
         }
     }
 
+    /// The delay before the next attempt after `failures` earlier consecutive failures (0 = the
+    /// first failure): full jitter under the exponential ceiling, raised to `floor` (the other
+    /// side's `Retry-After`). For callers that keep the failure count themselves.
+    pub fn delay(&self, failures: u32, floor: Option<Duration>) -> Duration {
+        let jittered = full_jitter(self.ceiling(failures), OsRng.next_u64());
+        floor.map_or(jittered, |floor| jittered.max(floor))
+    }
+
     /// The ceiling of the delay after `failures` consecutive failures (0 = the first).
-    pub(crate) fn ceiling(&self, failures: u32) -> Duration {
+    pub fn ceiling(&self, failures: u32) -> Duration {
         let factor = self.multiplier.max(1).saturating_pow(failures);
         self.initial.saturating_mul(factor).min(self.max)
     }
@@ -51,11 +62,13 @@ impl BackoffPolicy {
 
 /// The state of one backoff: how many failures in a row.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub(crate) struct Backoff {
     policy: BackoffPolicy,
     failures: u32,
 }
 
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 impl Backoff {
     pub(crate) fn new(policy: BackoffPolicy) -> Self {
         Self {
@@ -67,10 +80,9 @@ impl Backoff {
     /// The delay before the next attempt after one more failure: full jitter under the
     /// exponential ceiling, raised to `floor` (the server's `Retry-After` or `retry:`).
     pub(crate) fn next_delay(&mut self, floor: Option<Duration>) -> Duration {
-        let ceiling = self.policy.ceiling(self.failures);
+        let delay = self.policy.delay(self.failures, floor);
         self.failures = self.failures.saturating_add(1);
-        let jittered = full_jitter(ceiling, OsRng.next_u64());
-        floor.map_or(jittered, |floor| jittered.max(floor))
+        delay
     }
 
     /// A success: the next failure starts again from the first ceiling.
@@ -94,6 +106,7 @@ fn full_jitter(ceiling: Duration, random: u64) -> Duration {
 }
 
 /// The larger of two optional floors.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub(crate) fn max_floor(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
