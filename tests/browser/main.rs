@@ -2,8 +2,9 @@
 //! by Playwright from `driver/`): the WebCrypto implementation of PROTOCOL part C against the
 //! vectors, the expert identity file in both directions with the Rust SDK, and a sealed question
 //! answered from the browser through the real server; and the dashboard end to end (`ui_*`):
-//! signing in, the inbox, sealed and plaintext conversations, approvals, keys, settings, what a
-//! page must not be able to do, the keyboard, and screenshots under `target/screenshots/`.
+//! signing in, the inbox, sealed and plaintext conversations, approvals, keys, settings and its
+//! channels, what a page must not be able to do, the keyboard, and screenshots under
+//! `target/screenshots/`.
 //!
 //! Needs Chromium and Node.js 20+ (`apt-get install -y chromium nodejs npm`); the driver's npm
 //! packages are installed on first use (`npm ci` in `tests/browser/driver`). `.ci/run` sets up
@@ -25,6 +26,7 @@ mod page;
 mod setup;
 mod support;
 mod ui;
+mod ui_channels;
 mod ui_inbox;
 mod ui_requests;
 mod ui_screens;

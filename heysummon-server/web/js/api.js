@@ -1,11 +1,13 @@
 // The public API, same origin, with the session cookie. State-changing calls carry the
-// session's CSRF token (from GET /api/me). Errors become ApiError with the server's sentence.
+// session's CSRF token (from GET /api/me). Errors become ApiError with the server's sentence
+// (and its `details`, when it gives any).
 
 export class ApiError extends Error {
   constructor(status, body) {
     super(body?.error ?? `HTTP ${status}`);
     this.status = status;
     this.code = body?.code;
+    this.details = body?.details;
   }
 }
 

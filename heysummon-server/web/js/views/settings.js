@@ -1,14 +1,16 @@
-// Settings: the expert's name, sessions (sign out one, or everywhere), notifications, theme,
-// and the place for notification channels.
+// Settings: the expert's name, browser notifications, notification channels
+// (views/channels.js), sessions (sign out one, or everywhere).
 
 import { api, seg } from '../api.js';
 import { confirmAction, fill, h, setPageTitle, toast, when } from '../dom.js';
+import { channelsSection } from './channels.js';
 
 export async function showSettings(main, ctx) {
   setPageTitle('Settings');
   const name = h('input', { id: 'name', value: ctx.me.expert.name, maxlength: 100, required: true });
   const sessions = h('tbody', {});
   const permission = h('span', { id: 'notify-state', class: 'muted' });
+  const channels = channelsSection(ctx);
   fill(main,
     h('h1', {}, 'Settings'),
     h('section', { class: 'panel', 'aria-labelledby': 'profile-title' },
@@ -22,9 +24,7 @@ export async function showSettings(main, ctx) {
       h('div', { class: 'row' },
         h('button', { type: 'button', class: 'ghost', id: 'notify', onclick: askPermission }, 'Allow notifications'),
         permission)),
-    h('section', { class: 'panel', 'aria-labelledby': 'channels-title' },
-      h('h2', { id: 'channels-title' }, 'Channels'),
-      h('p', { class: 'muted' }, 'Slack, Telegram, Discord, e-mail and webhooks reach you away from this tab. None is set up yet.')),
+    channels.element,
     h('section', { class: 'panel', 'aria-labelledby': 'sessions-title' },
       h('h2', { id: 'sessions-title' }, 'Sessions'),
       h('div', { class: 'table' }, h('table', {}, h('thead', {}, h('tr', {},
@@ -79,8 +79,13 @@ export async function showSettings(main, ctx) {
     location.assign('/signin');
   }
 
-  await loadSessions();
-  return {};
+  try {
+    await Promise.all([loadSessions(), channels.load()]);
+  } catch (error) {
+    channels.leave();
+    throw error;
+  }
+  return { leave: channels.leave };
 }
 
 /** "Chrome 126 on macOS" from a User-Agent header; the whole header is the cell's title. */
