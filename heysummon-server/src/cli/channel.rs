@@ -151,6 +151,9 @@ pub(super) async fn run(
             });
         }
         ChannelCommand::List { expert } => {
+            if store.expert(&expert).await?.is_none() {
+                anyhow::bail!("expert {expert} not found");
+            }
             let mut views = Vec::new();
             for channel in store.channels_of(Some(&expert)).await? {
                 let links = store.channel_links(&channel.id).await?;

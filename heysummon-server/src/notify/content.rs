@@ -227,14 +227,14 @@ pub(crate) fn slack(text: &str) -> String {
     out
 }
 
-/// Escapes text for Discord's markdown: every markdown character backslash-escaped (no masked
-/// links, headings, code or mentions), `@` broken with a zero-width space.
+/// Escapes text for Discord's markdown: every character that can emphasise, quote, head, mask a
+/// link or start a URL or an emoji backslash-escaped; `@` broken with a zero-width space (and
+/// the message allows no mentions anyway).
 pub(crate) fn discord(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '-' | '[' | ']' | '(' | ')'
-            | ':' | '.' | '+' | '!' => {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '[' | ']' | '(' | ')' | ':' => {
                 out.push('\\');
                 out.push(c);
             }
