@@ -11,6 +11,7 @@ use crate::state::AppState;
 
 /// `channel …`.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum ChannelCommand {
     /// Add a channel for an expert. Prints {"channelId"} (and {"secret"} when the server
     /// generated a webhook secret: shown once).

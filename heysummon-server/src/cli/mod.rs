@@ -81,6 +81,7 @@ impl LogFormat {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Run the server. On an empty store, first creates an expert and a linked client key and
     /// prints both keys once.

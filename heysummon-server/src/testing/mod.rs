@@ -27,6 +27,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
+pub mod fake_channels;
 pub mod fake_oauth;
 mod http;
 
