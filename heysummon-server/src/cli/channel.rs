@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::print;
+use crate::config::SecretString;
 use crate::notify::manage;
 use crate::notify::{ChannelKind, ChannelOptions};
 use crate::state::AppState;
@@ -30,10 +31,10 @@ pub enum ChannelCommand {
         url: Option<String>,
         /// Webhook: the signing secret, `whsec_…` [default: generated].
         #[arg(long, env = "HEYSUMMON_CHANNEL_SECRET", hide_env_values = true)]
-        secret: Option<String>,
+        secret: Option<SecretString>,
         /// Telegram, Slack, Discord: the bot token.
         #[arg(long, env = "HEYSUMMON_CHANNEL_BOT_TOKEN", hide_env_values = true)]
-        bot_token: Option<String>,
+        bot_token: Option<SecretString>,
         /// Telegram: the chat id (a number, or @channelname).
         #[arg(long, allow_hyphen_values = true)]
         chat_id: Option<String>,
@@ -42,7 +43,7 @@ pub enum ChannelCommand {
         channel: Option<String>,
         /// Slack: the app's signing secret.
         #[arg(long, env = "HEYSUMMON_CHANNEL_SIGNING_SECRET", hide_env_values = true)]
-        signing_secret: Option<String>,
+        signing_secret: Option<SecretString>,
         /// Discord: the channel id.
         #[arg(long)]
         channel_id: Option<String>,
@@ -126,14 +127,15 @@ pub(super) async fn run(
             if store.expert(&expert).await?.is_none() {
                 anyhow::bail!("expert {expert} not found");
             }
+            let expose = |secret: Option<SecretString>| secret.map(|s| s.expose().to_owned());
             let options = ChannelOptions {
                 name,
                 url,
-                secret,
-                bot_token,
+                secret: expose(secret),
+                bot_token: expose(bot_token),
                 chat_id,
                 channel,
-                signing_secret,
+                signing_secret: expose(signing_secret),
                 channel_id,
                 public_key,
                 to,

@@ -41,8 +41,20 @@ impl SendError {
         } else {
             "request failed"
         };
+        // The innermost cause says why (a name resolving only to private addresses, a
+        // refused connection); reqwest's own message says only "error sending request". The
+        // causes never hold the URL.
+        let mut cause = None;
+        let mut source = std::error::Error::source(&error);
+        while let Some(inner) = source {
+            cause = Some(inner.to_string());
+            source = inner.source();
+        }
         let detail = error.without_url().to_string();
-        Self::new(format!("{kind}: {detail}"))
+        match cause {
+            Some(cause) if cause != detail => Self::new(format!("{kind}: {detail} ({cause})")),
+            _ => Self::new(format!("{kind}: {detail}")),
+        }
     }
 }
 
