@@ -450,6 +450,7 @@ async fn a_telegram_channel_gives_a_one_time_code_to_connect() -> Result<()> {
     page.reload().await?;
     page.wait_for(&format!("{phone} .linked-users span[title]"))
         .await?;
+    shoot(&page, "channels-linked-desktop").await?;
 
     let narrow = new_page(&browser, "default", NARROW).await?;
     narrow.goto(&app.url("/settings")).await?;
@@ -460,5 +461,16 @@ async fn a_telegram_channel_gives_a_one_time_code_to_connect() -> Result<()> {
     assert_fits(&narrow, "the one-time code").await?;
     shoot(&narrow, "channels-connect-phone").await?;
     finish(&narrow).await?;
+
+    // Unlinked after a confirmation: the user can no longer answer from the chat.
+    page.click(&format!("{phone} button[data-action=unlink]"))
+        .await?;
+    page.wait_for("dialog#confirm[open]").await?;
+    page.click("#confirm-ok").await?;
+    page.wait_for_text("#toast", "User unlinked").await?;
+    page.wait_for_text(&format!("{phone} .linked-users"), "Nobody yet")
+        .await?;
+    let links = app.store.channel_links(&channel_id).await?;
+    ensure!(links.is_empty(), "still linked: {links:?}");
     finish(&page).await
 }

@@ -85,6 +85,14 @@ pub enum ChannelCommand {
         /// The channel.
         channel_id: String,
     },
+    /// Take a linked chat user's right to answer as the channel's expert.
+    Unlink {
+        /// The channel.
+        channel_id: String,
+        /// The chat's id of the user (`channel list` shows them).
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[derive(Debug, Serialize)]
@@ -180,7 +188,7 @@ pub(super) async fn run(
         }
         ChannelCommand::Remove { channel_id } => {
             let found = channel(channel_id).await?;
-            store.delete_channel(&found.id).await?;
+            manage::remove(state, &found).await?;
             let result = json!({ "channelId": found.id, "removed": true });
             print(json, &result, |_| format!("channel {} removed", found.id));
         }
@@ -197,6 +205,16 @@ pub(super) async fn run(
         }
         ChannelCommand::Resume { channel_id } => {
             pause(state, channel(channel_id).await?.id, false, json).await?
+        }
+        ChannelCommand::Unlink { channel_id, user } => {
+            let found = channel(channel_id).await?;
+            if !store.unlink_chat_user(&found.id, &user).await? {
+                anyhow::bail!("user {user} is not linked to channel {}", found.id);
+            }
+            let result = json!({ "channelId": found.id, "userId": user, "unlinked": true });
+            print(json, &result, |_| {
+                format!("user {user} can no longer answer through {}", found.id)
+            });
         }
         ChannelCommand::Connect { channel_id } => {
             let found = channel(channel_id).await?;

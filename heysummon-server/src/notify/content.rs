@@ -116,9 +116,13 @@ impl Notice {
         }
     }
 
-    /// Whether buttons to approve or deny belong on it.
+    /// Whether buttons to approve or deny belong on it: an approval still undecided and open,
+    /// when it is announced and whenever its message is brought up to date.
     pub(crate) fn wants_decision(&self) -> bool {
-        self.kind == "approval" && self.occasion == Occasion::New
+        self.kind == "approval"
+            && matches!(self.occasion, Occasion::New | Occasion::Update)
+            && self.decision.is_none()
+            && !self.status.is_terminal()
     }
 
     /// Whether a chat reply can answer it (a plaintext question still open).
@@ -175,17 +179,29 @@ fn capitalised(word: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Control characters (but line breaks and tabs) and bidirectional overrides shown as
-/// `<U+XXXX>`, so a question cannot reorder or hide what a chat displays.
+/// Text from a request as a chat or an e-mail shows it: control characters (but line breaks
+/// and tabs) and bidirectional overrides shown as `<U+XXXX>`, so it cannot reorder or hide
+/// what is displayed; and URLs and domain names broken with a zero-width space after `:` of
+/// `://` and after each `.` between letters, so no client turns them into links of their own.
 pub(crate) fn visible(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
         let hidden = (c.is_control() && c != '\n' && c != '\t')
             || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
         if hidden {
             out.push_str(&format!("<U+{:04X}>", u32::from(c)));
-        } else {
-            out.push(c);
+            continue;
+        }
+        out.push(c);
+        let next = chars.get(i + 1).copied();
+        let scheme = c == ':' && next == Some('/') && chars.get(i + 2) == Some(&'/');
+        let domain = c == '.'
+            && i > 0
+            && chars[i - 1].is_alphanumeric()
+            && next.is_some_and(char::is_alphanumeric);
+        if scheme || domain {
+            out.push('\u{200B}');
         }
     }
     out
@@ -265,7 +281,12 @@ mod tests {
     }
 
     #[test]
-    fn hidden_characters_become_visible() {
+    fn hidden_characters_become_visible_and_links_are_broken() {
         assert_eq!(visible("a\u{202E}b\u{7}\nc"), "a<U+202E>b<U+0007>\nc");
+        assert_eq!(
+            visible("see https://evil.example"),
+            "see https:\u{200B}//evil.\u{200B}example"
+        );
+        assert_eq!(visible("3.5 apples. Then"), "3.\u{200B}5 apples. Then");
     }
 }

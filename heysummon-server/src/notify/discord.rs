@@ -99,10 +99,10 @@ pub(crate) async fn send(
     });
     let request = match edit {
         Some(message) => out
-            .api
+            .api()?
             .patch(format!("{api_base}/channels/{channel}/messages/{message}")),
         None => out
-            .api
+            .api()?
             .post(format!("{api_base}/channels/{channel}/messages")),
     };
     let response = request
@@ -123,9 +123,9 @@ pub(crate) async fn send(
         });
     }
     let message = answer["message"].as_str().unwrap_or("no message");
-    Err(SendError {
-        message: format!("Discord answered {status}: {message}"),
-        retry_after: header_wait
-            .or_else(|| answer["retry_after"].as_f64().and_then(seconds_duration)),
-    })
+    Err(SendError::answered(
+        status,
+        format!("Discord answered {status}: {message}"),
+        header_wait.or_else(|| answer["retry_after"].as_f64().and_then(seconds_duration)),
+    ))
 }

@@ -81,10 +81,10 @@ pub(crate) async fn send(
         transport =
             transport.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
     }
-    transport
-        .build()
-        .send(message)
-        .await
-        .map_err(|e| SendError::new(format!("SMTP: {e}")))?;
+    transport.build().send(message).await.map_err(|e| {
+        let mut failure = SendError::new(format!("SMTP: {e}"));
+        failure.permanent = e.is_permanent();
+        failure
+    })?;
     Ok(Sent::default())
 }

@@ -72,6 +72,18 @@ pub async fn add(
                 .map_err(|e| ManageError::Invalid(e.message))?;
         }
         ChannelKind::Telegram => {
+            // One webhook per bot: a second channel on the same bot would take the first one's.
+            for other in state.store.channels_of(None).await? {
+                let theirs = Stored::parse(&other.settings, &other.secrets);
+                if other.kind == kind.as_str()
+                    && theirs.secret("botToken") == stored.secret("botToken")
+                {
+                    return Err(ManageError::Invalid(
+                        "this bot already serves another channel; make one bot per channel"
+                            .to_owned(),
+                    ));
+                }
+            }
             let token = random_token();
             let url = format!("{}/api/channels/telegram/{id}", state.config.base_url());
             telegram::set_webhook(
@@ -114,6 +126,23 @@ pub async fn add(
         channel_id: id,
         secret,
     })
+}
+
+/// Removes a channel (a Telegram bot's webhook is deleted too, as far as Telegram answers).
+pub async fn remove(state: &AppState, channel: &ChannelRecord) -> Result<(), ManageError> {
+    state.store.delete_channel(&channel.id).await?;
+    if channel.kind == ChannelKind::Telegram.as_str() {
+        let stored = Stored::parse(&channel.settings, &channel.secrets);
+        let api_base = &state.config.channels.telegram.api_base;
+        let token = stored.secret("botToken");
+        let body = json!({ "drop_pending_updates": true });
+        if let Err(error) =
+            telegram::call(&state.outbound, api_base, token, "deleteWebhook", &body).await
+        {
+            tracing::warn!(error = %error.message, "could not delete the Telegram webhook of a removed channel");
+        }
+    }
+    Ok(())
 }
 
 /// Sends a test notification now and notes the outcome on the channel.

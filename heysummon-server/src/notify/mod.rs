@@ -22,6 +22,7 @@ pub mod spec;
 pub(crate) mod telegram;
 pub(crate) mod transport;
 pub(crate) mod webhook;
+pub(crate) mod worker;
 
 pub(crate) use delivery::run;
 pub use spec::{ChannelKind, ChannelOptions};

@@ -22,13 +22,31 @@ pub(crate) struct SendError {
     pub(crate) message: String,
     /// The other side's `Retry-After` / `retry_after`.
     pub(crate) retry_after: Option<Duration>,
+    /// The service refused for good (a 4xx other than 408 and 429): trying the same again will
+    /// not help.
+    pub(crate) permanent: bool,
 }
 
 impl SendError {
+    /// A failure worth retrying.
     pub(crate) fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             retry_after: None,
+            permanent: false,
+        }
+    }
+
+    /// The service answered `status`: permanent for a 4xx other than 408 and 429.
+    pub(crate) fn answered(
+        status: reqwest::StatusCode,
+        message: impl Into<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            retry_after,
+            permanent: is_refusal(status),
         }
     }
 
@@ -64,13 +82,14 @@ impl std::fmt::Display for SendError {
     }
 }
 
-/// The clients of the delivery task.
+/// The clients of the delivery task. A client that could not be made (no TLS roots, say)
+/// fails every call: there is no fallback without the timeouts or the address rules.
 #[derive(Clone, Debug)]
 pub(crate) struct Outbound {
-    /// For the configured APIs (Telegram, Slack, Discord).
-    pub(crate) api: reqwest::Client,
-    /// For webhook URLs.
-    pub(crate) webhooks: reqwest::Client,
+    /// For the configured APIs (Telegram, Slack, Discord); honours the environment's proxy.
+    api: Option<reqwest::Client>,
+    /// For webhook URLs: no proxy (a proxy would resolve names past the address rules).
+    webhooks: Option<reqwest::Client>,
     allow_private: bool,
 }
 
@@ -85,15 +104,32 @@ impl Outbound {
                 .pool_idle_timeout(Duration::from_secs(60))
         };
         let webhooks = if config.allow_private_networks {
-            builder()
+            builder().no_proxy()
         } else {
-            builder().dns_resolver(Arc::new(PublicOnly))
+            builder().no_proxy().dns_resolver(Arc::new(PublicOnly))
+        };
+        let made = |client: reqwest::Result<reqwest::Client>| {
+            client
+                .inspect_err(|error| {
+                    tracing::error!(%error, "no HTTP client for the channels: they cannot send");
+                })
+                .ok()
         };
         Self {
-            api: builder().build().unwrap_or_default(),
-            webhooks: webhooks.build().unwrap_or_default(),
+            api: made(builder().build()),
+            webhooks: made(webhooks.build()),
             allow_private: config.allow_private_networks,
         }
+    }
+
+    /// The client for the configured APIs.
+    pub(crate) fn api(&self) -> Result<&reqwest::Client, SendError> {
+        self.api.as_ref().ok_or_else(no_client)
+    }
+
+    /// The client for webhook URLs.
+    pub(crate) fn webhooks(&self) -> Result<&reqwest::Client, SendError> {
+        self.webhooks.as_ref().ok_or_else(no_client)
     }
 
     /// Refuses a webhook URL whose host is a literal non-public address (names are checked
@@ -124,6 +160,10 @@ impl Outbound {
         }
         Ok(())
     }
+}
+
+fn no_client() -> SendError {
+    SendError::new("the server has no HTTP client for channels (see its log)")
 }
 
 fn refused() -> SendError {
@@ -157,19 +197,37 @@ pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
         IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                Ipv4Addr::new(a, b, c, d)
+            };
+            // Forms that carry an IPv4 address are as public as that address.
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public_v4(v4);
             }
-            let first = v6.segments()[0];
+            if segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
+                return is_public_v4(embedded(segments[6], segments[7])); // IPv4-translated
+            }
+            if segments[..6] == [0x0064, 0xff9b, 0, 0, 0, 0] {
+                return is_public_v4(embedded(segments[6], segments[7])); // NAT64
+            }
+            if segments[0] == 0x2002 {
+                return is_public_v4(embedded(segments[1], segments[2])); // 6to4
+            }
+            let first = segments[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link-local
                 || (first & 0xffc0) == 0xfec0 // site-local
-                || v6.segments()[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-                || first == 0x0064 && v6.segments()[1] == 0xff9b) // NAT64
+                || segments[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible
+                || (first == 0x2001 && segments[1] == 0x0db8) // documentation
+                || (first == 0x2001 && segments[1] == 0) // Teredo
+                || segments[..4] == [0x0100, 0, 0, 0] // discard-only
+                || first == 0x0064 && segments[1] == 0xff9b) // local-use NAT64
         }
     }
 }
@@ -233,6 +291,13 @@ pub(crate) async fn bounded_body(mut response: reqwest::Response) -> Result<Vec<
     Ok(body)
 }
 
+/// Whether an answer's status means the request itself is refused (4xx but 408 and 429).
+pub(crate) fn is_refusal(status: reqwest::StatusCode) -> bool {
+    status.is_client_error()
+        && status != reqwest::StatusCode::REQUEST_TIMEOUT
+        && status != reqwest::StatusCode::TOO_MANY_REQUESTS
+}
+
 /// The `Retry-After` header in seconds, if any.
 pub(crate) fn retry_after_header(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
@@ -269,7 +334,12 @@ mod tests {
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "64:ff9b::5db8:d822",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }

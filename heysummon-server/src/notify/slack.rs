@@ -57,7 +57,7 @@ pub(crate) fn message(notice: &Notice) -> (String, Value) {
     } else if notice.takes_reply() {
         blocks.push(json!({ "type": "actions", "elements": [button("Reply", "reply", None)] }));
     }
-    (headline, Value::Array(blocks))
+    (slack(&headline), Value::Array(blocks))
 }
 
 /// Sends the notice (or updates the message whose `ts` is `edit`).
@@ -112,7 +112,7 @@ pub(crate) async fn call(
     body: &Value,
 ) -> Result<Value, SendError> {
     let response = out
-        .api
+        .api()?
         .post(format!("{api_base}/{method}"))
         .bearer_auth(token)
         .json(body)
@@ -126,8 +126,21 @@ pub(crate) async fn call(
         return Ok(answer);
     }
     let error = answer["error"].as_str().unwrap_or("no error given");
-    Err(SendError {
-        message: format!("Slack {method} answered {status}: {error}"),
+    let mut failure = SendError::answered(
+        status,
+        format!("Slack {method} answered {status}: {error}"),
         retry_after,
-    })
+    );
+    // Slack refuses with HTTP 200 and `ok: false`; only its own troubles are worth a retry.
+    if status.is_success() {
+        failure.permanent = !matches!(
+            error,
+            "ratelimited"
+                | "internal_error"
+                | "fatal_error"
+                | "service_unavailable"
+                | "request_timeout"
+        );
+    }
+    Err(failure)
 }

@@ -40,14 +40,23 @@ pub(crate) async fn send(
     let token = stored.secret("botToken");
     let chat = chat_id(stored.setting("chatId"));
     if let Some(message_id) = edit {
-        let body = json!({
+        let mut body = json!({
             "chat_id": chat,
             "message_id": message_id.parse::<i64>().unwrap_or_default(),
             "text": text(notice),
             "parse_mode": "HTML",
             "link_preview_options": { "is_disabled": true },
         });
-        call(out, api_base, token, "editMessageText", &body).await?;
+        if let Some(keyboard) = keyboard(notice) {
+            body["reply_markup"] = keyboard;
+        }
+        match call(out, api_base, token, "editMessageText", &body).await {
+            // Already says this (an edit sent twice, after a crash): done.
+            Err(error) if error.message.contains("message is not modified") => {}
+            other => {
+                other?;
+            }
+        }
         return Ok(Sent {
             external_id: Some(message_id.to_owned()),
         });
@@ -58,15 +67,22 @@ pub(crate) async fn send(
         "parse_mode": "HTML",
         "link_preview_options": { "is_disabled": true },
     });
-    if notice.wants_decision() {
-        body["reply_markup"] = json!({ "inline_keyboard": [[
-            { "text": "Approve", "callback_data": format!("approve:{}", notice.request_id) },
-            { "text": "Deny", "callback_data": format!("deny:{}", notice.request_id) },
-        ]]});
+    if let Some(keyboard) = keyboard(notice) {
+        body["reply_markup"] = keyboard;
     }
     let result = call(out, api_base, token, "sendMessage", &body).await?;
     Ok(Sent {
         external_id: result["message_id"].as_i64().map(|id| id.to_string()),
+    })
+}
+
+/// Approve / Deny, while the approval is undecided.
+fn keyboard(notice: &Notice) -> Option<Value> {
+    notice.wants_decision().then(|| {
+        json!({ "inline_keyboard": [[
+            { "text": "Approve", "callback_data": format!("approve:{}", notice.request_id) },
+            { "text": "Deny", "callback_data": format!("deny:{}", notice.request_id) },
+        ]]})
     })
 }
 
@@ -103,7 +119,7 @@ pub(crate) async fn call(
     body: &Value,
 ) -> Result<Value, SendError> {
     let response = out
-        .api
+        .api()?
         .post(format!("{api_base}/bot{token}/{method}"))
         .json(body)
         .send()
@@ -115,10 +131,11 @@ pub(crate) async fn call(
         return Ok(answer["result"].clone());
     }
     let description = answer["description"].as_str().unwrap_or("no description");
-    Err(SendError {
-        message: format!("Telegram {method} answered {status}: {description}"),
-        retry_after: answer["parameters"]["retry_after"]
+    Err(SendError::answered(
+        status,
+        format!("Telegram {method} answered {status}: {description}"),
+        answer["parameters"]["retry_after"]
             .as_f64()
             .and_then(seconds_duration),
-    })
+    ))
 }

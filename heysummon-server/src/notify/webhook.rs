@@ -91,7 +91,7 @@ pub(crate) async fn send(
     let id = format!("msg_{}", notice.delivery_id);
     let signed = signature(stored.secret("secret"), &id, now_secs, &payload);
     let response = out
-        .webhooks
+        .webhooks()?
         .post(url)
         .header("content-type", "application/json")
         .header("webhook-id", &id)
@@ -108,9 +108,10 @@ pub(crate) async fn send(
     if status.is_success() {
         Ok(Sent::default())
     } else {
-        Err(SendError {
-            message: format!("the webhook answered {status}"),
+        Err(SendError::answered(
+            status,
+            format!("the webhook answered {status}"),
             retry_after,
-        })
+        ))
     }
 }

@@ -133,6 +133,15 @@ impl Store {
         delegate!(self.channel_links(channel_id))
     }
 
+    /// Takes a chat user's right to answer as the channel's expert; `false` when they had none.
+    pub async fn unlink_chat_user(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+    ) -> Result<bool, StoreError> {
+        delegate!(self.unlink_chat_user(channel_id, user_id))
+    }
+
     /// Records an inbound action by the id the chat gave it; `false` when it was handled
     /// before (a replay or a retry of the chat's).
     pub async fn record_inbound(
@@ -144,8 +153,8 @@ impl Store {
         delegate!(self.record_inbound(channel_id, external_id, now))
     }
 
-    /// Deletes delivered items and handled inbound ids older than `before`, and used or
-    /// expired connect codes.
+    /// Deletes delivered items, handled inbound ids and remembered chat messages older than
+    /// `before`, and used or expired connect codes.
     pub async fn prune_channels(&self, before: Millis, now: Millis) -> Result<(), StoreError> {
         delegate!(self.prune_channels(before, now))
     }

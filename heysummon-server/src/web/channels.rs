@@ -1,7 +1,7 @@
 //! The expert's notification channels in the dashboard (PROTOCOL F1): list, add (a generated
 //! webhook secret shown once), pause and resume, remove, send a test, and issue connect codes
-//! for chat users. Secrets are write-only; another expert's channel answers exactly like a
-//! missing one.
+//! for chat users and unlink them. Secrets are write-only; another expert's channel answers
+//! exactly like a missing one.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -96,7 +96,9 @@ pub(crate) async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let channel = own_channel(&state, &signed_in, &id).await?;
-    state.store.delete_channel(&channel.id).await?;
+    manage::remove(&state, &channel)
+        .await
+        .map_err(manage_error)?;
     Ok(ok(json!({ "success": true })))
 }
 
@@ -130,6 +132,19 @@ pub(crate) async fn connect(
         .await
         .map_err(manage_error)?;
     Ok(ok(code))
+}
+
+/// `DELETE /api/channels/{id}/links/{userId}`: a chat user may no longer answer as this expert.
+pub(crate) async fn unlink(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let channel = own_channel(&state, &signed_in, &id).await?;
+    if !state.store.unlink_chat_user(&channel.id, &user_id).await? {
+        return Err(ApiError::not_found("Linked user not found"));
+    }
+    Ok(ok(view(&state, &channel).await?))
 }
 
 async fn view(state: &AppState, channel: &ChannelRecord) -> ApiResult<Value> {

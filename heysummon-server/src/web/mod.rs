@@ -65,6 +65,10 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/api/channels/{id}/test", post(channels::test))
         .route("/api/channels/{id}/connect", post(channels::connect))
+        .route(
+            "/api/channels/{id}/links/{user_id}",
+            axum::routing::delete(channels::unlink),
+        )
         .merge(crate::notify::routes())
 }
 

@@ -52,7 +52,14 @@ async fn a_plaintext_question_reaches_every_kind_escaped_for_its_markup() {
         .filter(|b| b["text"]["type"] == "plain_text")
         .collect();
     assert_eq!(plain.len(), 1, "{slack}");
-    assert_eq!(plain[0]["text"]["text"], HOSTILE);
+    // Plain text, with the link broken so no client makes it clickable.
+    let shown = plain[0]["text"]["text"].as_str().unwrap();
+    assert!(
+        shown.starts_with(
+            "<b>bold</b> & *star* _under_ [link](http:\u{200B}//evil.\u{200B}example)"
+        ),
+        "{shown}"
+    );
     assert!(!slack["text"].as_str().unwrap().contains("<!channel>"));
 
     let discord = fakes
@@ -61,7 +68,10 @@ async fn a_plaintext_question_reaches_every_kind_escaped_for_its_markup() {
         .await[0]
         .json();
     let content = discord["content"].as_str().unwrap();
-    assert!(content.contains("\\[link\\]\\(http\\://evil"), "{content}");
+    assert!(
+        content.contains("\\[link\\]\\(http\\:\u{200B}//evil"),
+        "{content}"
+    );
     assert!(!content.contains("@everyone"), "{content}");
     assert_eq!(discord["allowed_mentions"]["parse"], serde_json::json!([]));
 
@@ -74,7 +84,11 @@ async fn a_plaintext_question_reaches_every_kind_escaped_for_its_markup() {
         "{html}"
     );
     assert!(!html.contains("<b>bold"), "{html}");
-    assert!(mail.text_body().unwrap().contains(HOSTILE));
+    let text = mail.text_body().unwrap();
+    assert!(
+        text.contains("<b>bold</b> & *star*") && !text.contains("http://evil"),
+        "{text}"
+    );
 
     let delivery = &fakes.webhook.wait_for(1, PATIENCE).await[0];
     assert!(delivery.signature_valid);
@@ -95,7 +109,7 @@ async fn a_sealed_question_never_leaves_the_server_in_any_form() {
     let agent = setup::sealing_agent(&app).await;
     let asked = agent
         .submit(
-            "The launch code is 7431-TOPSECRET, may I use it?",
+            "The launch code is QZXW-TOPSECRET, may I use it?",
             &AskOptions::default(),
         )
         .await
@@ -133,7 +147,7 @@ async fn a_sealed_question_never_leaves_the_server_in_any_form() {
     assert_eq!(received.len(), 6);
     for (kind, bytes) in &received {
         let text = String::from_utf8_lossy(bytes);
-        for secret in ["7431", "TOPSECRET", "launch code"] {
+        for secret in ["QZXW", "TOPSECRET", "launch code"] {
             assert!(!text.contains(secret), "{kind} received {secret:?}: {text}");
         }
         if !kind.starts_with("email (raw)") {

@@ -15,6 +15,7 @@ mod common;
 mod answers;
 mod cli;
 mod content;
+mod edits;
 mod manage;
 mod restart;
 mod retry;

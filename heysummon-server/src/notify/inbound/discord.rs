@@ -28,6 +28,8 @@ const PONG: u8 = 1;
 const MESSAGE: u8 = 4;
 const UPDATE_MESSAGE: u8 = 7;
 const MODAL: u8 = 9;
+/// Signed requests older or newer than this are refused, seconds.
+const MAX_SKEW_SECS: u64 = 300;
 /// Only the user who acted sees the message.
 const EPHEMERAL: u32 = 64;
 
@@ -102,7 +104,10 @@ pub(crate) async fn interactions(
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            let action = ChatAction::Reply(text);
+            let action = ChatAction::Reply {
+                text,
+                message_id: format!("discord-{id}"),
+            };
             match act(&state, &channel, &user, request_id, action.clone()).await {
                 Ok(request) => say(&super::done_text(&request, &action)),
                 Err(message) => say(&message),
@@ -129,7 +134,11 @@ async fn verified(
     let stored = Stored::parse(&channel.settings, &channel.secrets);
     let signature = req.header("x-signature-ed25519").unwrap_or_default();
     let timestamp = req.header("x-signature-timestamp").unwrap_or_default();
-    if discord::verify(stored.setting("publicKey"), signature, timestamp, &req.body) {
+    // Fresh only: a captured interaction cannot be replayed once its id is forgotten.
+    let fresh = timestamp
+        .parse::<i64>()
+        .is_ok_and(|sent| (state.clock.now() / 1000).abs_diff(sent) <= MAX_SKEW_SECS);
+    if fresh && discord::verify(stored.setting("publicKey"), signature, timestamp, &req.body) {
         Ok(channel)
     } else {
         Err(refused())

@@ -25,7 +25,13 @@ pub(crate) enum ChatAction {
     /// Approve or deny.
     Decide(ApprovalDecision),
     /// Answer in plain text.
-    Reply(String),
+    Reply {
+        /// The answer.
+        text: String,
+        /// Derived from the chat's own id of the answer, so the same answer delivered twice
+        /// (a retry, a replay) is stored once.
+        message_id: String,
+    },
 }
 
 /// Parses `approve:{id}` / `deny:{id}` / `reply:{id}` (the buttons' data).
@@ -93,7 +99,7 @@ pub(crate) async fn act(
             decision,
             marker: lifecycle::decision_marker(&request.id, decision, now),
         },
-        ChatAction::Reply(text) => {
+        ChatAction::Reply { text, message_id } => {
             let text = text.trim();
             if request.sealed {
                 return Err(
@@ -108,7 +114,7 @@ pub(crate) async fn act(
                     &request.id,
                     Sender::Expert,
                     text,
-                    MessageId::random(),
+                    MessageId::new(&message_id),
                     now,
                 ),
                 decision: None,
@@ -117,7 +123,7 @@ pub(crate) async fn act(
     };
     match lifecycle::perform(&state.store, request, action, now).await {
         Ok(Performed::Changed { request, .. } | Performed::Unchanged(request)) => Ok(*request),
-        Ok(Performed::DuplicateMessage) => Err("This answer was already sent.".to_owned()),
+        Ok(Performed::DuplicateMessage) => Err("This answer was sent already.".to_owned()),
         Err(LifecycleError::Refused(refusal)) => Err(refusal_text(&refusal)),
         Err(LifecycleError::Store(error)) => {
             tracing::error!(%error, "a channel action could not be stored");
@@ -167,7 +173,7 @@ pub(crate) fn done_text(request: &RequestRecord, action: &ChatAction) -> String 
         ChatAction::Decide(decision) => {
             format!("{} {}.", capitalised_decision(*decision), request.ref_code)
         }
-        ChatAction::Reply(_) => format!("Answer sent for {}.", request.ref_code),
+        ChatAction::Reply { .. } => format!("Answer sent for {}.", request.ref_code),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::store::ChannelRecord;
 
 /// Signed requests older or newer than this are refused, seconds.
-const MAX_SKEW_SECS: i64 = 300;
+const MAX_SKEW_SECS: u64 = 300;
 
 pub(crate) async fn interactions(
     State(state): State<AppState>,
@@ -70,7 +70,12 @@ pub(crate) async fn interactions(
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            match act(&state, &channel, &user, request_id, ChatAction::Reply(text)).await {
+            let view_id = payload["view"]["id"].as_str().unwrap_or_default();
+            let action = ChatAction::Reply {
+                text,
+                message_id: format!("slack-view-{view_id}"),
+            };
+            match act(&state, &channel, &user, request_id, action).await {
                 Ok(_) => Ok(().into_response()),
                 Err(message) => Ok(axum::Json(json!({
                     "response_action": "errors",
@@ -163,7 +168,7 @@ async fn verified(
     let timestamp = req.header("x-slack-request-timestamp").unwrap_or_default();
     let signature = req.header("x-slack-signature").unwrap_or_default();
     let sent: i64 = timestamp.parse().map_err(|_| refused())?;
-    if (state.clock.now() / 1000 - sent).abs() > MAX_SKEW_SECS {
+    if (state.clock.now() / 1000).abs_diff(sent) > MAX_SKEW_SECS {
         return Err(refused());
     }
     let stored = Stored::parse(&channel.settings, &channel.secrets);

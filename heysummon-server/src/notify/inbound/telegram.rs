@@ -66,6 +66,9 @@ async fn authenticated(
 async fn handle(state: &AppState, channel: &ChannelRecord, update: &Value) {
     let bot = Bot::new(state, channel);
     if let Some(query) = update.get("callback_query") {
+        if !is_channel_chat(&bot.stored, &query["message"]["chat"]) {
+            return;
+        }
         let user = id_text(&query["from"]["id"]);
         let answer = match query["data"].as_str().and_then(parse_button) {
             Some((verb, request_id)) => match decision_of(verb) {
@@ -90,6 +93,10 @@ async fn handle(state: &AppState, channel: &ChannelRecord, update: &Value) {
     let Some(message) = update.get("message") else {
         return;
     };
+    // Anonymous group admins and posts as a channel share one sender id: nobody in particular.
+    if message.get("sender_chat").is_some() {
+        return;
+    }
     let user = id_text(&message["from"]["id"]);
     let chat = message["chat"]["id"].clone();
     let text = message["text"].as_str().unwrap_or_default();
@@ -100,6 +107,10 @@ async fn handle(state: &AppState, channel: &ChannelRecord, update: &Value) {
             .map(str::to_owned);
         connect(state, channel, &user, name, code).await
     } else if let Some(replied) = message["reply_to_message"]["message_id"].as_i64() {
+        // Message ids count per chat: only a reply in the channel's own chat is to its message.
+        if !is_channel_chat(&bot.stored, &message["chat"]) {
+            return;
+        }
         let request_id = state
             .store
             .request_of_message(&channel.id, &replied.to_string())
@@ -109,7 +120,13 @@ async fn handle(state: &AppState, channel: &ChannelRecord, update: &Value) {
         let Some(request_id) = request_id else {
             return;
         };
-        let action = ChatAction::Reply(text.to_owned());
+        let action = ChatAction::Reply {
+            text: text.to_owned(),
+            message_id: format!(
+                "telegram-{}-{}",
+                message["chat"]["id"], message["message_id"]
+            ),
+        };
         match act(state, channel, &user, &request_id, action.clone()).await {
             Ok(request) => done_text(&request, &action),
             Err(message) => message,
@@ -123,6 +140,19 @@ async fn handle(state: &AppState, channel: &ChannelRecord, update: &Value) {
             "message_id": message["message_id"], "allow_sending_without_reply": true } }),
     )
     .await;
+}
+
+/// Whether a chat is the channel's own (`chatId` is its number, or `@username`).
+fn is_channel_chat(stored: &Stored, chat: &Value) -> bool {
+    let configured = stored.setting("chatId");
+    match configured.parse::<i64>() {
+        Ok(id) => chat["id"].as_i64() == Some(id),
+        Err(_) => chat["username"].as_str().is_some_and(|name| {
+            configured
+                .trim_start_matches('@')
+                .eq_ignore_ascii_case(name)
+        }),
+    }
 }
 
 /// The code of `/connect CODE` or `/start CODE` (`/connect@bot CODE` too).

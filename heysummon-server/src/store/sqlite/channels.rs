@@ -235,6 +235,21 @@ impl SqliteStore {
         .await
     }
 
+    pub(crate) async fn unlink_chat_user(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+    ) -> Result<bool, StoreError> {
+        let (channel_id, user_id) = (channel_id.to_owned(), user_id.to_owned());
+        self.write(move |conn| {
+            Ok(conn.execute(
+                "DELETE FROM channel_links WHERE channel_id = ?1 AND user_id = ?2",
+                [channel_id, user_id],
+            )? > 0)
+        })
+        .await
+    }
+
     pub(crate) async fn record_inbound(
         &self,
         channel_id: &str,

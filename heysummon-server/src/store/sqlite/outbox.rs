@@ -65,8 +65,9 @@ impl SqliteStore {
     pub(crate) async fn channels_due(&self, now: Millis) -> Result<Vec<String>, StoreError> {
         self.read_point(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT DISTINCT channel_id FROM channel_outbox
-                 WHERE delivered_at IS NULL AND next_attempt_at <= ?1",
+                "SELECT DISTINCT o.channel_id FROM channel_outbox o
+                 JOIN channels c ON c.id = o.channel_id AND c.paused = 0
+                 WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?1",
             )?;
             let rows = stmt.query_map([now], |row| row.get(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
@@ -187,15 +188,23 @@ fn dispatch(conn: &Connection, now: Millis, limit: u32) -> SqlResult<(u64, u32)>
                 )?
                 .execute(params![expert_id, request_id, now])?,
             // Only where the request was announced: the message there is brought up to date.
-            Some(_) => conn
-                .prepare_cached(
+            // An update already delivered makes room for this one (a decision after an
+            // answer, an expiry after a decision); one still waiting will show the latest state.
+            Some(_) => {
+                conn.prepare_cached(
+                    "DELETE FROM channel_outbox
+                     WHERE request_id = ?1 AND kind = 'update' AND delivered_at IS NOT NULL",
+                )?
+                .execute([request_id])?;
+                conn.prepare_cached(
                     "INSERT OR IGNORE INTO channel_outbox
                      (channel_id, request_id, kind, next_attempt_at, created_at)
                      SELECT o.channel_id, o.request_id, 'update', ?2, ?2 FROM channel_outbox o
                      JOIN channels c ON c.id = o.channel_id AND c.paused = 0
                      WHERE o.request_id = ?1 AND o.kind = 'new'",
                 )?
-                .execute(params![request_id, now])?,
+                .execute(params![request_id, now])?
+            }
             None => 0,
         } as u64;
     }

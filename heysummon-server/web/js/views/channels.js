@@ -156,8 +156,13 @@ export function channelsSection(ctx) {
     if (CONNECTABLE.includes(channel.kind) || users.length > 0) {
       facts.push(h('dt', {}, 'Linked users'), h('dd', { class: 'linked-users' }, users.length === 0
         ? h('span', { class: 'muted' }, 'Nobody yet: press Connect.')
-        : users.map((user, index) => [index ? ', ' : null,
-          h('span', { title: user.userId }, displayable(user.displayName || user.userId))])));
+        : users.map((user) => h('span', { class: 'linked-user' },
+          h('span', { title: user.userId }, displayable(user.displayName || user.userId)),
+          h('button', {
+            type: 'button', class: 'link', dataset: { action: 'unlink', userId: user.userId },
+            'aria-label': `Unlink ${displayable(user.displayName || user.userId)} from ${title}`,
+            onclick: () => unlink(channel, user),
+          }, 'Unlink')))));
     }
     facts.push(h('dt', {}, 'Added'), h('dd', {}, when(channel.createdAt)));
     return h('li', { dataset: { channelId: id, kind: channel.kind, status: channel.status, name: channel.name || '' } },
@@ -300,6 +305,18 @@ export function channelsSection(ctx) {
           copyButton(answer.code, 'Copy the code'),
           h('button', { type: 'button', class: 'ghost', 'aria-label': 'Hide the code', onclick: () => fill(out) }, 'Done'))));
     });
+  }
+
+  async function unlink(channel, user) {
+    const who = displayable(user.displayName || user.userId);
+    if (!(await confirmAction(`Unlink ${who}? They can no longer answer from the chat.`, 'Unlink'))) return;
+    try {
+      await api.del(`/api/channels/${seg(channel.channelId)}/links/${seg(user.userId)}`);
+      toast('User unlinked');
+    } catch (error) {
+      fill(output(channel.channelId), problem(error));
+    }
+    await load();
   }
 
   async function remove(channel, title) {
