@@ -27,6 +27,7 @@ mod setup;
 mod support;
 mod ui;
 mod ui_channels;
+mod ui_channels_connect;
 mod ui_inbox;
 mod ui_requests;
 mod ui_screens;

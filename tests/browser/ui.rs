@@ -13,6 +13,7 @@ use anyhow::{Context as _, Result, ensure};
 use heysummon_sdk::keystore::MemoryKeyStore;
 use heysummon_sdk::{Client, EncryptionPolicy, ExpertClient};
 use heysummon_server::testing::TestApp;
+use serde_json::Value;
 
 use crate::driver::{Browser, PageOptions};
 use crate::page::Page;
@@ -183,6 +184,27 @@ pub async fn screenshot(page: &Page<'_>, name: &str) -> Result<PathBuf> {
     let path = screenshot_dir()?.join(format!("{name}.png"));
     page.screenshot(&path, false).await?;
     Ok(path)
+}
+
+/// Saves a PNG of the whole page as `target/screenshots/{name}.png`: from the top (where the
+/// sticky bar belongs), once the last toast has gone (it would float mid-page).
+pub async fn screenshot_whole(page: &Page<'_>, name: &str) -> Result<()> {
+    page.wait_for_state("#toast.show", "detached", None).await?;
+    page.evaluate("window.scrollTo(0, 0); return null;", Value::Null)
+        .await?;
+    let path = screenshot_dir()?.join(format!("{name}.png"));
+    page.screenshot(&path, true).await
+}
+
+/// Fails when the page is wider than its viewport (a horizontal scroll bar on a phone).
+pub async fn assert_fits(page: &Page<'_>, what: &str) -> Result<()> {
+    let js = "return [document.documentElement.scrollWidth, window.innerWidth];";
+    let sizes = page.evaluate(js, Value::Null).await?;
+    ensure!(
+        sizes[0].as_u64() <= sizes[1].as_u64(),
+        "{what} overflows: {sizes}"
+    );
+    Ok(())
 }
 
 /// The end of every test: no uncaught exception, no script error on the page.

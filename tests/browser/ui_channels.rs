@@ -15,21 +15,17 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use heysummon_server::testing::TestApp;
-use heysummon_server::testing::fake_channels::{FakeTelegram, message_update};
-use hmac::{Hmac, Mac};
+use heysummon_server::testing::fake_channels::webhook_signature;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use tokio::task::JoinHandle;
 
 use crate::driver::Browser;
 use crate::page::Page;
-use crate::ui::{finish, go, new_page, screenshot_dir, select, sign_in};
+use crate::ui::{assert_fits, finish, go, new_page, screenshot_whole, select, sign_in};
 
 /// The narrowest phone the dashboard is made for (CSS pixels).
-const NARROW: (u32, u32) = (375, 812);
+pub(crate) const NARROW: (u32, u32) = (375, 812);
 /// A failed test may be retried by the server before it answers 502.
 const SLOW: Duration = Duration::from_secs(60);
 
@@ -112,17 +108,10 @@ fn header<'h>(hit: &'h Hit, name: &str) -> Result<&'h str> {
 
 /// Checks a delivery's Standard Webhooks signature with the `whsec_…` secret.
 fn verify(secret: &str, hit: &Hit) -> Result<()> {
-    let key = BASE64.decode(
-        secret
-            .strip_prefix("whsec_")
-            .context("not a whsec_ secret")?,
-    )?;
     let id = header(hit, "webhook-id")?;
     let timestamp = header(hit, "webhook-timestamp")?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key)?;
-    mac.update(format!("{id}.{timestamp}.").as_bytes());
-    mac.update(&hit.body);
-    let expected = format!("v1,{}", BASE64.encode(mac.finalize().into_bytes()));
+    let body = std::str::from_utf8(&hit.body)?;
+    let expected = webhook_signature(secret, id, timestamp, body);
     let signatures = header(hit, "webhook-signature")?;
     ensure!(
         signatures.split(' ').any(|s| s == expected),
@@ -140,7 +129,7 @@ async fn wait_slow(page: &Page<'_>, selector: &str, text: &str) -> Result<()> {
 }
 
 /// The list item of the channel called `name`.
-fn item(name: &str) -> String {
+pub(crate) fn item(name: &str) -> String {
     format!("#channels-list li[data-name=\"{name}\"]")
 }
 
@@ -152,29 +141,8 @@ async fn add_webhook(page: &Page<'_>, name: &str, url: &str) -> Result<()> {
     page.click("#add-channel").await
 }
 
-/// Fails when the page is wider than its viewport (a horizontal scroll bar on a phone).
-async fn assert_fits(page: &Page<'_>, what: &str) -> Result<()> {
-    let js = "return [document.documentElement.scrollWidth, window.innerWidth];";
-    let sizes = page.evaluate(js, Value::Null).await?;
-    ensure!(
-        sizes[0].as_u64() <= sizes[1].as_u64(),
-        "{what} overflows: {sizes}"
-    );
-    Ok(())
-}
-
-/// The whole page, as `target/screenshots/{name}.png`: from the top (where the sticky bar
-/// belongs), once the last toast has gone (it would float mid-page).
-async fn shoot(page: &Page<'_>, name: &str) -> Result<()> {
-    page.wait_for_state("#toast.show", "detached", None).await?;
-    page.evaluate("window.scrollTo(0, 0); return null;", Value::Null)
-        .await?;
-    let path = screenshot_dir()?.join(format!("{name}.png"));
-    page.screenshot(&path, true).await
-}
-
 /// What the server answers to a POST of `body` to `/api/channels` from the signed-in page.
-async fn post_channel(page: &Page<'_>, body: &Value) -> Result<Value> {
+pub(crate) async fn post_channel(page: &Page<'_>, body: &Value) -> Result<Value> {
     let js = "const me = await (await fetch('/api/me')).json();\n\
               const r = await fetch('/api/channels', { method: 'POST', body: JSON.stringify(arg),\n\
                 headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken } });\n\
@@ -263,7 +231,7 @@ async fn a_webhook_channel_is_added_tested_paused_and_removed() -> Result<()> {
             "{field} emptied"
         );
     }
-    shoot(&page, "channels-added-desktop").await?;
+    screenshot_whole(&page, "channels-added-desktop").await?;
 
     // Paused, then resumed: the badge and the server agree.
     page.click(&format!("{ops} button[data-action=pause]"))
@@ -330,7 +298,7 @@ async fn a_webhook_channel_is_added_tested_paused_and_removed() -> Result<()> {
         )
         .await?;
     assert_eq!(kept, "not a url", "the entry stays for correcting");
-    shoot(&page, "channels-desktop").await?;
+    screenshot_whole(&page, "channels-desktop").await?;
 
     // The same at 375 px: nothing overflows.
     let phone = new_page(&browser, "default", NARROW).await?;
@@ -347,11 +315,11 @@ async fn a_webhook_channel_is_added_tested_paused_and_removed() -> Result<()> {
         .wait_for_text("#channel-form-problem .error", &sentence)
         .await?;
     assert_fits(&phone, "channels").await?;
-    shoot(&phone, "channels-phone").await?;
+    screenshot_whole(&phone, "channels-phone").await?;
     add_webhook(&phone, "Phone receiver", &receiver.url("/ok")).await?;
     phone.wait_for_text("#channel-shown", "Shown once").await?;
     assert_fits(&phone, "the shown-once secret").await?;
-    shoot(&phone, "channels-added-phone").await?;
+    screenshot_whole(&phone, "channels-added-phone").await?;
     finish(&phone).await?;
     phone.close().await?;
 
@@ -383,94 +351,5 @@ async fn a_webhook_channel_is_added_tested_paused_and_removed() -> Result<()> {
         .collect();
     assert!(!names.contains(&json!("Flaky receiver")), "{names:?}");
     assert_eq!(page.count(&ops).await?, 1);
-    finish(&page).await
-}
-
-#[tokio::test]
-async fn a_telegram_channel_gives_a_one_time_code_to_connect() -> Result<()> {
-    let telegram = FakeTelegram::start().await;
-    let api_base = telegram.api_base();
-    let app = TestApp::builder()
-        .config(|c| c.channels.telegram.api_base = api_base)
-        .spawn()
-        .await;
-    let browser = Browser::launch().await?;
-    let page = sign_in(&browser, &app).await?;
-    go(&page, "settings").await?;
-    page.wait_for_text("#channels-list", "No channel yet")
-        .await?;
-
-    let token = "123456:AAE-bot-token";
-    select(&page, "#channel-kind", "telegram").await?;
-    page.fill("#channel-name", "On-call phone").await?;
-    page.fill("#channel-bot-token", token).await?;
-    page.fill("#channel-chat-id", "4242").await?;
-    page.click("#add-channel").await?;
-    let phone = item("On-call phone");
-    page.wait_for(&format!("{phone}[data-status=active]"))
-        .await?;
-    assert_eq!(
-        page.count("#channel-secret-value").await?,
-        0,
-        "nothing to show once"
-    );
-    assert_eq!(telegram.webhook_token().as_deref(), Some(token));
-    let shown = page.text(&phone).await?;
-    assert!(shown.contains("4242") && !shown.contains(token), "{shown}");
-    page.wait_for_text(&format!("{phone} .linked-users"), "Nobody yet")
-        .await?;
-
-    // The code, its expiry and what to do with it.
-    page.click(&format!("{phone} button[data-action=connect]"))
-        .await?;
-    page.wait_for(&format!("{phone} .connect-code")).await?;
-    let code = page.text(&format!("{phone} .connect-code")).await?;
-    assert!(!code.trim().is_empty());
-    page.wait_for_text(&format!("{phone} .channel-output"), "Valid once")
-        .await?;
-    let instructions = page.text(&format!("{phone} .instructions")).await?;
-    assert!(!instructions.trim().is_empty());
-    shoot(&page, "channels-connect-desktop").await?;
-
-    // The chat user sends the code to the bot: the channel lists them.
-    let channel_id = page
-        .attribute(&phone, "data-channel-id")
-        .await?
-        .context("the channel's id")?;
-    let secret = telegram.webhook_secret().context("setWebhook's secret")?;
-    let update = message_update(1, 4242, 4242, &format!("/connect {}", code.trim()), None);
-    let answer = app
-        .http
-        .post(app.url(&format!("/api/channels/telegram/{channel_id}")))
-        .header("x-telegram-bot-api-secret-token", secret)
-        .json(&update)
-        .send()
-        .await?;
-    ensure!(answer.status().is_success(), "{}", answer.status());
-    page.reload().await?;
-    page.wait_for(&format!("{phone} .linked-users span[title]"))
-        .await?;
-    shoot(&page, "channels-linked-desktop").await?;
-
-    let narrow = new_page(&browser, "default", NARROW).await?;
-    narrow.goto(&app.url("/settings")).await?;
-    narrow
-        .click(&format!("{phone} button[data-action=connect]"))
-        .await?;
-    narrow.wait_for(&format!("{phone} .connect-code")).await?;
-    assert_fits(&narrow, "the one-time code").await?;
-    shoot(&narrow, "channels-connect-phone").await?;
-    finish(&narrow).await?;
-
-    // Unlinked after a confirmation: the user can no longer answer from the chat.
-    page.click(&format!("{phone} button[data-action=unlink]"))
-        .await?;
-    page.wait_for("dialog#confirm[open]").await?;
-    page.click("#confirm-ok").await?;
-    page.wait_for_text("#toast", "User unlinked").await?;
-    page.wait_for_text(&format!("{phone} .linked-users"), "Nobody yet")
-        .await?;
-    let links = app.store.channel_links(&channel_id).await?;
-    ensure!(links.is_empty(), "still linked: {links:?}");
     finish(&page).await
 }

@@ -7,29 +7,17 @@
 
 use std::path::Path;
 
-use anyhow::{Result, ensure};
+use anyhow::Result;
 use heysummon_sdk::AskOptions;
 use heysummon_server::provision::ClientOptions;
 use heysummon_server::testing::TestApp;
-use serde_json::Value;
 
 use crate::driver::Browser;
 use crate::page::Page;
 use crate::ui::{
-    DESKTOP, PHONE, finish, go, make_identity, new_page, open_request, plain_agent, screenshot,
-    screenshot_dir, sealing_agent, sign_in, wait_for_inbox, wait_for_row,
+    DESKTOP, PHONE, assert_fits, finish, go, make_identity, new_page, open_request, plain_agent,
+    screenshot, screenshot_dir, sealing_agent, sign_in, wait_for_inbox, wait_for_row,
 };
-
-/// Fails when the page is wider than its viewport (a horizontal scroll bar on a phone).
-async fn assert_fits(page: &Page<'_>, what: &str) -> Result<()> {
-    let js = "return [document.documentElement.scrollWidth, window.innerWidth];";
-    let sizes = page.evaluate(js, Value::Null).await?;
-    ensure!(
-        sizes[0].as_u64() <= sizes[1].as_u64(),
-        "{what} overflows: {sizes}"
-    );
-    Ok(())
-}
 
 /// Both sizes of one view: the desktop page as it is, the phone page after the same steps.
 async fn shoot(desktop: &Page<'_>, phone: &Page<'_>, name: &str) -> Result<()> {

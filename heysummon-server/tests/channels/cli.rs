@@ -6,7 +6,8 @@ use heysummon_server::testing::fake_channels::{
 };
 use serde_json::{Value, json};
 
-use crate::support::{DEADLINE, run_fails, run_json};
+use crate::binary::{run_fails, run_json};
+use crate::setup::PATIENCE;
 
 /// A database file with one expert, made with the binary.
 struct Db {
@@ -85,7 +86,7 @@ async fn a_webhook_is_added_listed_tested_paused_resumed_and_removed() {
 
     let tested = db.json(&["channel", "test", &id]).await;
     assert_eq!(tested, json!({ "channelId": id, "delivered": true }));
-    let deliveries = receiver.wait_for(1, DEADLINE).await;
+    let deliveries = receiver.wait_for(1, PATIENCE).await;
     assert_eq!(deliveries.len(), 1);
     let delivery = &deliveries[0];
     assert_eq!(delivery.json()["type"], "channel.test", "{}", delivery.body);
@@ -157,7 +158,7 @@ async fn a_given_secret_signs_and_is_not_printed() {
     let id = added["channelId"].as_str().unwrap();
     assert_eq!(db.channels().await[0]["name"], "Ops hook");
     db.json(&["channel", "test", id]).await;
-    let deliveries = receiver.wait_for(1, DEADLINE).await;
+    let deliveries = receiver.wait_for(1, PATIENCE).await;
     assert!(deliveries[0].signature_valid, "{:?}", deliveries[0]);
 }
 

@@ -5,7 +5,8 @@
 use heysummon_sdk::AskOptions;
 use serde_json::Value;
 
-use crate::setup::{self, Fakes, PATIENCE, Session};
+use crate::session::Session;
+use crate::setup::{self, Fakes, PATIENCE};
 
 /// A question that tries every markup of every channel.
 const HOSTILE: &str =
@@ -167,7 +168,7 @@ async fn a_channel_gets_only_its_own_experts_requests() {
     let app = setup::spawn(&fakes, |_| {}).await;
     let session = Session::new(&app).await;
     session
-        .add(serde_json::json!({ "kind": "webhook", "url": fakes.webhook.url(), "secret": fakes.webhook_secret }))
+        .add_id(serde_json::json!({ "kind": "webhook", "url": fakes.webhook.url(), "secret": fakes.webhook_secret }))
         .await;
     let bob = app.tenant("Bob").await;
     app.ask_ok(&bob.client_key, "Bob's private question").await;

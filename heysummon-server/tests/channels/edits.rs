@@ -6,7 +6,8 @@
 use heysummon_server::testing::fake_channels::Failure;
 use serde_json::{Value, json};
 
-use crate::setup::{self, Fakes, PATIENCE, SLACK_SECRET, Session};
+use crate::session::Session;
+use crate::setup::{self, Fakes, PATIENCE, SLACK_SECRET};
 
 /// `POST /api/v1/help` for an approval; its id.
 async fn approval(app: &heysummon_server::testing::TestApp, text: &str) -> String {
@@ -43,7 +44,7 @@ async fn each_change_edits_the_message_and_buttons_stay_until_the_decision() {
     let app = setup::spawn(&fakes, |_| {}).await;
     let session = Session::new(&app).await;
     session
-        .add(json!({ "kind": "telegram", "botToken": "9:tok", "chatId": "-5" }))
+        .add_id(json!({ "kind": "telegram", "botToken": "9:tok", "chatId": "-5" }))
         .await;
     let id = approval(&app, "Restart the cluster?").await;
     fakes.telegram.wait_for("sendMessage", 1, PATIENCE).await;
@@ -85,7 +86,7 @@ async fn an_edit_behind_its_announcement_in_one_batch_finds_the_message() {
     let app = setup::spawn(&fakes, |config| config.channels.retry_initial_ms = 400).await;
     let session = Session::new(&app).await;
     session
-        .add(json!({ "kind": "slack", "botToken": "xoxb", "channel": "C9", "signingSecret": SLACK_SECRET }))
+        .add_id(json!({ "kind": "slack", "botToken": "xoxb", "channel": "C9", "signingSecret": SLACK_SECRET }))
         .await;
     // The announcement fails for a while; meanwhile the expert decides in the dashboard.
     fakes.slack.fail_next(2, Failure::Status(503));
@@ -109,7 +110,7 @@ async fn an_edit_the_chat_refuses_for_good_does_not_block_the_channel() {
     let app = setup::spawn(&fakes, |_| {}).await;
     let session = Session::new(&app).await;
     let channel = session
-        .add(json!({ "kind": "telegram", "botToken": "9:tok", "chatId": "-5" }))
+        .add_id(json!({ "kind": "telegram", "botToken": "9:tok", "chatId": "-5" }))
         .await;
     let id = approval(&app, "Drop the cache?").await;
     fakes.telegram.wait_for("sendMessage", 1, PATIENCE).await;

@@ -12,13 +12,20 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-mod answers;
+mod binary;
+mod chats;
 mod cli;
 mod content;
+mod discord;
 mod edits;
 mod manage;
+mod replays;
 mod restart;
 mod retry;
+mod secrets;
+mod session;
 mod setup;
+mod slack;
 mod ssrf;
-mod support;
+mod telegram;
+mod validation;

@@ -17,7 +17,7 @@ use heysummon_server::testing::fake_channels::{new_webhook_secret, webhook_signa
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::support::{BIN, poll, run_json};
+use crate::binary::{BIN, run_json};
 
 const REQUESTS: usize = 30;
 /// Deliveries the receiver answers at once before it holds the rest (in flight) until released.
@@ -340,4 +340,19 @@ async fn deliveries_survive_sigkill_at_least_once_and_in_order() {
     tokio::task::spawn_blocking(move || server.kill())
         .await
         .unwrap();
+}
+
+/// Polls `check` every 10 ms until it gives a value; panics naming `what` after `timeout`.
+pub async fn poll<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -9,7 +9,8 @@ use heysummon_server::testing::TestApp;
 use heysummon_server::testing::fake_channels::Failure;
 use serde_json::json;
 
-use crate::setup::{self, Fakes, PATIENCE, Session};
+use crate::session::Session;
+use crate::setup::{self, Fakes, PATIENCE};
 
 #[tokio::test]
 async fn every_notification_arrives_in_order_once_the_webhook_recovers() {
@@ -17,7 +18,7 @@ async fn every_notification_arrives_in_order_once_the_webhook_recovers() {
     let app = setup::spawn(&fakes, |_| {}).await;
     let session = Session::new(&app).await;
     session
-        .add(json!({ "kind": "webhook", "url": fakes.webhook.url(), "secret": fakes.webhook_secret }))
+        .add_id(json!({ "kind": "webhook", "url": fakes.webhook.url(), "secret": fakes.webhook_secret }))
         .await;
     fakes.webhook.fail_next(2, Failure::Status(500));
     fakes.webhook.fail_next(1, Failure::Status(503));
@@ -53,7 +54,7 @@ async fn telegram_rate_limits_are_honoured() {
     let app = setup::spawn(&fakes, |_| {}).await;
     let session = Session::new(&app).await;
     session
-        .add(json!({ "kind": "telegram", "botToken": "1:t", "chatId": "7" }))
+        .add_id(json!({ "kind": "telegram", "botToken": "1:t", "chatId": "7" }))
         .await;
     fakes.telegram.fail_next(
         1,
@@ -77,7 +78,7 @@ async fn slack_rate_limits_and_timeouts_are_retried() {
     let app = setup::spawn(&fakes, |_| {}).await;
     let session = Session::new(&app).await;
     session
-        .add(json!({ "kind": "slack", "botToken": "xoxb", "channel": "C1", "signingSecret": "s3cret" }))
+        .add_id(json!({ "kind": "slack", "botToken": "xoxb", "channel": "C1", "signingSecret": "s3cret" }))
         .await;
     fakes
         .slack
@@ -113,7 +114,7 @@ async fn a_channel_that_keeps_failing_shows_as_failing_then_recovers() {
     let app = setup::spawn(&fakes, |config| config.channels.failing_after = 2).await;
     let session = Session::new(&app).await;
     let id = session
-        .add(json!({ "kind": "discord", "botToken": "d", "channelId": "55", "publicKey": fakes.discord_app.public_key_hex() }))
+        .add_id(json!({ "kind": "discord", "botToken": "d", "channelId": "55", "publicKey": fakes.discord_app.public_key_hex() }))
         .await;
     fakes.discord.fail_next(4, Failure::Status(500));
     app.ask_ok(&app.client_key, "Hello?").await;
@@ -144,7 +145,7 @@ async fn a_paused_channel_gets_nothing_and_a_resumed_one_gets_what_comes_next() 
     let app = setup::spawn(&fakes, |_| {}).await;
     let session = Session::new(&app).await;
     let id = session
-        .add(json!({ "kind": "webhook", "url": fakes.webhook.url(), "secret": fakes.webhook_secret }))
+        .add_id(json!({ "kind": "webhook", "url": fakes.webhook.url(), "secret": fakes.webhook_secret }))
         .await;
     let (status, _) = session
         .call(
@@ -183,7 +184,7 @@ async fn a_request_still_waiting_is_reminded_once_and_an_answered_one_never() {
         .await;
     let session = Session::new(&app).await;
     session
-        .add(json!({ "kind": "webhook", "url": fakes.webhook.url(), "secret": fakes.webhook_secret }))
+        .add_id(json!({ "kind": "webhook", "url": fakes.webhook.url(), "secret": fakes.webhook_secret }))
         .await;
     let waiting = app.ask_ok(&app.client_key, "Still there?").await;
     let answered = app.ask_ok(&app.client_key, "Quick one").await;

@@ -1,5 +1,4 @@
-//! A server whose channels reach fakes of every third party, a signed-in session to manage
-//! them, and the agents that ask.
+//! A server whose channels reach fakes of every third party, and the agents that ask.
 
 use std::time::Duration;
 
@@ -11,8 +10,6 @@ use heysummon_server::testing::TestApp;
 use heysummon_server::testing::fake_channels::{
     DiscordApp, FakeDiscord, FakeSlack, FakeTelegram, SmtpSink, WebhookReceiver, new_webhook_secret,
 };
-use reqwest::StatusCode;
-use serde_json::{Value, json};
 
 /// How long a test waits for something to arrive.
 pub const PATIENCE: Duration = Duration::from_secs(15);
@@ -69,85 +66,6 @@ pub async fn spawn(fakes: &Fakes, adjust: impl FnOnce(&mut Config)) -> TestApp {
         })
         .spawn()
         .await
-}
-
-/// The first expert signed in to the dashboard.
-pub struct Session<'a> {
-    pub app: &'a TestApp,
-    cookie: String,
-    csrf: String,
-}
-
-impl<'a> Session<'a> {
-    pub async fn new(app: &'a TestApp) -> Self {
-        let (cookie, csrf) = app.session(&app.expert_id).await;
-        Self { app, cookie, csrf }
-    }
-
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .app
-            .http
-            .request(method, self.app.url(path))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Adds a channel; its id.
-    pub async fn add(&self, body: Value) -> String {
-        let (status, added) = self
-            .call(reqwest::Method::POST, "/api/channels", Some(body))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{added}");
-        added["channelId"].as_str().unwrap().to_owned()
-    }
-
-    /// A channel as the dashboard lists it.
-    pub async fn channel(&self, id: &str) -> Value {
-        let (_, list) = self.call(reqwest::Method::GET, "/api/channels", None).await;
-        list["channels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["channelId"] == id)
-            .cloned()
-            .unwrap_or(Value::Null)
-    }
-
-    /// A one-time connect code for a chat channel.
-    pub async fn connect_code(&self, id: &str) -> String {
-        let (status, code) = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/api/channels/{id}/connect"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{code}");
-        code["code"].as_str().unwrap().to_owned()
-    }
-
-    /// Adds one channel of every kind, reaching the fakes; their ids by kind.
-    pub async fn add_every_kind(&self, fakes: &Fakes) -> Vec<(&'static str, String)> {
-        vec![
-            ("telegram", self.add(json!({ "kind": "telegram", "botToken": "123:tg-token", "chatId": "-100500" })).await),
-            ("slack", self.add(json!({ "kind": "slack", "botToken": "xoxb-slack-token", "channel": "C0PAGER", "signingSecret": SLACK_SECRET })).await),
-            ("discord", self.add(json!({ "kind": "discord", "botToken": "discord-token", "channelId": "4242", "publicKey": fakes.discord_app.public_key_hex() })).await),
-            ("email", self.add(json!({ "kind": "email", "to": "ada@example.com" })).await),
-            ("webhook", self.add(json!({ "kind": "webhook", "url": fakes.webhook.url(), "secret": fakes.webhook_secret })).await),
-        ]
-    }
 }
 
 /// The Slack app's signing secret in these tests.

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common;
-use crate::support::Session;
+use crate::session::Session;
 
 /// Targets on the server's own networks, some spelled to slip past a naive check.
 const PRIVATE_TARGETS: &[&str] = &[

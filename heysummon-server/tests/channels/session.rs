@@ -1,18 +1,11 @@
-//! Shared by the management, SSRF, command-line and restart tests: a signed-in session that
-//! can also leave out its CSRF token or send raw bytes, and the real binary on a database file.
-
-use std::process::{Command, Output};
-use std::time::Duration;
+//! The one dashboard session of the channel tests: an expert signed in, calling the session
+//! API with or without its CSRF token, adding channels and asking for connect codes.
 
 use heysummon_server::testing::TestApp;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-/// The server binary, for the command-line and restart tests.
-pub const BIN: &str = env!("CARGO_BIN_EXE_heysummon-server");
-
-/// How long a test waits for something that should happen at once.
-pub const DEADLINE: Duration = Duration::from_secs(15);
+use crate::setup::{Fakes, SLACK_SECRET};
 
 /// A dashboard session of one expert.
 pub struct Session<'a> {
@@ -26,6 +19,11 @@ impl<'a> Session<'a> {
     pub async fn sign_in(app: &'a TestApp, expert_id: &str) -> Self {
         let (cookie, csrf) = app.session(expert_id).await;
         Self { app, cookie, csrf }
+    }
+
+    /// Signs the app's first expert in.
+    pub async fn new(app: &'a TestApp) -> Self {
+        Self::sign_in(app, &app.expert_id).await
     }
 
     /// A call with the cookie and the CSRF token, a JSON body when given.
@@ -119,6 +117,34 @@ impl<'a> Session<'a> {
         added
     }
 
+    /// Adds a channel, asserting 201; its id.
+    pub async fn add_id(&self, body: Value) -> String {
+        self.add(body).await["channelId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A one-time connect code for a chat channel.
+    pub async fn connect_code(&self, id: &str) -> String {
+        let (status, code) = self
+            .call(Method::POST, &format!("/api/channels/{id}/connect"), None)
+            .await;
+        assert_eq!(status, 200, "{code}");
+        code["code"].as_str().unwrap().to_owned()
+    }
+
+    /// Adds one channel of every kind, reaching the fakes; their ids by kind.
+    pub async fn add_every_kind(&self, fakes: &Fakes) -> Vec<(&'static str, String)> {
+        vec![
+            ("telegram", self.add_id(json!({ "kind": "telegram", "botToken": "123:tg-token", "chatId": "-100500" })).await),
+            ("slack", self.add_id(json!({ "kind": "slack", "botToken": "xoxb-slack-token", "channel": "C0PAGER", "signingSecret": SLACK_SECRET })).await),
+            ("discord", self.add_id(json!({ "kind": "discord", "botToken": "discord-token", "channelId": "4242", "publicKey": fakes.discord_app.public_key_hex() })).await),
+            ("email", self.add_id(json!({ "kind": "email", "to": "ada@example.com" })).await),
+            ("webhook", self.add_id(json!({ "kind": "webhook", "url": fakes.webhook.url(), "secret": fakes.webhook_secret })).await),
+        ]
+    }
+
     fn request(&self, method: Method, path: &str, csrf: bool) -> reqwest::RequestBuilder {
         let request = self
             .app
@@ -138,72 +164,4 @@ async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-/// The binary acting on `db_url` with `--json`; `private` sets
-/// `HEYSUMMON_CHANNELS_ALLOW_PRIVATE_NETWORKS=true` (else it is unset: the default).
-pub fn command(db_url: &str, private: bool, args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .args(["--database-url", db_url, "--json"])
-        .args(args)
-        .env_remove("HEYSUMMON_CONFIG")
-        .env_remove("HEYSUMMON_LISTEN")
-        .env_remove("HEYSUMMON_CHANNELS_ALLOW_PRIVATE_NETWORKS")
-        .env_remove("HEYSUMMON_CHANNEL_SECRET")
-        .env_remove("HEYSUMMON_CHANNEL_BOT_TOKEN")
-        .env_remove("HEYSUMMON_CHANNEL_SIGNING_SECRET")
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "warn");
-    if private {
-        command.env("HEYSUMMON_CHANNELS_ALLOW_PRIVATE_NETWORKS", "true");
-    }
-    command
-}
-
-/// Runs the binary off the async runtime (a test's fakes keep serving meanwhile).
-pub async fn run(db_url: &str, private: bool, args: &[&str]) -> Output {
-    let mut command = command(db_url, private, args);
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
-
-/// Runs, asserts success and one line of JSON on stdout; that JSON.
-pub async fn run_json(db_url: &str, private: bool, args: &[&str]) -> Value {
-    let out = run(db_url, private, args).await;
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{args:?} failed: {stdout} {stderr}");
-    assert_eq!(stdout.lines().count(), 1, "{args:?}: {stdout}");
-    serde_json::from_str(&stdout).unwrap()
-}
-
-/// Runs, asserts a non-zero exit, nothing on stdout and a message on stderr; the message.
-pub async fn run_fails(db_url: &str, private: bool, args: &[&str]) -> String {
-    let out = run(db_url, private, args).await;
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(!out.status.success(), "{args:?} succeeded: {stderr}");
-    assert!(
-        out.stdout.is_empty(),
-        "{args:?}: stdout {:?}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(!stderr.trim().is_empty(), "{args:?}: nothing on stderr");
-    stderr
-}
-
-/// Polls `check` every 10 ms until it gives a value; panics naming `what` after `timeout`.
-pub async fn poll<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
