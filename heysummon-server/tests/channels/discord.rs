@@ -113,4 +113,39 @@ async fn discord_interactions_are_verified_and_buttons_decide() {
             .unwrap()
             .contains("Already handled")
     );
+
+    // Reply on a question opens a modal; submitting it answers the agent.
+    let question = agent
+        .submit("Which datacenter?", &AskOptions::default())
+        .await
+        .unwrap();
+    let sent = fakes
+        .discord
+        .wait_for("POST /channels/4242/messages", 2, PATIENCE)
+        .await;
+    let reply = sent[1].json()["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(reply, format!("reply:{}", question.request_id()));
+    let (_, modal) = post(
+        fakes.discord_app.component("i-4", "D_ADA", "m-2", &reply),
+        true,
+    )
+    .await;
+    assert_eq!(modal["type"], 9, "{modal}");
+    let submit = json!({
+        "id": "i-5", "type": 5, "member": { "user": { "id": "D_ADA" } },
+        "data": { "custom_id": modal["data"]["custom_id"], "components": [{ "type": 1,
+            "components": [{ "type": 4, "custom_id": "answer", "value": "Frankfurt" }] }] },
+    });
+    let (_, done) = post(submit, true).await;
+    assert!(
+        done["data"]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Answer sent"),
+        "{done}"
+    );
+    assert_eq!(question.answer(wait()).await.unwrap().text, "Frankfurt");
 }

@@ -214,3 +214,23 @@ async fn a_request_still_waiting_is_reminded_once_and_an_answered_one_never() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_smtp_server_refusing_for_a_while_gets_the_mail_later() {
+    let fakes = Fakes::start().await;
+    let app = setup::spawn(&fakes, |_| {}).await;
+    let session = Session::new(&app).await;
+    session
+        .add_id(json!({ "kind": "email", "to": "ops@example.com" }))
+        .await;
+    fakes.smtp.fail_next(2);
+    let id = app.ask_ok(&app.client_key, "Mail me").await;
+    let mails = fakes.smtp.wait_for(1, PATIENCE).await;
+    assert!(
+        fakes.smtp.attempts() >= 3,
+        "{} attempts",
+        fakes.smtp.attempts()
+    );
+    assert!(mails[0].text_body().unwrap().contains(&id));
+    assert_eq!(mails[0].to, ["ops@example.com"]);
+}
