@@ -160,8 +160,28 @@ impl ApiRequest {
         if first != Some(&b'{') {
             return Err(invalid("the body must be a JSON object".into()));
         }
+        // No backend stores U+0000 in text (PostgreSQL refuses it): refused alike everywhere.
+        if escapes_nul(bytes) {
+            return Err(invalid(
+                "text must not contain the NUL character (\\u0000)".into(),
+            ));
+        }
         Ok(value)
     }
+}
+
+/// Whether a JSON text (valid, so a NUL can only be written `\u0000`) holds a NUL in a string.
+fn escapes_nul(json: &[u8]) -> bool {
+    let mut rest = json;
+    while let Some(at) = rest.iter().position(|&b| b == b'\\') {
+        let escaped = &rest[at + 1..];
+        if escaped.len() >= 5 && escaped[0] == b'u' && &escaped[1..5] == b"0000" {
+            return true;
+        }
+        // Skip the escaped character (a backslash included), so `\\u0000` is text.
+        rest = escaped.get(1..).unwrap_or_default();
+    }
+    false
 }
 
 /// Whether an address is a loopback address (IPv4, IPv6, or IPv4-mapped IPv6).
@@ -171,5 +191,18 @@ pub fn is_loopback(ip: IpAddr) -> bool {
         IpAddr::V6(v6) => {
             v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escapes_nul;
+
+    #[test]
+    fn nul_escapes_are_found_and_escaped_backslashes_are_not() {
+        assert!(escapes_nul(br#"{"q":"a\u0000b"}"#));
+        assert!(!escapes_nul(br#"{"q":"a\\u0000b"}"#));
+        assert!(escapes_nul(br#"{"q":"a\\\u0000b"}"#));
+        assert!(!escapes_nul(br#"{"q":"a\u0001b"}"#));
     }
 }

@@ -178,8 +178,23 @@ async fn an_experts_stream_can_be_narrowed_to_one_request() {
 #[tokio::test]
 async fn hidden_controls_in_agent_text_are_shown_visibly_to_the_expert() {
     let server = common::spawn().await;
-    let tricky = "Approve\u{0} the \u{202E}nosrep\u{202C} refund?";
-    let shown = "Approve<U+0000> the <U+202E>nosrep<U+202C> refund?";
+    // NUL is refused (no backend stores it in text), the request not created.
+    let (status, refused) = server
+        .post(
+            "/api/v1/help",
+            &server.client_key,
+            json!({"apiKey": server.client_key, "question": "Approve\u{0} it?",
+                   "signPublicKey": "s", "encryptPublicKey": "e"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["details"].as_str().unwrap().contains("NUL"),
+        "{refused}"
+    );
+    assert_eq!(server.request_count().await, 0);
+    let tricky = "Approve\u{7} the \u{202E}nosrep\u{202C} refund?";
+    let shown = "Approve<U+0007> the <U+202E>nosrep<U+202C> refund?";
     let id = server.ask_ok(&server.client_key, tricky).await;
     let e = &server.expert_key;
     let (_, listed) = server.get("/api/v1/requests", e).await;

@@ -3,9 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::Path;
+
+use heysummon_server::testing::TestApp;
 
 fn wal_bytes(db: &Path) -> u64 {
     let mut name = db.as_os_str().to_owned();
@@ -15,7 +15,7 @@ fn wal_bytes(db: &Path) -> u64 {
 
 #[tokio::test]
 async fn an_idle_log_is_truncated() {
-    let server = common::spawn().await;
+    let server = TestApp::builder().sqlite_only().spawn().await;
     for n in 0..100 {
         server
             .ask_ok(&server.client_key, &format!("Question {n}"))
@@ -32,7 +32,7 @@ async fn an_idle_log_is_truncated() {
 
 #[tokio::test]
 async fn shutdown_leaves_no_log_behind() {
-    let mut server = common::spawn().await;
+    let mut server = TestApp::builder().sqlite_only().spawn().await;
     for n in 0..50 {
         server
             .ask_ok(&server.client_key, &format!("Question {n}"))

@@ -173,7 +173,7 @@ async fn a_sealed_question_is_answered_from_the_browser() -> Result<()> {
     assert!(got.end_to_end);
     for needle in ["Q-5d21", "A-e07b", "CDN cache"] {
         assert!(
-            !app.database_contains(needle.as_bytes()),
+            !app.database_contains(needle.as_bytes()).await,
             "{needle} in the database"
         );
     }

@@ -91,7 +91,7 @@ async fn a_sealed_question_is_read_and_answered_in_the_dashboard() -> Result<()>
         "22:00 batch",
     ] {
         assert!(
-            !app.database_contains(needle.as_bytes()),
+            !app.database_contains(needle.as_bytes()).await,
             "{needle} in the database"
         );
     }
@@ -128,7 +128,7 @@ async fn an_identity_exported_from_the_browser_opens_questions_in_the_terminal()
     let opened = terminal.open(asked.request_id()).await?;
     assert!(opened.sealed);
     assert_eq!(opened.question, question);
-    assert!(!app.database_contains(b"Q-2b8e"));
+    assert!(!app.database_contains(b"Q-2b8e").await);
     finish(&page).await
 }
 
@@ -223,7 +223,7 @@ async fn a_sealed_conversation_goes_on_live_and_is_closed() -> Result<()> {
         .await?;
     assert_eq!(page.count("#reply, #send").await?, 0);
     assert_eq!(asked.status().await?.status.as_str(), "closed");
-    assert!(!app.database_contains(b"nightly batch runs late"));
+    assert!(!app.database_contains(b"nightly batch runs late").await);
     finish(&page).await
 }
 

@@ -141,7 +141,7 @@ async fn a_python_agent_gets_end_to_end_encryption_through_the_guard() {
         "audit bucket",
     ] {
         assert!(
-            !server.database_contains(needle.as_bytes()),
+            !server.database_contains(needle.as_bytes()).await,
             "{needle} in the database"
         );
     }

@@ -83,7 +83,7 @@ async fn sealed_loop_keeps_question_and_answer_out_of_the_server() {
     // Neither the question nor the answer is anywhere in the database files.
     for needle in ["Q-7f3a", "A-91c2", "payroll", "14:00 backup"] {
         assert!(
-            !server.database_contains(needle.as_bytes()),
+            !server.database_contains(needle.as_bytes()).await,
             "{needle} found in the database"
         );
     }

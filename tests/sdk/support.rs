@@ -93,8 +93,8 @@ impl Server {
     }
 
     /// Whether any of the database's files (main, WAL, shared memory) contains `needle`.
-    pub fn database_contains(&self, needle: &[u8]) -> bool {
-        self.app.database_contains(needle)
+    pub async fn database_contains(&self, needle: &[u8]) -> bool {
+        self.app.database_contains(needle).await
     }
 
     /// `GET /messages/:id` with the expert key, as raw JSON.

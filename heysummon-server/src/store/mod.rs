@@ -4,7 +4,9 @@
 //! slots in behind the same methods. Appended events reach live subscribers through an
 //! [`EventBus`], which the store publishes on but does not own.
 
+mod columns;
 mod error;
+mod postgres;
 mod records;
 mod sqlite;
 mod statuses;
@@ -24,6 +26,7 @@ use crate::clock::Millis;
 #[derive(Clone, Debug)]
 enum Backend {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
 }
 
 /// The server's storage.
@@ -38,6 +41,7 @@ macro_rules! delegate {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
         match &$self.backend {
             Backend::Sqlite(db) => db.$method($($arg),*).await,
+            Backend::Postgres(db) => db.$method($($arg),*).await,
         }
     };
 }
@@ -54,7 +58,16 @@ impl Store {
     }
 
     /// Like [`Store::open`], publishing appended events on `bus` (the running server's).
+    /// `postgres://…` (or `postgresql://…`) opens the PostgreSQL backend.
     pub async fn open_with_bus(url: &str, bus: EventBus) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let db = postgres::PgStore::open(url, bus.clone()).await?;
+            return Ok(Self {
+                backend: Backend::Postgres(db),
+                bus,
+                turns: Arc::default(),
+            });
+        }
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -98,6 +111,8 @@ impl Store {
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.checkpoint().await.map(|_| ()),
+            // PostgreSQL keeps its own write-ahead log.
+            Backend::Postgres(_) => Ok(()),
         }
     }
 
@@ -106,6 +121,7 @@ impl Store {
     pub async fn final_checkpoint(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.checkpoint_and_truncate().await,
+            Backend::Postgres(_) => Ok(()),
         }
     }
 

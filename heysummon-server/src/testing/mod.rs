@@ -30,6 +30,7 @@
 pub mod fake_channels;
 pub mod fake_oauth;
 mod http;
+pub mod postgres;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,6 +65,7 @@ pub struct TestAppBuilder {
     clock: Clock,
     config: Config,
     tenant: String,
+    sqlite_only: bool,
 }
 
 impl std::fmt::Debug for TestAppBuilder {
@@ -88,18 +90,38 @@ impl TestAppBuilder {
         self
     }
 
+    /// On SQLite whatever the suite's backend (a test of SQLite's own behaviour, its files).
+    pub fn sqlite_only(mut self) -> Self {
+        self.sqlite_only = true;
+        self
+    }
+
     /// The name of the first tenant's expert (default "Alice"; its key is "Alice's agent").
     pub fn tenant(mut self, name: &str) -> Self {
         name.clone_into(&mut self.tenant);
         self
     }
 
-    /// Creates the database, provisions the first tenant and starts the server.
+    /// Creates the database, provisions the first tenant and starts the server. The database
+    /// is a temporary SQLite file, or a PostgreSQL database of its own when the suite runs on
+    /// PostgreSQL (`HEYSUMMON_TEST_BACKEND=postgres`, see [`postgres`]).
     pub async fn spawn(self) -> TestApp {
         let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
         let db_path = dir.path().join("heysummon.db");
+        let pg = if postgres::suite_on_postgres() && !self.sqlite_only {
+            let database = postgres::TestDatabase::create()
+                .await
+                .expect("HEYSUMMON_TEST_BACKEND=postgres needs HEYSUMMON_TEST_POSTGRES_URL");
+            Some(Arc::new(database))
+        } else {
+            None
+        };
+        let database_url = match &pg {
+            Some(database) => database.url().to_owned(),
+            None => format!("sqlite://{}", db_path.display()),
+        };
         let config = Config {
-            database_url: format!("sqlite://{}", db_path.display()),
+            database_url,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..self.config
         };
@@ -107,7 +129,7 @@ impl TestAppBuilder {
             .await
             .expect("the test server starts");
         let tenant = provision_tenant(&app.state().store, &app.state().clock, &self.tenant).await;
-        TestApp::run(app, dir, db_path, tenant)
+        TestApp::run(app, Files { dir, db_path, pg }, tenant)
     }
 }
 
@@ -123,9 +145,9 @@ pub struct TestApp {
     pub store: Store,
     /// The server's clock (advance it when it is manual).
     pub clock: Clock,
-    /// The SQLite file.
+    /// The SQLite file (when the suite runs on SQLite).
     pub db_path: PathBuf,
-    /// The database URL of [`TestApp::db_path`].
+    /// The database URL: [`TestApp::db_path`]'s, or the PostgreSQL test database's.
     pub db_url: String,
     /// A plain HTTP client.
     pub http: reqwest::Client,
@@ -139,7 +161,16 @@ pub struct TestApp {
     pub client_key: String,
     /// Keeps the database directory alive for the test's duration.
     pub dir: Arc<tempfile::TempDir>,
+    /// The PostgreSQL test database, dropped with the last copy.
+    pg: Option<Arc<postgres::TestDatabase>>,
     serving: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Where a test's data lives, kept across restarts.
+struct Files {
+    dir: Arc<tempfile::TempDir>,
+    db_path: PathBuf,
+    pg: Option<Arc<postgres::TestDatabase>>,
 }
 
 impl std::fmt::Debug for TestApp {
@@ -169,10 +200,12 @@ impl TestApp {
             clock: Clock::system(),
             config: Config::default(),
             tenant: "Alice".to_owned(),
+            sqlite_only: false,
         }
     }
 
-    fn run(app: Application, dir: Arc<tempfile::TempDir>, db_path: PathBuf, t: Tenant) -> Self {
+    fn run(app: Application, files: Files, t: Tenant) -> Self {
+        let Files { dir, db_path, pg } = files;
         let state = app.state().clone();
         let addr = app.local_addr();
         Self {
@@ -189,6 +222,7 @@ impl TestApp {
             client_key_id: t.client_key_id,
             client_key: t.client_key,
             dir,
+            pg,
             serving: Some(tokio::spawn(app.run_until_stopped())),
         }
     }
@@ -242,7 +276,12 @@ impl TestApp {
         };
         let tenant = self.first_tenant();
         // Dropping the stopped value cancels only its own, spent, stop token.
-        *self = Self::run(app, self.dir.clone(), self.db_path.clone(), tenant);
+        let files = Files {
+            dir: self.dir.clone(),
+            db_path: self.db_path.clone(),
+            pg: self.pg.clone(),
+        };
+        *self = Self::run(app, files, tenant);
     }
 
     /// Stops gracefully and starts again on the same database file and address (a restart);
@@ -334,8 +373,12 @@ impl TestApp {
         (cookie, me["csrfToken"].as_str().unwrap().to_owned())
     }
 
-    /// Whether any of the database's files (main, WAL, shared memory) contains `needle`.
-    pub fn database_contains(&self, needle: &[u8]) -> bool {
+    /// Whether the database holds `needle` anywhere: in any of SQLite's files (main, WAL,
+    /// shared memory), or in the text of any row of any PostgreSQL table.
+    pub async fn database_contains(&self, needle: &[u8]) -> bool {
+        if self.pg.is_some() {
+            return postgres::any_row_contains(&self.db_url, needle).await;
+        }
         ["", "-wal", "-shm"].iter().any(|suffix| {
             let mut name = self.db_path.as_os_str().to_owned();
             name.push(suffix);

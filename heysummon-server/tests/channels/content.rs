@@ -159,7 +159,7 @@ async fn a_sealed_question_never_leaves_the_server_in_any_form() {
         }
     }
     // Nor does the database hold it.
-    assert!(!app.database_contains(b"TOPSECRET"));
+    assert!(!app.database_contains(b"TOPSECRET").await);
 }
 
 #[tokio::test]

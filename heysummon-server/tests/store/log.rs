@@ -167,9 +167,10 @@ pub(crate) async fn catch_up_publishes_what_another_store_appended_in_order(db: 
     let mut feed = store.subscribe(&EventScope::All);
     create(&other, &t, &["o1", "o2", "o3"]).await;
     let log = ids(&read_all(&store, EventScope::All, 100).await);
-    assert_eq!(store.last_event_id(), 0);
-    assert!(drain(&mut feed).is_empty());
-    assert_eq!(store.catch_up().await.unwrap(), 3);
+    // SQLite learns of another process's appends when it catches up; PostgreSQL may have
+    // heard of them already (LISTEN/NOTIFY). Either way, after a catch-up they are out,
+    // once each, in log order.
+    assert!(store.catch_up().await.unwrap() <= 3);
     assert_eq!(store.last_event_id(), log[2]);
     assert_eq!(drain(&mut feed), log);
     assert_eq!(store.catch_up().await.unwrap(), 0);

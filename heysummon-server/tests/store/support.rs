@@ -8,6 +8,7 @@ use heysummon_server::store::{
     Change, KeyHash, MessageRecord, NewClientKey, NewEvent, NewExpert, NewRequest, RequestPatch,
     RequestRecord, Store,
 };
+use heysummon_server::testing::postgres::TestDatabase;
 
 /// A store freshly opened on an empty database, and the means to open another store on the
 /// same database (as another process would).
@@ -22,23 +23,35 @@ enum Database {
         _dir: tempfile::TempDir,
         path: PathBuf,
     },
+    Postgres(TestDatabase),
 }
 
 impl TestDb {
     /// SQLite on a file in a temporary directory.
-    pub(crate) async fn sqlite() -> Self {
+    pub(crate) async fn sqlite() -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
-        Self {
+        Some(Self {
             store: Store::open_sqlite(&path).await.unwrap(),
             database: Database::Sqlite { _dir: dir, path },
-        }
+        })
     }
 
-    /// Another store on the same database with a bus of its own, like a second process.
+    /// PostgreSQL on a database of its own (`None`: skipped, see `testing::postgres`).
+    pub(crate) async fn postgres() -> Option<Self> {
+        let database = TestDatabase::create().await?;
+        Some(Self {
+            store: Store::open(database.url()).await.unwrap(),
+            database: Database::Postgres(database),
+        })
+    }
+
+    /// Another store on the same database with a bus of its own, like a second process (or
+    /// a second server instance).
     pub(crate) async fn open_another(&self) -> Store {
         match &self.database {
             Database::Sqlite { path, .. } => Store::open_sqlite(path).await.unwrap(),
+            Database::Postgres(database) => Store::open(database.url()).await.unwrap(),
         }
     }
 }

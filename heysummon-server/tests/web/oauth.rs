@@ -154,12 +154,12 @@ async fn a_linked_identity_signs_in() {
     let state = seen.state.unwrap();
     assert!(url.contains(&format!("state={state}")));
     assert!(
-        !app.database_contains(state.as_bytes()),
+        !app.database_contains(state.as_bytes()).await,
         "only its hash is kept"
     );
     let secret = flow.cookie.trim_start_matches("hs_oauth=");
     assert_eq!(secret.len(), 64, "256 random bits");
-    assert!(!app.database_contains(secret.as_bytes()));
+    assert!(!app.database_contains(secret.as_bytes()).await);
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ async fn a_link_signs_in_once() {
     assert!(link.starts_with(&app.base));
     let token = token_of(&link);
     assert!(
-        !app.database_contains(token.as_bytes()),
+        !app.database_contains(token.as_bytes()).await,
         "links are stored as hashes"
     );
 
@@ -53,7 +53,7 @@ async fn a_link_signs_in_once() {
         .trim_start_matches("hs_session=");
     assert_eq!(session.len(), 64, "256 random bits");
     assert!(
-        !app.database_contains(session.as_bytes()),
+        !app.database_contains(session.as_bytes()).await,
         "sessions are stored as hashes"
     );
     let body: Value = response.json().await.unwrap();

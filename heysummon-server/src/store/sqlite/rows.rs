@@ -1,9 +1,11 @@
 //! Mapping rows to records, and records to rows.
 
-use heysummon_sdk::wire::{ApprovalDecision, Sender, Status};
+use heysummon_sdk::wire::{Sender, Status};
 use rusqlite::{Connection, Row, params};
 
 use super::error::SqlResult;
+pub(super) use crate::store::columns::sender_column;
+use crate::store::columns::{parse_decision, parse_sender};
 use crate::store::{
     ExpertRecord, KeyHash, LoggedEvent, MessageRecord, NewEvent, RequestRecord, StoreError,
 };
@@ -26,23 +28,6 @@ pub(super) fn expert_row(row: &Row<'_>) -> rusqlite::Result<ExpertRecord> {
 pub(super) fn hash_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<KeyHash>> {
     let bytes: Option<Vec<u8>> = row.get(index)?;
     Ok(bytes.and_then(|b| b.try_into().ok()))
-}
-
-fn parse_sender(text: &str) -> Result<Sender, StoreError> {
-    match text {
-        "consumer" => Ok(Sender::Consumer),
-        "expert" => Ok(Sender::Expert),
-        other => Err(StoreError::Corrupt(format!("message sender {other:?}"))),
-    }
-}
-
-fn parse_decision(text: Option<String>) -> Result<Option<ApprovalDecision>, StoreError> {
-    match text.as_deref() {
-        None => Ok(None),
-        Some("approved") => Ok(Some(ApprovalDecision::Approved)),
-        Some("denied") => Ok(Some(ApprovalDecision::Denied)),
-        Some(other) => Err(StoreError::Corrupt(format!("approval decision {other:?}"))),
-    }
 }
 
 /// Maps a `SELECT *` row of `requests`; the outer error is SQLite's, the inner one a value that
@@ -89,7 +74,7 @@ pub(super) fn request_row(row: &Row<'_>) -> rusqlite::Result<Result<RequestRecor
         rated_at: row.get("rated_at")?,
     };
     Ok(
-        parse_decision(decision).map(|approval_decision| RequestRecord {
+        parse_decision(decision.as_deref()).map(|approval_decision| RequestRecord {
             approval_decision,
             ..record
         }),
@@ -126,14 +111,6 @@ pub(super) fn message_row(row: &Row<'_>) -> rusqlite::Result<Result<MessageRecor
         created_at: row.get(9)?,
     };
     Ok(parse_sender(&sender).map(|sender| MessageRecord { sender, ..record }))
-}
-
-/// How a message's sender is stored.
-pub(super) fn sender_column(sender: Sender) -> &'static str {
-    match sender {
-        Sender::Consumer => "consumer",
-        Sender::Expert => "expert",
-    }
 }
 
 pub(super) fn insert_message(conn: &Connection, m: &MessageRecord) -> SqlResult<()> {
