@@ -88,10 +88,8 @@ pub async fn run_checkpoints(state: AppState) {
             () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
         }
     }
-    // A last checkpoint so the database file is complete on its own after shutdown.
-    if let Err(error) = state.store.final_checkpoint().await {
-        tracing::warn!(%error, "final checkpoint failed");
-    }
+    // The last checkpoint is the application's, once every background task has written its
+    // last (see `Application::run_until_stopped`).
 }
 
 /// How often recorded metrics are folded (see [`crate::telemetry::upkeep`]).

@@ -127,12 +127,17 @@ impl Application {
         background.spawn(crate::sweeper::run_metrics_upkeep(state.shutdown.clone()));
         background.spawn(crate::notify::run(state.clone()));
         let limits = state.config.http.clone();
-        serve::serve_connections(listener, router(state), &limits, shutdown.clone()).await;
+        serve::serve_connections(listener, router(state.clone()), &limits, shutdown.clone()).await;
         shutdown.cancel();
         while let Some(ended) = background.join_next().await {
             if let Err(error) = ended {
                 tracing::error!(%error, "a background task failed");
             }
+        }
+        // A last checkpoint, after the last write of every background task, so the database
+        // file is complete on its own after shutdown.
+        if let Err(error) = state.store.final_checkpoint().await {
+            tracing::warn!(%error, "final checkpoint failed");
         }
         Ok(())
     }
