@@ -148,7 +148,7 @@ impl AppState {
             .rate_limit_per_minute
             .unwrap_or(self.config.rate_limits.per_key);
         let now = self.clock.now();
-        if !self.limiter.hit(&format!("key:{}", key.id), limit, now) {
+        if !self.key_allows(&key.id, limit, now).await {
             crate::telemetry::rate_limited("key");
             return Err(ApiError::too_many_requests("Per-key rate limit exceeded"));
         }

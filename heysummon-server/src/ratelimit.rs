@@ -8,6 +8,11 @@ use crate::clock::Millis;
 const WINDOW_MS: Millis = 60_000;
 const SHARDS: usize = 16;
 
+/// The start of the 60-second window `now` falls in.
+pub fn window_start(now: Millis) -> Millis {
+    now - now.rem_euclid(WINDOW_MS)
+}
+
 /// Counters of fixed 60-second windows. Sharded so concurrent requests rarely contend.
 #[derive(Debug)]
 pub struct RateLimiter {

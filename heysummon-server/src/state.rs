@@ -28,6 +28,8 @@ pub struct AppState {
     pub(crate) sign_in: Arc<SignInProviders>,
     /// The HTTP clients of the notification channels (PROTOCOL F).
     pub(crate) outbound: Arc<Outbound>,
+    /// This instance among those on one database (the holder of its leases).
+    pub(crate) instance_id: String,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             clock,
             sign_in: Arc::new(SignInProviders::from_config(&config)),
             outbound: Arc::new(Outbound::new(&config.channels)),
+            instance_id: crate::ids::new_id(),
             config: Arc::new(config),
             limiter: Arc::new(RateLimiter::default()),
             shutdown: CancellationToken::new(),
@@ -46,6 +49,27 @@ impl AppState {
 }
 
 impl AppState {
+    /// Spends one request of a client key's per-minute budget. With several instances on one
+    /// database the window is counted there, so the limit holds across them; a single
+    /// instance (SQLite), or a database that cannot count now, counts in memory.
+    pub(crate) async fn key_allows(
+        &self,
+        key_id: &str,
+        limit: u32,
+        now: crate::clock::Millis,
+    ) -> bool {
+        let bucket = format!("key:{key_id}");
+        let window = crate::ratelimit::window_start(now);
+        match self.store.count_shared_hit(&bucket, window).await {
+            Ok(Some(hits)) => hits <= limit,
+            Ok(None) => self.limiter.hit(&bucket, limit, now),
+            Err(error) => {
+                tracing::warn!(%error, "cannot count a shared rate-limit window");
+                self.limiter.hit(&bucket, limit, now)
+            }
+        }
+    }
+
     /// Spends one request of a per-IP bucket (`{bucket}:{ip}`, `limit` a minute); `false` when
     /// the bucket is empty. Loopback callers are exempt unless configured otherwise, and so is
     /// a request of unknown origin. The client IP is the TCP peer: forwarded-for headers are not

@@ -40,6 +40,10 @@ pub async fn sweep_once(state: &AppState) -> Result<usize, crate::store::StoreEr
         .prune(now, now - IDEMPOTENCY_RETENTION_MS)
         .await?;
     state.store.prune_sign_ins(now).await?;
+    state
+        .store
+        .prune_rate_windows(crate::ratelimit::window_start(now).saturating_sub(60_000))
+        .await?;
     let millis = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     // Delivered notifications are kept as long as events: an edit after a decision finds the
     // message it edits.
@@ -106,18 +110,45 @@ pub async fn run_metrics_upkeep(shutdown: tokio_util::sync::CancellationToken) {
     }
 }
 
-/// Runs sweeps at the configured interval until shutdown.
+/// The lease that makes one instance at a time the sweeper.
+const SWEEPER_LEASE: &str = "sweeper";
+
+/// Runs sweeps at the configured interval until shutdown, while this instance holds the
+/// sweeper's lease (several instances on one database: one sweeps; another takes over within
+/// two intervals of its end).
 pub async fn run(state: AppState) {
     let interval = Duration::from_secs(state.config.sweep_interval_secs);
+    let lease_ms = i64::try_from(interval.as_millis().saturating_mul(2)).unwrap_or(i64::MAX);
     loop {
-        match sweep_once(&state).await {
-            Ok(0) => {}
-            Ok(count) => tracing::info!(count, "expired requests"),
-            Err(error) => tracing::warn!(%error, "sweep failed"),
+        let now = state.clock.now();
+        let held = state
+            .store
+            .take_lease(
+                SWEEPER_LEASE,
+                &state.instance_id,
+                now.saturating_add(lease_ms),
+                now,
+            )
+            .await;
+        match held {
+            Ok(true) => match sweep_once(&state).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "expired requests"),
+                Err(error) => tracing::warn!(%error, "sweep failed"),
+            },
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "cannot take the sweeper's lease"),
         }
         tokio::select! {
             () = state.shutdown.cancelled() => break,
             () = tokio::time::sleep(interval) => {}
         }
+    }
+    if let Err(error) = state
+        .store
+        .release_lease(SWEEPER_LEASE, &state.instance_id)
+        .await
+    {
+        tracing::warn!(%error, "cannot give the sweeper's lease up");
     }
 }

@@ -1,7 +1,9 @@
-//! The command line: `serve` and the provisioning subcommands of PROTOCOL part D.
+//! The command line: `serve`, the provisioning subcommands of PROTOCOL part D, and moving and
+//! backing up a store's data (`store copy`, `backup`, `restore`).
 
 mod channel;
 mod expert;
+mod store;
 
 use std::path::PathBuf;
 
@@ -15,6 +17,7 @@ use clap::{Parser, Subcommand};
 pub use channel::ChannelCommand;
 pub use expert::ExpertCommand;
 use serde::Serialize;
+pub use store::{BackupArgs, RestoreArgs, StoreCommand};
 
 /// The self-hostable HeySummon server.
 ///
@@ -79,6 +82,13 @@ impl LogFormat {
     }
 }
 
+/// The settings the environment gives, for commands without setting flags.
+#[derive(Debug, Parser)]
+struct FromEnvironment {
+    #[command(flatten)]
+    overrides: Overrides,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process
@@ -105,6 +115,19 @@ pub enum Command {
         #[command(flatten)]
         overrides: Overrides,
     },
+    /// Move a store's data to another database (SQLite to PostgreSQL, or back).
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Back up the SQLite database (`--database-url`) into a new file, online: the server may
+    /// keep running and writing; the backup holds everything committed before it began, in
+    /// one file. Prints {"backup","database","bytes","experts","requests","events"}. For
+    /// PostgreSQL, use pg_dump.
+    Backup(BackupArgs),
+    /// Replace the SQLite database (`--database-url`) with a backup, after checking the
+    /// backup's integrity. Stop the server first: a running server would carry on from what it
+    /// held in memory. Refuses a database holding data unless --force. Prints
+    /// {"restored","database","experts","requests","events"}.
+    Restore(RestoreArgs),
 }
 
 /// `client …`.
@@ -180,17 +203,26 @@ pub(crate) fn print<T: Serialize + std::fmt::Debug>(
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let overrides = match &cli.command {
         Command::Serve(overrides) | Command::Channel { overrides, .. } => overrides.clone(),
-        _ => Overrides::default(),
+        // The other commands take no setting flags, but the environment's settings
+        // (`HEYSUMMON_PUBLIC_URL` for `expert login-link`, say) still apply.
+        _ => FromEnvironment::try_parse_from(["heysummon-server"])
+            .map(|parsed| parsed.overrides)
+            .unwrap_or_default(),
     };
     let config = Config::load(cli.config.as_deref(), cli.database_url.clone(), &overrides)?;
     let json = cli.json;
-    if let Command::Serve(_) = cli.command {
-        return serve(config, json).await;
-    }
+    // These open their databases themselves (or not at all).
+    let command = match cli.command {
+        Command::Serve(_) => return serve(config, json).await,
+        Command::Store(command) => return store::run(command, json).await,
+        Command::Backup(args) => return store::backup(args, &config, json).await,
+        Command::Restore(args) => return store::restore(args, &config, json).await,
+        command => command,
+    };
     let store = Store::open(&config.database_url).await?;
     let clock = Clock::system();
-    match cli.command {
-        Command::Serve(_) => {}
+    match command {
+        Command::Serve(_) | Command::Store(_) | Command::Backup(_) | Command::Restore(_) => {}
         Command::Channel { command, .. } => {
             let state = crate::state::AppState::new(store, clock, config);
             channel::run(command, &state, json).await?;
@@ -269,7 +301,18 @@ struct FirstRun {
 async fn serve(config: Config, json: bool) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let state = app.state();
-    if state.store.is_empty().await? {
+    // Instances starting together on one empty database: one of them provisions.
+    let now = state.clock.now();
+    let first = state
+        .store
+        .take_lease(
+            "first-run",
+            &state.instance_id,
+            now.saturating_add(60_000),
+            now,
+        )
+        .await?;
+    if first && state.store.is_empty().await? {
         let base = state.config.base_url();
         let first = first_run(&state.store, &state.clock, &base).await?;
         print(json, &first, |f| {

@@ -16,11 +16,41 @@ use super::delivery::{Deliverer, notice_about};
 use super::outbound::SendError;
 use super::spec::{ChannelKind, Stored};
 use super::transport;
+use crate::clock::Millis;
 use crate::store::{ChannelRecord, Delivered, OutboxItem, OutboxKind, StoreError};
 
 /// Items a worker reads and marks delivered at a time: after a crash, at most this many are
 /// sent again.
 const BATCH: u32 = 16;
+
+/// A worker renews its channel's lease this often while it sends.
+const RENEW_EVERY_MS: Millis = 10_000;
+
+/// The lease that makes one instance at a time deliver a channel (several instances on one
+/// database): its name, and how long it lasts (longer than one call can take).
+fn lease(deliverer: &Deliverer, channel_id: &str) -> (String, Millis) {
+    let call_ms = deliverer
+        .state
+        .config
+        .channels
+        .timeout_secs
+        .saturating_mul(1000);
+    let ms = i64::try_from(call_ms.saturating_mul(2))
+        .unwrap_or(i64::MAX)
+        .max(30_000);
+    (format!("channel:{channel_id}"), ms)
+}
+
+/// Takes or renews the channel's lease for this instance; `false` when another holds it.
+async fn hold(deliverer: &Deliverer, channel_id: &str) -> Result<bool, StoreError> {
+    let state = &deliverer.state;
+    let (name, ms) = lease(deliverer, channel_id);
+    let now = state.clock.now();
+    state
+        .store
+        .take_lease(&name, &state.instance_id, now.saturating_add(ms), now)
+        .await
+}
 
 /// Takes the channel off the running list when the worker ends, however it ends (a panic
 /// included), so the supervisor starts a new one for what comes next.
@@ -53,6 +83,10 @@ pub(super) async fn work(deliverer: Arc<Deliverer>, channel_id: String, wake: Ar
                 Some(channel) if !channel.paused => channel,
                 _ => return Ok::<_, StoreError>(None),
             };
+            // Another instance delivers this channel now: leave it to that one.
+            if !hold(&deliverer, &channel_id).await? {
+                return Ok(None);
+            }
             let items = state.store.outbox_head(&channel_id, BATCH).await?;
             let Some(head) = items.first() else {
                 return Ok(None);
@@ -75,7 +109,14 @@ pub(super) async fn work(deliverer: Arc<Deliverer>, channel_id: String, wake: Ar
                     () = wake.notified() => {}
                 }
             }
-            Ok(None) => return,
+            Ok(None) => {
+                let (name, _) = lease(&deliverer, &channel_id);
+                // Given up at once, so another instance can take new items without waiting.
+                if let Err(error) = state.store.release_lease(&name, &state.instance_id).await {
+                    tracing::warn!(%error, "cannot give a channel's lease up");
+                }
+                return;
+            }
             Err(error) => {
                 tracing::warn!(%error, channel = %channel_id, "channel delivery could not read or record");
                 tokio::select! {
@@ -104,7 +145,19 @@ async fn send_batch(
     let mut outcome = Ok(());
     // The messages this batch created: an update later in the batch edits them.
     let mut sent_now: HashMap<String, String> = HashMap::new();
+    let mut renewed = state.clock.now();
     for item in items {
+        if state.clock.now().saturating_sub(renewed) >= RENEW_EVERY_MS {
+            match hold(deliverer, &channel.id).await {
+                Ok(true) => renewed = state.clock.now(),
+                // Lost to another instance (this one stalled): stop, it delivers from here.
+                Ok(false) => break,
+                Err(error) => {
+                    outcome = Err(error);
+                    break;
+                }
+            }
+        }
         let sent = tokio::select! {
             // Stopping mid-send: that item goes again after the restart.
             () = shutdown.cancelled() => break,

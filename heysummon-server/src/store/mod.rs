@@ -2,10 +2,15 @@
 //! embedded SQLite file (WAL, busy timeout, migrations compiled into the binary). The routes
 //! and the lifecycle only see `Store`, the records and [`StoreError`], so a PostgreSQL backend
 //! slots in behind the same methods. Appended events reach live subscribers through an
-//! [`EventBus`], which the store publishes on but does not own.
+//! [`EventBus`], which the store publishes on but does not own. [`copy`] moves a store's rows
+//! to another database (SQLite to PostgreSQL, or back); [`backup`] keeps a copy of an SQLite
+//! one.
 
+pub mod backup;
 mod columns;
+pub mod copy;
 mod error;
+mod location;
 mod postgres;
 mod records;
 mod sqlite;
@@ -47,6 +52,7 @@ macro_rules! delegate {
 }
 
 mod channels;
+mod leases;
 mod web;
 
 impl Store {
@@ -60,22 +66,17 @@ impl Store {
     /// Like [`Store::open`], publishing appended events on `bus` (the running server's).
     /// `postgres://…` (or `postgresql://…`) opens the PostgreSQL backend.
     pub async fn open_with_bus(url: &str, bus: EventBus) -> Result<Self, StoreError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let db = postgres::PgStore::open(url, bus.clone()).await?;
-            return Ok(Self {
-                backend: Backend::Postgres(db),
-                bus,
-                turns: Arc::default(),
-            });
+        match location::Location::parse(url)? {
+            location::Location::Postgres(url) => {
+                let db = postgres::PgStore::open(&url, bus.clone()).await?;
+                Ok(Self {
+                    backend: Backend::Postgres(db),
+                    bus,
+                    turns: Arc::default(),
+                })
+            }
+            location::Location::Sqlite(path) => Self::open_sqlite_with_bus(&path, bus).await,
         }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        if path.contains("://") || path.is_empty() {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
-        }
-        Self::open_sqlite_with_bus(Path::new(path), bus).await
     }
 
     /// Waits until no other writer of this process is changing the request, and holds off

@@ -10,6 +10,7 @@ mod accounts;
 mod changes;
 mod channels;
 mod creation;
+mod leases;
 mod log;
 mod outbox;
 mod support;
@@ -65,6 +66,8 @@ conformance!(
         accounts::devices_enroll_once_and_only_first_when_asked,
         tokens::a_nonce_is_refused_when_replayed_and_replaced_once_expired,
         tokens::old_idempotency_records_are_pruned,
+        leases::a_lease_has_one_holder_until_it_lapses_or_is_given_up,
+        leases::shared_rate_windows_count_every_instance,
         channels::channels_read_back_and_take_everything_with_them,
         channels::connect_codes_link_chat_users_to_channels_once,
         channels::channels_count_inbound_actions_once_until_pruned,

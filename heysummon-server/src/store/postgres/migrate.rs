@@ -5,7 +5,10 @@ use super::{PgStore, pg};
 use crate::store::StoreError;
 
 /// The migrations, in order; `schema_migrations` records those applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+    include_str!("../../../migrations/postgres/0002_leases.sql"),
+];
 
 /// The advisory lock key of migrations (any constant unique to this use).
 const MIGRATION_LOCK: i64 = 0x4845_5953_554d_0001;
@@ -26,15 +29,23 @@ pub(super) async fn migrate(store: &PgStore) -> Result<(), StoreError> {
 }
 
 async fn apply(client: &mut deadpool_postgres::Object) -> Result<(), StoreError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version BIGINT PRIMARY KEY,
-                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-            )",
-        )
+    // Created once (asking first keeps `IF NOT EXISTS` notices out of the log).
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
         .await
-        .map_err(pg)?;
+        .map_err(pg)?
+        .get(0);
+    if !exists {
+        client
+            .batch_execute(
+                "CREATE TABLE schema_migrations (
+                    version BIGINT PRIMARY KEY,
+                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )",
+            )
+            .await
+            .map_err(pg)?;
+    }
     let row = client
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",

@@ -17,6 +17,7 @@ mod changes;
 mod channels;
 mod error;
 mod events;
+mod leases;
 mod log;
 mod migrate;
 mod outbox;

@@ -15,6 +15,7 @@ mod changes;
 mod channels;
 mod checkpoint;
 mod error;
+mod leases;
 mod log;
 mod migrate;
 mod outbox;
