@@ -42,8 +42,12 @@ fn lease(deliverer: &Deliverer, channel_id: &str) -> (String, Millis) {
 }
 
 /// Takes or renews the channel's lease for this instance; `false` when another holds it.
+/// Without other instances (SQLite), there is nothing to take.
 async fn hold(deliverer: &Deliverer, channel_id: &str) -> Result<bool, StoreError> {
     let state = &deliverer.state;
+    if !state.store.is_shared() {
+        return Ok(true);
+    }
     let (name, ms) = lease(deliverer, channel_id);
     let now = state.clock.now();
     state
@@ -109,6 +113,7 @@ pub(super) async fn work(deliverer: Arc<Deliverer>, channel_id: String, wake: Ar
                     () = wake.notified() => {}
                 }
             }
+            Ok(None) if !state.store.is_shared() => return,
             Ok(None) => {
                 let (name, _) = lease(&deliverer, &channel_id);
                 // Given up at once, so another instance can take new items without waiting.

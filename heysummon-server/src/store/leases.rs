@@ -6,6 +6,13 @@ use super::{Backend, Store, StoreError};
 use crate::clock::Millis;
 
 impl Store {
+    /// Whether several server instances may share this database (PostgreSQL), so work that
+    /// only one may do at a time needs a lease. A SQLite file is served by one process: there,
+    /// a restarted server must not wait for the leases its killed predecessor held.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
     /// Takes or renews the lease `name` for `holder` until `until`: `true` when `holder` holds
     /// it now (it was free, lapsed before `now`, or already theirs).
     pub async fn take_lease(
