@@ -6,11 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::process::serve_command;
 use heysummon_server::store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -38,15 +41,7 @@ impl Server {
     /// Starts the binary on `db` and waits until it listens; returns it and, on an empty store
     /// (`first`), the first line of its stdout: the first-run keys.
     fn start(db: &str, first: bool) -> (Self, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_heysummon-server"))
-            .args([
-                "--json",
-                "--database-url",
-                db,
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-            ])
+        let mut child = serve_command(db)
             .env("HEYSUMMON_RATE_LIMIT_PER_KEY", "100000000")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())

@@ -14,25 +14,25 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod common;
+
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::process::serve_command;
+use common::signed::{Req, Target};
+use common::sse::{Stream, WAIT, assert_events_in};
 use heysummon_sdk::keys::SigningKeyPair;
-use heysummon_sdk::signing::{Nonce, RequestParts, RequestSigner};
+use heysummon_sdk::signing::{Nonce, RequestSigner};
 use heysummon_server::testing::postgres::TestDatabase;
-use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// The longest a cross-instance delivery or any single answer may take.
-const WAIT: Duration = Duration::from_secs(5);
 /// How long an instance may take to start listening.
 const START: Duration = Duration::from_secs(30);
-/// How long a stream must stay silent to count as "nothing more arrives".
-const QUIET: Duration = Duration::from_millis(300);
 const STREAM: &str = "/api/v1/events/stream";
 /// How many lines of an instance's log are kept, to be shown when a test fails.
 const LOG_LINES: usize = 200;
@@ -52,16 +52,8 @@ impl Instance {
     /// Starts the binary on `db` with `env` and waits until it listens; returns it and, when
     /// `first` (an empty store), the first line of its stdout: the first-run keys.
     fn start(name: &'static str, db: &str, env: &[(&str, &str)], first: bool) -> (Self, String) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_heysummon-server"));
+        let mut command = serve_command(db);
         command
-            .args([
-                "--json",
-                "--database-url",
-                db,
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-            ])
             .env_remove("HEYSUMMON_DATABASE_URL")
             .env("HEYSUMMON_RATE_LIMIT_PER_KEY", "100000")
             .env("RUST_LOG", "info")
@@ -214,7 +206,7 @@ impl Cluster {
 
     /// Creates a plaintext request through `on`; its id.
     async fn ask(&self, on: &Instance, question: &str) -> String {
-        let resp = Req::ask(&self.client_key, question).send(self, on).await;
+        let resp = Req::ask(&self.client_key, question).send(&(self, on)).await;
         assert_eq!(
             resp.status,
             StatusCode::OK,
@@ -229,7 +221,7 @@ impl Cluster {
     async fn answer(&self, on: &Instance, id: &str, text: &str) {
         let body = json!({"from": "expert", "plaintext": text});
         let resp = Req::post(format!("/api/v1/message/{id}"), &self.expert_key, &body)
-            .send(self, on)
+            .send(&(self, on))
             .await;
         assert_eq!(
             resp.status,
@@ -243,7 +235,7 @@ impl Cluster {
     /// The ids of the expert's requests through `on` (`GET /api/v1/requests`), sorted.
     async fn listing(&self, on: &Instance) -> Vec<String> {
         let resp = Req::get("/api/v1/requests", &self.expert_key)
-            .send(self, on)
+            .send(&(self, on))
             .await;
         assert_eq!(
             resp.status,
@@ -270,7 +262,7 @@ impl Cluster {
     /// The request's status as the agent reads it through `on` (`GET /api/v1/help/:id`).
     async fn status(&self, on: &Instance, id: &str) -> String {
         let resp = Req::get(format!("/api/v1/help/{id}"), &self.client_key)
-            .send(self, on)
+            .send(&(self, on))
             .await;
         assert_eq!(
             resp.status,
@@ -286,119 +278,17 @@ impl Cluster {
 // ---------------------------------------------------------------------------------------------
 // Requests, sent byte for byte.
 
-/// One HTTP request exactly as it will be sent (a signed one can be sent again unchanged).
-#[derive(Clone, Debug)]
-struct Req {
-    method: Method,
-    path: String,
-    key: Option<String>,
-    body: Vec<u8>,
-    headers: Vec<(String, String)>,
-}
-
-/// An answer: status, headers, JSON body (or null), raw text.
-#[derive(Debug)]
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-    text: String,
-}
-
-impl Resp {
-    fn id(&self) -> String {
-        self.body["requestId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no requestId in {}", self.text))
-            .to_owned()
-    }
-}
-
-impl Req {
-    fn get(path: impl Into<String>, key: &str) -> Self {
-        Self {
-            method: Method::GET,
-            path: path.into(),
-            key: Some(key.to_owned()),
-            body: Vec::new(),
-            headers: Vec::new(),
-        }
+impl Target for (&Cluster, &Instance) {
+    fn client(&self) -> &reqwest::Client {
+        &self.0.http
     }
 
-    fn post(path: impl Into<String>, key: &str, body: &Value) -> Self {
-        Self {
-            method: Method::POST,
-            path: path.into(),
-            key: Some(key.to_owned()),
-            body: serde_json::to_vec(body).unwrap(),
-            headers: Vec::new(),
-        }
+    fn url_of(&self, path: &str) -> String {
+        self.1.url(path)
     }
 
-    /// `POST /api/v1/help` with the key in the body and in `x-api-key` (which a signature
-    /// covers).
-    fn ask(key: &str, question: &str) -> Self {
-        let body = json!({
-            "apiKey": key,
-            "signPublicKey": "test-sign-key",
-            "encryptPublicKey": "test-encrypt-key",
-            "question": question,
-        });
-        Self::post("/api/v1/help", key, &body)
-    }
-
-    fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_owned(), value.into()));
-        self
-    }
-
-    /// Adds the four signature headers (PROTOCOL B4) over the request as it is now, at the
-    /// machine's clock (the instances' clock) with a fresh nonce.
-    fn signed(mut self, signer: &RequestSigner) -> Self {
-        let parts = RequestParts {
-            method: self.method.as_str(),
-            path_and_query: &self.path,
-            body: &self.body,
-            api_key: self.key.as_deref().unwrap_or(""),
-        };
-        let headers = signer.sign_at(&parts, now_ms(), Nonce::random());
-        self.headers.extend(
-            headers
-                .to_pairs()
-                .into_iter()
-                .map(|(name, value)| (name.to_owned(), value)),
-        );
-        self
-    }
-
-    async fn send(&self, cluster: &Cluster, on: &Instance) -> Resp {
-        let mut builder = cluster
-            .http
-            .request(self.method.clone(), on.url(&self.path));
-        if let Some(key) = &self.key {
-            builder = builder.header("x-api-key", key);
-        }
-        if self.method == Method::POST {
-            builder = builder
-                .header("content-type", "application/json")
-                .body(self.body.clone());
-        }
-        for (name, value) in &self.headers {
-            builder = builder.header(name, value);
-        }
-        let response = builder.send().await.unwrap_or_else(|e| {
-            panic!("{} {} on instance {}: {e}", self.method, self.path, on.name)
-        });
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
-        }
+    fn describe(&self) -> String {
+        format!("instance {}", self.1.name)
     }
 }
 
@@ -415,224 +305,24 @@ fn unique() -> String {
 // ---------------------------------------------------------------------------------------------
 // Server-Sent Events.
 
-/// One SSE frame (the lines up to a blank line).
-#[derive(Clone, Debug, Default)]
-struct Frame {
-    id: Option<String>,
-    event: Option<String>,
-    data: Option<String>,
-    comments: Vec<String>,
-}
-
-impl Frame {
-    fn parse(text: &str) -> Self {
-        let mut frame = Self::default();
-        for line in text.split('\n') {
-            if let Some(comment) = line.strip_prefix(':') {
-                frame
-                    .comments
-                    .push(comment.strip_prefix(' ').unwrap_or(comment).to_owned());
-                continue;
-            }
-            let (field, value) = line.split_once(':').unwrap_or((line, ""));
-            let value = value.strip_prefix(' ').unwrap_or(value).to_owned();
-            match field {
-                "id" => frame.id = Some(value),
-                "event" => frame.event = Some(value),
-                "data" => {
-                    let joined = frame.data.take().map(|d| format!("{d}\n{value}"));
-                    frame.data = Some(joined.unwrap_or(value));
-                }
-                _ => {}
-            }
-        }
-        frame
+/// Opens `path` on `on` with `key` (and `Last-Event-ID: last`, if given) and consumes the
+/// greeting (`retry:` + `: connected`), after which the subscription is live.
+async fn open_stream(
+    cluster: &Cluster,
+    on: &Instance,
+    path: &str,
+    key: &str,
+    last: Option<i64>,
+) -> Stream {
+    let mut request = cluster.streams.get(on.url(path)).header("x-api-key", key);
+    if let Some(last) = last {
+        request = request.header("last-event-id", last.to_string());
     }
-
-    fn is_event(&self) -> bool {
-        self.data.is_some() || self.event.is_some()
-    }
-
-    fn id(&self) -> i64 {
-        let id = self.id.as_deref();
-        id.and_then(|id| id.parse().ok())
-            .unwrap_or_else(|| panic!("an event without a numeric id: {self:?}"))
-    }
-
-    fn kind(&self) -> &str {
-        self.event.as_deref().unwrap_or_default()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(self.data.as_deref().unwrap_or_default())
-            .unwrap_or_else(|e| panic!("event data is not JSON ({e}): {self:?}"))
-    }
-
-    fn request_id(&self) -> String {
-        self.json()["requestId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-}
-
-enum Read {
-    Frame(Frame),
-    End,
-    Timeout,
-}
-
-/// An open event stream, parsed frame by frame from `Response::chunk`.
-struct Stream {
-    instance: &'static str,
-    response: reqwest::Response,
-    buffer: Vec<u8>,
-    frames: VecDeque<Frame>,
-}
-
-impl Stream {
-    /// Opens `path` on `on` with `key` (and `Last-Event-ID: last`, if given) and consumes the
-    /// greeting (`retry:` + `: connected`), after which the subscription is live.
-    async fn open(
-        cluster: &Cluster,
-        on: &Instance,
-        path: &str,
-        key: &str,
-        last: Option<i64>,
-    ) -> Self {
-        let mut request = cluster.streams.get(on.url(path)).header("x-api-key", key);
-        if let Some(last) = last {
-            request = request.header("last-event-id", last.to_string());
-        }
-        let response = tokio::time::timeout(WAIT, request.send())
-            .await
-            .unwrap_or_else(|_| panic!("{path} on {}: no response within {WAIT:?}", on.name))
-            .unwrap_or_else(|e| panic!("{path} on {}: {e}", on.name));
-        assert_eq!(response.status(), StatusCode::OK, "{path} on {}", on.name);
-        let mut stream = Self {
-            instance: on.name,
-            response,
-            buffer: Vec::new(),
-            frames: VecDeque::new(),
-        };
-        match stream.read(WAIT).await {
-            Read::Frame(greeting) => assert!(
-                !greeting.is_event() && greeting.comments.iter().any(|c| c == "connected"),
-                "{path} on {}: not a greeting: {greeting:?}",
-                on.name
-            ),
-            Read::End | Read::Timeout => panic!("{path} on {}: no greeting", on.name),
-        }
-        stream
-    }
-
-    async fn read(&mut self, within: Duration) -> Read {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(frame) = self.frames.pop_front() {
-                return Read::Frame(frame);
-            }
-            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
-                Err(_) => return Read::Timeout,
-                Ok(Ok(None) | Err(_)) => return Read::End,
-                Ok(Ok(Some(bytes))) => {
-                    self.buffer.extend(bytes.iter().filter(|b| **b != b'\r'));
-                    while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
-                        let text: Vec<u8> = self.buffer.drain(..end + 2).collect();
-                        let text = String::from_utf8(text).unwrap();
-                        self.frames
-                            .push_back(Frame::parse(text.trim_end_matches('\n')));
-                    }
-                }
-            }
-        }
-    }
-
-    /// The next event frame (comments skipped); panics when none arrives within `within`.
-    async fn next_event(&mut self, within: Duration, waiting_for: &str) -> Frame {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.read(left).await {
-                Read::Frame(frame) if frame.is_event() => return frame,
-                Read::Frame(_) => {}
-                Read::End => panic!(
-                    "stream on {} ended while waiting for {waiting_for}",
-                    self.instance
-                ),
-                Read::Timeout => panic!(
-                    "stream on {}: no event within {within:?} while waiting for {waiting_for}",
-                    self.instance
-                ),
-            }
-        }
-    }
-
-    /// Events up to and including the first of `kind` for `request`, within [`WAIT`].
-    async fn until(&mut self, kind: &str, request: &str) -> Vec<Frame> {
-        let deadline = Instant::now() + WAIT;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let what = format!("{kind} of {request} (seen so far: {seen:?})");
-            let frame = self.next_event(left, &what).await;
-            let done = frame.kind() == kind && frame.request_id() == request;
-            seen.push(frame);
-            if done {
-                return seen;
-            }
-        }
-    }
-
-    /// Whether the stream ends within [`WAIT`] (frames before the end are skipped).
-    async fn ends(&mut self) -> bool {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.read(left).await {
-                Read::Frame(_) => {}
-                Read::End => return true,
-                Read::Timeout => return false,
-            }
-        }
-    }
-
-    /// Asserts that no event arrives for [`QUIET`].
-    async fn assert_quiet(&mut self, context: &str) {
-        let deadline = Instant::now() + QUIET;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.read(left).await {
-                Read::Frame(frame) if frame.is_event() => {
-                    panic!(
-                        "{context}: unexpected event on {}: {frame:?}",
-                        self.instance
-                    )
-                }
-                Read::Frame(_) => {}
-                Read::End | Read::Timeout => return,
-            }
-        }
-    }
-}
-
-/// Asserts the (type, requestId) of each frame, and strictly increasing ids after `after`.
-#[track_caller]
-fn assert_events(frames: &[Frame], after: i64, expected: &[(&str, &str)], context: &str) {
-    let mut last = after;
-    for frame in frames {
-        assert!(
-            frame.id() > last,
-            "{context}: ids not increasing after {after}: {frames:?}"
-        );
-        last = frame.id();
-    }
-    let got: Vec<_> = frames.iter().map(|f| (f.kind(), f.request_id())).collect();
-    let want: Vec<_> = expected
-        .iter()
-        .map(|(k, r)| (*k, (*r).to_owned()))
-        .collect();
-    assert_eq!(got, want, "{context}: {frames:?}");
+    let response = tokio::time::timeout(WAIT, request.send())
+        .await
+        .unwrap_or_else(|_| panic!("{path} on {}: no response within {WAIT:?}", on.name))
+        .unwrap_or_else(|e| panic!("{path} on {}: {e}", on.name));
+    Stream::greeted(response, on.name).await.0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -647,24 +337,24 @@ async fn a_stream_on_one_instance_receives_an_answer_posted_to_the_other() {
     };
 
     // A creation on A reaches the expert's stream on B.
-    let mut expert_on_b = Stream::open(&c, &c.b, STREAM, &c.expert_key, None).await;
+    let mut expert_on_b = open_stream(&c, &c.b, STREAM, &c.expert_key, None).await;
     let started = Instant::now();
     let id = c.ask(&c.a, "may I deploy? (asked on A)").await;
     let events = expert_on_b.until("new_request", &id).await;
-    assert_events(&events, 0, &[("new_request", &id)], "expert's stream on B");
+    assert_events_in(&events, 0, &[("new_request", &id)], "expert's stream on B");
     eprintln!(
         "new_request created on A seen on B after {:?}",
         started.elapsed()
     );
 
     // The answer posted to B reaches the agent's stream on A.
-    let mut agent_on_a = Stream::open(&c, &c.a, STREAM, &c.client_key, None).await;
+    let mut agent_on_a = open_stream(&c, &c.a, STREAM, &c.client_key, None).await;
     let started = Instant::now();
     c.answer(&c.b, &id, "yes (answered on B)").await;
     let answered = started.elapsed();
     let events = agent_on_a.until("responded", &id).await;
     let delivered = started.elapsed();
-    assert_events(
+    assert_events_in(
         &events,
         0,
         &[("new_message", &id), ("responded", &id)],
@@ -683,7 +373,7 @@ async fn a_stream_on_one_instance_receives_an_answer_posted_to_the_other() {
         );
     }
     eprintln!("answer posted to B (200 after {answered:?}) delivered on A after {delivered:?}");
-    agent_on_a.assert_quiet("agent's stream on A").await;
+    agent_on_a.assert_quiet_in("agent's stream on A").await;
     assert_eq!(c.status(&c.a, &id).await, "responded");
 }
 
@@ -701,21 +391,21 @@ async fn a_signed_request_accepted_by_one_instance_is_a_replay_on_the_other() {
         &key,
         &json!({"publicKey": device.public_key().to_hex()}),
     );
-    let resp = enroll.send(&c, &c.a).await;
+    let resp = enroll.send(&(&c, &c.a)).await;
     assert_eq!(resp.status, StatusCode::OK, "enroll on A: {}", resp.text);
     assert_eq!(resp.body["deviceId"], device.device_id(), "{}", resp.text);
 
     // B knows the enrollment: unsigned requests with the key are refused there too.
-    let resp = Req::ask(&key, "unsigned on B").send(&c, &c.b).await;
+    let resp = Req::ask(&key, "unsigned on B").send(&(&c, &c.b)).await;
     assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{}", resp.text);
     assert_eq!(resp.body["code"], "SIGNATURE_REQUIRED", "{}", resp.text);
 
-    let signed = Req::ask(&key, &format!("only once {}", unique())).signed(&device);
-    let resp = signed.send(&c, &c.a).await;
+    let signed = Req::ask(&key, &format!("only once {}", unique())).signed(&device, now_ms());
+    let resp = signed.send(&(&c, &c.a)).await;
     assert_eq!(resp.status, StatusCode::OK, "signed on A: {}", resp.text);
     let id = resp.id();
 
-    let replay = signed.send(&c, &c.b).await;
+    let replay = signed.send(&(&c, &c.b)).await;
     assert_eq!(
         replay.status,
         StatusCode::UNAUTHORIZED,
@@ -729,7 +419,7 @@ async fn a_signed_request_accepted_by_one_instance_is_a_replay_on_the_other() {
     );
     assert!(!replay.text.contains(&key), "key leaked: {}", replay.text);
     // And on A, for completeness.
-    let again = signed.send(&c, &c.a).await;
+    let again = signed.send(&(&c, &c.a)).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{}", again.text);
     assert_eq!(again.body["code"], "SIGNATURE_REPLAYED", "{}", again.text);
 
@@ -744,10 +434,10 @@ async fn a_signed_request_accepted_by_one_instance_is_a_replay_on_the_other() {
     }
 
     // A fresh signature is accepted by B: it refused the replay, not the device.
-    let fresh = Req::ask(&key, "signed again, on B").signed(&device);
-    let resp = fresh.send(&c, &c.b).await;
+    let fresh = Req::ask(&key, "signed again, on B").signed(&device, now_ms());
+    let resp = fresh.send(&(&c, &c.b)).await;
     assert_eq!(resp.status, StatusCode::OK, "fresh on B: {}", resp.text);
-    let replay = fresh.send(&c, &c.a).await;
+    let replay = fresh.send(&(&c, &c.a)).await;
     assert_eq!(
         replay.body["code"], "SIGNATURE_REPLAYED",
         "B's nonce replayed on A: {}",
@@ -763,14 +453,14 @@ async fn an_idempotent_creation_retried_on_the_other_instance_is_the_same_reques
     let Some(c) = Cluster::start(&[]).await else {
         return;
     };
-    let mut expert_on_b = Stream::open(&c, &c.b, STREAM, &c.expert_key, None).await;
+    let mut expert_on_b = open_stream(&c, &c.b, STREAM, &c.expert_key, None).await;
     let idempotency = format!("retry-{}", unique());
     let create =
         Req::ask(&c.client_key, "once, whatever instance").header("idempotency-key", &idempotency);
-    let first = create.send(&c, &c.a).await;
+    let first = create.send(&(&c, &c.a)).await;
     assert_eq!(first.status, StatusCode::OK, "on A: {}", first.text);
     let id = first.id();
-    let retried = create.send(&c, &c.b).await;
+    let retried = create.send(&(&c, &c.b)).await;
     assert_eq!(
         retried.status,
         StatusCode::OK,
@@ -781,7 +471,7 @@ async fn an_idempotent_creation_retried_on_the_other_instance_is_the_same_reques
         retried.text, first.text,
         "the retry on B does not return A's answer byte for byte"
     );
-    let again = create.send(&c, &c.a).await;
+    let again = create.send(&(&c, &c.a)).await;
     assert_eq!(again.text, first.text, "a second retry, on A");
 
     for on in [&c.a, &c.b] {
@@ -795,9 +485,9 @@ async fn an_idempotent_creation_retried_on_the_other_instance_is_the_same_reques
     }
     // The expert was told once.
     let events = expert_on_b.until("new_request", &id).await;
-    assert_events(&events, 0, &[("new_request", &id)], "expert's stream on B");
+    assert_events_in(&events, 0, &[("new_request", &id)], "expert's stream on B");
     expert_on_b
-        .assert_quiet("a retried creation appended an event")
+        .assert_quiet_in("a retried creation appended an event")
         .await;
 
     // The same key sent to both at once: one creation, one answer for both.
@@ -806,7 +496,8 @@ async fn an_idempotent_creation_retried_on_the_other_instance_is_the_same_reques
         let idempotency = format!("race-{round}-{}", unique());
         let create = Req::ask(&c.client_key, &format!("race {round}"))
             .header("idempotency-key", &idempotency);
-        let (on_a, on_b) = tokio::join!(create.send(&c, &c.a), create.send(&c, &c.b));
+        let (to_a, to_b) = ((&c, &c.a), (&c, &c.b));
+        let (on_a, on_b) = tokio::join!(create.send(&to_a), create.send(&to_b));
         assert_eq!(
             on_a.status,
             StatusCode::OK,
@@ -843,7 +534,7 @@ async fn agents_resume_on_the_other_instance_after_kill_9_and_miss_nothing() {
     // Each agent opens its stream on A, then asks on A, and reads up to its new_request.
     let mut streams = Vec::new();
     for _ in 0..AGENTS {
-        streams.push(Stream::open(&c, &c.a, STREAM, &c.client_key, None).await);
+        streams.push(open_stream(&c, &c.a, STREAM, &c.client_key, None).await);
     }
     let mut waiting = Vec::new();
     for (n, stream) in streams.iter_mut().enumerate() {
@@ -867,7 +558,7 @@ async fn agents_resume_on_the_other_instance_after_kill_9_and_miss_nothing() {
     let mut resumed = Vec::new();
     for (id, last) in &waiting {
         let path = format!("{STREAM}?requestId={id}");
-        resumed.push(Stream::open(&c, &c.b, &path, &c.client_key, Some(*last)).await);
+        resumed.push(open_stream(&c, &c.b, &path, &c.client_key, Some(*last)).await);
     }
     let (late, _) = &waiting[AGENTS - 1];
     c.answer(&c.b, late, "answered on B after the agent resumed")
@@ -876,13 +567,13 @@ async fn agents_resume_on_the_other_instance_after_kill_9_and_miss_nothing() {
     for (n, ((id, last), stream)) in waiting.iter().zip(&mut resumed).enumerate() {
         let context = format!("agent {n} resumed on B after event {last}");
         let events = stream.until("responded", id).await;
-        assert_events(
+        assert_events_in(
             &events,
             *last,
             &[("new_message", id), ("responded", id)],
             &context,
         );
-        stream.assert_quiet(&context).await;
+        stream.assert_quiet_in(&context).await;
         assert_eq!(c.status(&c.b, id).await, "responded", "{context}");
     }
 }
@@ -907,7 +598,7 @@ async fn the_per_key_rate_limit_holds_across_instances() {
         .enumerate()
     {
         let resp = Req::ask(&c.client_key, &format!("request {}", n + 1))
-            .send(&c, on)
+            .send(&(&c, on))
             .await;
         if n < 10 {
             assert_eq!(

@@ -7,106 +7,23 @@
 
 mod common;
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::TestApp;
-use heysummon_sdk::wire::StreamEvent;
+use common::sse::{Read, Stream, WAIT, assert_events};
 use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-/// The longest any single wait in these tests may take.
-const WAIT: Duration = Duration::from_secs(5);
-/// How long a stream must stay silent to count as "nothing more arrives".
-const QUIET: Duration = Duration::from_millis(300);
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 /// `exp` far beyond the manual clock (2096).
 const FAR_FUTURE: i64 = 4_000_000_000;
 const STREAM: &str = "/api/v1/events/stream";
 
 type Headers<'a> = &'a [(&'a str, &'a str)];
-
-/// One SSE frame (the lines up to a blank line).
-#[derive(Clone, Debug, Default)]
-struct Frame {
-    id: Option<String>,
-    event: Option<String>,
-    data: Option<String>,
-    retry: Option<u64>,
-    comments: Vec<String>,
-}
-
-impl Frame {
-    fn parse(text: &str) -> Self {
-        let mut frame = Self::default();
-        for line in text.split('\n') {
-            if let Some(comment) = line.strip_prefix(':') {
-                let comment = comment.strip_prefix(' ').unwrap_or(comment);
-                frame.comments.push(comment.to_owned());
-                continue;
-            }
-            let (field, value) = line.split_once(':').unwrap_or((line, ""));
-            let value = value.strip_prefix(' ').unwrap_or(value).to_owned();
-            match field {
-                "id" => frame.id = Some(value),
-                "event" => frame.event = Some(value),
-                "retry" => frame.retry = Some(value.parse().unwrap()),
-                "data" => {
-                    let joined = frame.data.take().map(|d| format!("{d}\n{value}"));
-                    frame.data = Some(joined.unwrap_or(value));
-                }
-                _ => {}
-            }
-        }
-        frame
-    }
-
-    /// Whether the frame dispatches an event (not only comments or `retry:`).
-    fn is_event(&self) -> bool {
-        self.data.is_some() || self.event.is_some()
-    }
-
-    fn id(&self) -> i64 {
-        self.id.as_deref().unwrap().parse().unwrap()
-    }
-
-    fn kind(&self) -> &str {
-        self.event.as_deref().unwrap()
-    }
-
-    fn data(&self) -> &str {
-        self.data.as_deref().unwrap()
-    }
-
-    fn payload(&self) -> StreamEvent {
-        serde_json::from_str(self.data()).unwrap()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(self.data()).unwrap()
-    }
-
-    fn request_id(&self) -> String {
-        self.json()["requestId"].as_str().unwrap().to_owned()
-    }
-}
-
-enum Read {
-    Frame(Frame),
-    End,
-    Timeout,
-}
-
-/// An open event stream with a small SSE frame parser over `Response::chunk`.
-struct Stream {
-    response: reqwest::Response,
-    buffer: Vec<u8>,
-    frames: VecDeque<Frame>,
-}
 
 async fn send(server: &TestApp, path: &str, headers: Headers<'_>) -> reqwest::Response {
     let mut request = server.http.get(server.url(path));
@@ -124,132 +41,22 @@ async fn status_of(server: &TestApp, path: &str, headers: Headers<'_>) -> Status
     send(server, path, headers).await.status()
 }
 
-impl Stream {
-    /// Opens a stream and consumes the greeting (`retry:` + `: connected`).
-    async fn connect(server: &TestApp, path: &str, headers: Headers<'_>) -> Self {
-        let response = send(server, path, headers).await;
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
-        let content_type = response.headers()["content-type"].to_str().unwrap();
-        assert!(
-            content_type.starts_with("text/event-stream"),
-            "{content_type}"
-        );
-        let mut stream = Self {
-            response,
-            buffer: Vec::new(),
-            frames: VecDeque::new(),
-        };
-        let Read::Frame(first) = stream.read(WAIT).await else {
-            panic!("no greeting frame on {path}");
-        };
-        assert_eq!(first.retry, Some(3000), "{first:?}");
-        assert!(first.comments.iter().any(|c| c == "connected"), "{first:?}");
-        assert!(!first.is_event(), "{first:?}");
-        stream
-    }
-
-    async fn with_key(server: &TestApp, path: &str, key: &str) -> Self {
-        Self::connect(server, path, &[("x-api-key", key)]).await
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.response
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-    }
-
-    async fn read(&mut self, within: Duration) -> Read {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(frame) = self.frames.pop_front() {
-                return Read::Frame(frame);
-            }
-            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
-                Err(_) => return Read::Timeout,
-                Ok(Ok(None) | Err(_)) => return Read::End,
-                Ok(Ok(Some(bytes))) => {
-                    self.buffer.extend(bytes.iter().filter(|b| **b != b'\r'));
-                    while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
-                        let text: Vec<u8> = self.buffer.drain(..end + 2).collect();
-                        let text = String::from_utf8(text).unwrap();
-                        self.frames
-                            .push_back(Frame::parse(text.trim_end_matches('\n')));
-                    }
-                }
-            }
-        }
-    }
-
-    /// The next event frame (comments skipped); panics when none arrives in time.
-    async fn next_event(&mut self) -> Frame {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.read(left).await {
-                Read::Frame(frame) if frame.is_event() => return frame,
-                Read::Frame(_) => {}
-                Read::End => panic!("stream ended while waiting for an event"),
-                Read::Timeout => panic!("no event within {WAIT:?}"),
-            }
-        }
-    }
-
-    async fn events(&mut self, n: usize) -> Vec<Frame> {
-        let mut events = Vec::new();
-        for _ in 0..n {
-            events.push(self.next_event().await);
-        }
-        events
-    }
-
-    /// Everything that arrives during `during`: (event frames, comment-only frames).
-    async fn collect(&mut self, during: Duration) -> (Vec<Frame>, Vec<Frame>) {
-        let deadline = Instant::now() + during;
-        let (mut events, mut comments) = (Vec::new(), Vec::new());
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.read(left).await {
-                Read::Frame(frame) if frame.is_event() => events.push(frame),
-                Read::Frame(frame) => comments.push(frame),
-                Read::End | Read::Timeout => return (events, comments),
-            }
-        }
-    }
-
-    /// Whether the stream ends (frames before the end are skipped) within [`WAIT`].
-    async fn ends(&mut self) -> bool {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.read(left).await {
-                Read::Frame(_) => {}
-                Read::End => return true,
-                Read::Timeout => return false,
-            }
-        }
-    }
-
-    async fn assert_quiet(&mut self) {
-        let (events, _) = self.collect(QUIET).await;
-        assert!(events.is_empty(), "unexpected events: {events:?}");
-    }
+/// Opens a stream and consumes the greeting (`retry:` + `: connected`).
+async fn connect(server: &TestApp, path: &str, headers: Headers<'_>) -> Stream {
+    let response = send(server, path, headers).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let (stream, greeting) = Stream::greeted(response, path).await;
+    assert_eq!(greeting.retry, Some(3000), "{greeting:?}");
+    stream
 }
 
-/// Asserts the (type, requestId) of each frame, and strictly increasing ids after `after`.
-#[track_caller]
-fn assert_events(frames: &[Frame], after: i64, expected: &[(&str, &str)]) {
-    let mut last = after;
-    for frame in frames {
-        assert!(frame.id() > last, "ids not increasing: {frames:?}");
-        last = frame.id();
-    }
-    let got: Vec<_> = frames.iter().map(|f| (f.kind(), f.request_id())).collect();
-    let want: Vec<_> = expected
-        .iter()
-        .map(|(k, r)| (*k, (*r).to_owned()))
-        .collect();
-    assert_eq!(got, want);
+async fn connect_with_key(server: &TestApp, path: &str, key: &str) -> Stream {
+    connect(server, path, &[("x-api-key", key)]).await
 }
 
 fn jwt(header: &Value, claims: &Value, secret: &str) -> String {
@@ -293,7 +100,7 @@ async fn sse_delivers_answer_events_without_content() {
         .get(&format!("/api/v1/help/{id}"), &server.client_key)
         .await;
     let key = [("x-api-key", server.client_key.as_str())];
-    let mut stream = Stream::connect(&server, STREAM, &key).await;
+    let mut stream = connect(&server, STREAM, &key).await;
     assert_eq!(stream.header("cache-control"), Some("no-store"));
 
     server.answer(&server.expert_key, &id, answer).await;
@@ -318,7 +125,7 @@ async fn sse_delivers_answer_events_without_content() {
     let wanted = server.ask_ok(&server.client_key, "first").await;
     let other = server.ask_ok(&server.client_key, "second").await;
     let path = format!("{STREAM}?requestId={wanted}");
-    let mut narrowed = Stream::connect(&server, &path, &key).await;
+    let mut narrowed = connect(&server, &path, &key).await;
     server
         .answer(&server.expert_key, &other, "to the other")
         .await;
@@ -337,7 +144,7 @@ async fn sse_delivers_answer_events_without_content() {
 #[tokio::test]
 async fn expert_stream_gets_new_requests_and_notifications() {
     let server = common::spawn().await;
-    let mut stream = Stream::with_key(&server, STREAM, &server.expert_key).await;
+    let mut stream = connect_with_key(&server, STREAM, &server.expert_key).await;
     let id = server.ask_ok(&server.client_key, "help me").await;
     let frame = stream.next_event().await;
     assert_eq!((frame.kind(), frame.request_id()), ("new_request", id));
@@ -369,7 +176,7 @@ async fn expert_stream_gets_new_requests_and_notifications() {
 async fn reconnect_replays_exactly_the_missed_events() {
     let server = common::spawn().await;
     let key = [("x-api-key", server.client_key.as_str())];
-    let mut stream = Stream::connect(&server, STREAM, &key).await;
+    let mut stream = connect(&server, STREAM, &key).await;
     let first = server.ask_ok(&server.client_key, "one").await;
     server.answer(&server.expert_key, &first, "a").await;
     let seen = stream.events(3).await;
@@ -395,7 +202,7 @@ async fn reconnect_replays_exactly_the_missed_events() {
 
     let last_header = last.to_string();
     let headers = [key[0], ("last-event-id", last_header.as_str())];
-    let mut resumed = Stream::connect(&server, STREAM, &headers).await;
+    let mut resumed = connect(&server, STREAM, &headers).await;
     let replayed = resumed.events(4).await;
     assert_events(&replayed, last, &missed);
     assert_eq!(resumed.header("last-event-id"), None);
@@ -403,7 +210,7 @@ async fn reconnect_replays_exactly_the_missed_events() {
 
     // The same with the query parameter, from the middle.
     let path = format!("{STREAM}?lastEventId={}", replayed[1].id());
-    let mut resumed = Stream::connect(&server, &path, &key).await;
+    let mut resumed = connect(&server, &path, &key).await;
     let replayed_again = resumed.events(2).await;
     assert_events(&replayed_again, replayed[1].id(), &missed[2..]);
     assert_eq!(replayed_again[0].id(), replayed[2].id());
@@ -419,7 +226,7 @@ async fn reconnect_replays_exactly_the_missed_events() {
 async fn replay_survives_a_restart() {
     let server = common::spawn().await;
     let key = server.client_key.clone();
-    let mut stream = Stream::with_key(&server, STREAM, &key).await;
+    let mut stream = connect_with_key(&server, STREAM, &key).await;
     let first = server.ask_ok(&key, "before restart").await;
     let seen = stream.next_event().await;
     assert_eq!(
@@ -441,7 +248,7 @@ async fn replay_survives_a_restart() {
         ("x-api-key", key.as_str()),
         ("last-event-id", last.as_str()),
     ];
-    let mut resumed = Stream::connect(&server, STREAM, &headers).await;
+    let mut resumed = connect(&server, STREAM, &headers).await;
     let replayed = resumed.events(3).await;
     let expected = [
         ("new_request", second.as_str()),
@@ -455,7 +262,7 @@ async fn replay_survives_a_restart() {
 #[tokio::test]
 async fn idle_streams_get_keep_alive_comments() {
     let server = common::spawn_with(|c| c.events.keep_alive_secs = 1).await;
-    let mut stream = Stream::with_key(&server, STREAM, &server.client_key).await;
+    let mut stream = connect_with_key(&server, STREAM, &server.client_key).await;
     let started = Instant::now();
     let Read::Frame(frame) = stream.read(Duration::from_millis(2500)).await else {
         panic!("no keep-alive within 2.5 s");
@@ -468,9 +275,9 @@ async fn idle_streams_get_keep_alive_comments() {
 #[tokio::test]
 async fn graceful_shutdown_ends_open_streams() {
     let mut server = common::spawn().await;
-    let mut client = Stream::with_key(&server, STREAM, &server.client_key).await;
+    let mut client = connect_with_key(&server, STREAM, &server.client_key).await;
     let topic = format!("/heysummon/experts/{}", server.expert_id);
-    let mut hub = Stream::with_key(&server, &mercure(&topic), &server.expert_key).await;
+    let mut hub = connect_with_key(&server, &mercure(&topic), &server.expert_key).await;
     tokio::time::timeout(WAIT, server.stop())
         .await
         .expect("shutdown completes while streams are open");
@@ -489,15 +296,15 @@ async fn other_tenants_never_see_events() {
     let from_start = [client[0], ("last-event-id", "0")];
     let topic = format!("/heysummon/requests/{alice_request}");
     let mut streams = [
-        Stream::connect(&server, STREAM, &client).await,
-        Stream::connect(&server, STREAM, &expert).await,
-        Stream::connect(&server, STREAM, &from_start).await,
-        Stream::connect(&server, &mercure(&topic), &client).await,
-        Stream::connect(&server, &mercure("*"), &client).await,
-        Stream::connect(&server, &mercure("*"), &expert).await,
-        Stream::connect(&server, &mercure("*"), &from_start).await,
+        connect(&server, STREAM, &client).await,
+        connect(&server, STREAM, &expert).await,
+        connect(&server, STREAM, &from_start).await,
+        connect(&server, &mercure(&topic), &client).await,
+        connect(&server, &mercure("*"), &client).await,
+        connect(&server, &mercure("*"), &expert).await,
+        connect(&server, &mercure("*"), &from_start).await,
     ];
-    let mut alice = Stream::with_key(&server, STREAM, &server.client_key).await;
+    let mut alice = connect_with_key(&server, STREAM, &server.client_key).await;
 
     server
         .answer(&server.expert_key, &alice_request, "yes")
@@ -543,9 +350,9 @@ async fn mercure_subscriptions_by_jwt_and_api_key() {
     let by_token = [("authorization", request_auth.as_str())];
     let any_token = [("authorization", any_auth.as_str())];
     let key = [("x-api-key", server.client_key.as_str())];
-    let mut by_request = Stream::connect(&server, &any, &by_token).await;
-    let mut by_expert = Stream::connect(&server, &expert_topic, &any_token).await;
-    let mut by_key = Stream::connect(&server, &r1_topic, &key).await;
+    let mut by_request = connect(&server, &any, &by_token).await;
+    let mut by_expert = connect(&server, &expert_topic, &any_token).await;
+    let mut by_key = connect(&server, &r1_topic, &key).await;
 
     server.answer(&bob.expert_key, &r3, "b").await;
     server.answer(&server.expert_key, &r2, "a").await;
@@ -625,7 +432,7 @@ async fn mercure_bearer_refused_without_a_secret() {
 async fn pruned_cursor_is_answered_with_earliest() {
     let server = common::spawn_with(|c| c.events.retention_secs = 60).await;
     let key = [("x-api-key", server.client_key.as_str())];
-    let mut stream = Stream::connect(&server, STREAM, &key).await;
+    let mut stream = connect(&server, STREAM, &key).await;
     let old = server.ask_ok(&server.client_key, "old").await;
     server.answer(&server.expert_key, &old, "old answer").await;
     let old_events = stream.events(3).await;
@@ -641,7 +448,7 @@ async fn pruned_cursor_is_answered_with_earliest() {
     let from_first = [key[0], ("last-event-id", first.as_str())];
     let paths = [STREAM.to_owned(), mercure("*")];
     for path in &paths {
-        let mut stream = Stream::connect(&server, path, &from_first).await;
+        let mut stream = connect(&server, path, &from_first).await;
         assert_eq!(stream.header("last-event-id"), Some("earliest"), "{path}");
         // What is retained is still replayed; the pruned events are gone.
         let frame = stream.next_event().await;
@@ -655,7 +462,7 @@ async fn pruned_cursor_is_answered_with_earliest() {
     let last = old_events[2].id().to_string();
     let from_last = [key[0], ("last-event-id", last.as_str())];
     for path in &paths {
-        let stream = Stream::connect(&server, path, &from_last).await;
+        let stream = connect(&server, path, &from_last).await;
         assert_eq!(stream.header("last-event-id"), None, "{path}");
     }
 }
@@ -745,7 +552,7 @@ async fn replay_moves_past_events_the_topic_filter_drops() {
     let auth = format!("Bearer {tok}");
     let r1_topic = mercure(&format!("/heysummon/requests/{r1}"));
     let headers = [("authorization", auth.as_str()), ("last-event-id", "0")];
-    let mut s = Stream::connect(&server, &r1_topic, &headers).await;
+    let mut s = connect(&server, &r1_topic, &headers).await;
     let _first = s.next_event().await;
     let (_idle, _) = s.collect(Duration::from_secs(3)).await;
     // now a live r1 event: does it arrive?
@@ -764,7 +571,7 @@ async fn request_replay_is_not_cut_short_by_other_requests_events() {
     let target = server.ask_ok(&server.client_key, "target").await;
     let mark = {
         let key = [("x-api-key", server.client_key.as_str())];
-        let mut s = Stream::connect(&server, STREAM, &key).await;
+        let mut s = connect(&server, STREAM, &key).await;
         let id = server.ask_ok(&server.client_key, "noise0").await;
         let _ = id;
         s.next_event().await.id()
@@ -782,7 +589,7 @@ async fn request_replay_is_not_cut_short_by_other_requests_events() {
         ("x-api-key", server.client_key.as_str()),
         ("last-event-id", m.as_str()),
     ];
-    let mut s = Stream::connect(&server, &path, &headers).await;
+    let mut s = connect(&server, &path, &headers).await;
     let (events, _) = s.collect(Duration::from_secs(2)).await;
     assert!(
         !events.is_empty(),
@@ -794,7 +601,7 @@ async fn request_replay_is_not_cut_short_by_other_requests_events() {
 async fn events_of_other_processes_are_published_in_place() {
     let server = common::spawn().await;
     let key = [("x-api-key", server.client_key.as_str())];
-    let mut s = Stream::connect(&server, STREAM, &key).await;
+    let mut s = connect(&server, STREAM, &key).await;
     let r1 = server.ask_ok(&server.client_key, "one").await;
     let _first = s.next_event().await;
     // A "CLI" on the same database file.
@@ -834,7 +641,7 @@ async fn shutdown_ends_streams_that_are_replaying() {
         ("x-api-key", server.client_key.as_str()),
         ("last-event-id", "0"),
     ];
-    let mut s = Stream::connect(&server, &topic, &headers).await;
+    let mut s = connect(&server, &topic, &headers).await;
     let _ = s.next_event().await;
     let done = tokio::time::timeout(Duration::from_secs(5), server.stop()).await;
     assert!(

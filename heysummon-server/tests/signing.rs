@@ -9,129 +9,17 @@ mod common;
 
 use base64::Engine as _;
 use common::TestApp;
+use common::signed::{Req, Resp, help_body};
 use heysummon_sdk::keys::{EncryptionKeyPair, SigningKeyPair};
 use heysummon_sdk::signing::{
-    HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, Nonce, RequestParts,
-    RequestSigner,
+    HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, Nonce, RequestSigner,
 };
 use heysummon_server::provision::ClientOptions;
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-
-/// One HTTP request exactly as it will be sent.
-#[derive(Clone, Debug)]
-struct Req {
-    method: Method,
-    path: String,
-    key: Option<String>,
-    body: Vec<u8>,
-    headers: Vec<(String, String)>,
-}
-
-impl Req {
-    fn get(path: impl Into<String>, key: &str) -> Self {
-        Self {
-            method: Method::GET,
-            path: path.into(),
-            key: Some(key.to_owned()),
-            body: Vec::new(),
-            headers: Vec::new(),
-        }
-    }
-
-    fn post(path: impl Into<String>, key: &str, body: &Value) -> Self {
-        Self {
-            method: Method::POST,
-            path: path.into(),
-            key: Some(key.to_owned()),
-            body: serde_json::to_vec(body).unwrap(),
-            headers: Vec::new(),
-        }
-    }
-
-    /// `POST /api/v1/help` with the key in the body and, since the signature covers it, in the
-    /// `x-api-key` header too.
-    fn ask(key: &str, question: &str) -> Self {
-        Self::post("/api/v1/help", key, &help_body(key, question))
-    }
-
-    /// `POST /api/v1/devices` enrolling `device`.
-    fn enroll(key: &str, device: &RequestSigner) -> Self {
-        let body = json!({"publicKey": device.public_key().to_hex()});
-        Self::post("/api/v1/devices", key, &body)
-    }
-
-    /// Adds the four signature headers over the request as it is now.
-    fn signed_at(mut self, signer: &RequestSigner, timestamp_ms: i64, nonce: Nonce) -> Self {
-        let parts = RequestParts {
-            method: self.method.as_str(),
-            path_and_query: &self.path,
-            body: &self.body,
-            api_key: self.key.as_deref().unwrap_or(""),
-        };
-        let headers = signer.sign_at(&parts, timestamp_ms, nonce);
-        self.headers.extend(
-            headers
-                .to_pairs()
-                .into_iter()
-                .map(|(name, value)| (name.to_owned(), value)),
-        );
-        self
-    }
-
-    /// Signed now (the server's clock) with a fresh nonce.
-    fn signed(self, server: &TestApp, signer: &RequestSigner) -> Self {
-        self.signed_at(signer, server.clock.now(), Nonce::random())
-    }
-
-    fn set_header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.retain(|(n, _)| n != name);
-        self.headers.push((name.to_owned(), value.into()));
-        self
-    }
-
-    fn without_header(mut self, name: &str) -> Self {
-        self.headers.retain(|(n, _)| n != name);
-        self
-    }
-}
-
-/// The answer: status, JSON body, raw text.
-struct Resp {
-    status: StatusCode,
-    body: Value,
-    text: String,
-}
+use reqwest::StatusCode;
+use serde_json::json;
 
 async fn send(server: &TestApp, req: &Req) -> Resp {
-    let mut builder = server
-        .http
-        .request(req.method.clone(), server.url(&req.path));
-    if let Some(key) = &req.key {
-        builder = builder.header("x-api-key", key);
-    }
-    if req.method == Method::POST {
-        builder = builder
-            .header("content-type", "application/json")
-            .body(req.body.clone());
-    }
-    for (name, value) in &req.headers {
-        builder = builder.header(name, value);
-    }
-    let response = builder.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp { status, body, text }
-}
-
-fn help_body(key: &str, question: &str) -> Value {
-    json!({
-        "apiKey": key,
-        "signPublicKey": "test-sign-key",
-        "encryptPublicKey": "test-encrypt-key",
-        "question": question,
-    })
+    req.send(server).await
 }
 
 fn new_device() -> RequestSigner {
@@ -194,21 +82,25 @@ async fn enrolled_key_must_sign_and_signed_requests_succeed() {
     assert_rejected(&resp, "SIGNATURE_REQUIRED", &[&key]);
 
     // Signed: GET /help/:id, GET with a query, POST /help, POST /message.
-    let resp = send(&server, &Req::get(&help, &key).signed(&server, &device)).await;
+    let resp = send(
+        &server,
+        &Req::get(&help, &key).signed(&device, server.clock.now()),
+    )
+    .await;
     assert_ok(&resp);
     assert_eq!(resp.body["requestId"], before.as_str());
     assert_eq!(resp.body["status"], "pending");
     let with_query = format!("/api/v1/messages/{before}?view=all&x=%20y");
     let resp = send(
         &server,
-        &Req::get(&with_query, &key).signed(&server, &device),
+        &Req::get(&with_query, &key).signed(&device, server.clock.now()),
     )
     .await;
     assert_ok(&resp);
 
     let resp = send(
         &server,
-        &Req::ask(&key, "signed question").signed(&server, &device),
+        &Req::ask(&key, "signed question").signed(&device, server.clock.now()),
     )
     .await;
     assert_ok(&resp);
@@ -216,7 +108,7 @@ async fn enrolled_key_must_sign_and_signed_requests_succeed() {
     assert_eq!(resp.body["status"], "pending");
     let resp = send(
         &server,
-        &Req::get(format!("/api/v1/help/{created}"), &key).signed(&server, &device),
+        &Req::get(format!("/api/v1/help/{created}"), &key).signed(&device, server.clock.now()),
     )
     .await;
     assert_ok(&resp);
@@ -226,7 +118,7 @@ async fn enrolled_key_must_sign_and_signed_requests_succeed() {
     let path = format!("/api/v1/message/{created}");
     let resp = send(
         &server,
-        &Req::post(&path, &key, &message).signed(&server, &device),
+        &Req::post(&path, &key, &message).signed(&device, server.clock.now()),
     )
     .await;
     assert_ok(&resp);
@@ -249,28 +141,31 @@ async fn altered_requests_are_invalid_and_do_not_burn_nonces() {
     enroll_first(&server, &key, &device).await;
 
     // Body altered after signing.
-    let mut req = Req::ask(&key, "the signed question").signed(&server, &device);
+    let mut req = Req::ask(&key, "the signed question").signed(&device, server.clock.now());
     req.body = serde_json::to_vec(&help_body(&key, "a different question")).unwrap();
     assert_rejected(&send(&server, &req).await, "SIGNATURE_INVALID", &[&key]);
     // One byte of whitespace is an alteration too.
-    let mut req = Req::ask(&key, "the signed question").signed(&server, &device);
+    let mut req = Req::ask(&key, "the signed question").signed(&device, server.clock.now());
     req.body.push(b' ');
     assert_rejected(&send(&server, &req).await, "SIGNATURE_INVALID", &[&key]);
 
     // Another path, another query, a query added.
-    let mut req = Req::get(format!("/api/v1/help/{first}"), &key).signed(&server, &device);
+    let mut req =
+        Req::get(format!("/api/v1/help/{first}"), &key).signed(&device, server.clock.now());
     req.path = format!("/api/v1/help/{second}");
     assert_rejected(&send(&server, &req).await, "SIGNATURE_INVALID", &[&key]);
-    let mut req = Req::get(format!("/api/v1/help/{first}?a=1"), &key).signed(&server, &device);
+    let mut req =
+        Req::get(format!("/api/v1/help/{first}?a=1"), &key).signed(&device, server.clock.now());
     req.path = format!("/api/v1/help/{first}?a=2");
     assert_rejected(&send(&server, &req).await, "SIGNATURE_INVALID", &[&key]);
-    let mut req = Req::get(format!("/api/v1/help/{first}"), &key).signed(&server, &device);
+    let mut req =
+        Req::get(format!("/api/v1/help/{first}"), &key).signed(&device, server.clock.now());
     req.path = format!("/api/v1/help/{first}?wait=0");
     assert_rejected(&send(&server, &req).await, "SIGNATURE_INVALID", &[&key]);
 
     // The signature covers the x-api-key header: signed without it, sent with it (the key in
     // the body authenticates POST /help, the header value is still covered).
-    let mut req = Req::ask(&key, "header").signed(&server, &device);
+    let mut req = Req::ask(&key, "header").signed(&device, server.clock.now());
     req.key = None;
     assert_rejected(&send(&server, &req).await, "SIGNATURE_INVALID", &[&key]);
 
@@ -298,12 +193,12 @@ async fn replays_are_refused_even_after_a_restart() {
     let device = new_device();
     enroll_first(&server, &key, &device).await;
 
-    let get = Req::get(format!("/api/v1/help/{id}"), &key).signed(&server, &device);
+    let get = Req::get(format!("/api/v1/help/{id}"), &key).signed(&device, server.clock.now());
     assert_ok(&send(&server, &get).await);
     assert_rejected(&send(&server, &get).await, "SIGNATURE_REPLAYED", &[&key]);
 
     // A replayed POST /help creates nothing.
-    let post = Req::ask(&key, "only once").signed(&server, &device);
+    let post = Req::ask(&key, "only once").signed(&device, server.clock.now());
     assert_ok(&send(&server, &post).await);
     assert_rejected(&send(&server, &post).await, "SIGNATURE_REPLAYED", &[&key]);
     let (_, list) = server.get("/api/v1/requests", &server.expert_key).await;
@@ -324,7 +219,7 @@ async fn replays_are_refused_even_after_a_restart() {
     }
     let resp = send(&server, &Req::get(format!("/api/v1/help/{id}"), &key)).await;
     assert_rejected(&resp, "SIGNATURE_REQUIRED", &[&key]);
-    let fresh = Req::get(format!("/api/v1/help/{id}"), &key).signed(&server, &device);
+    let fresh = Req::get(format!("/api/v1/help/{id}"), &key).signed(&device, server.clock.now());
     assert_ok(&send(&server, &fresh).await);
 
     // Once the window has passed, a replay is refused for its age.
@@ -388,11 +283,11 @@ async fn unknown_devices_and_partial_or_malformed_headers_are_invalid() {
 
     // Signed by a device that was never enrolled.
     let stranger = new_device();
-    let req = Req::get(&path, &key).signed(&server, &stranger);
+    let req = Req::get(&path, &key).signed(&stranger, server.clock.now());
     assert_rejected(&send(&server, &req).await, "SIGNATURE_INVALID", &[&key]);
     // The enrolled device's signature, naming the stranger as the signer.
     let req = Req::get(&path, &key)
-        .signed(&server, &device)
+        .signed(&device, server.clock.now())
         .set_header(HEADER_DEVICE, stranger.device_id());
     assert_rejected(&send(&server, &req).await, "SIGNATURE_INVALID", &[&key]);
 
@@ -404,7 +299,7 @@ async fn unknown_devices_and_partial_or_malformed_headers_are_invalid() {
         HEADER_DEVICE,
     ] {
         let req = Req::get(&path, &key)
-            .signed(&server, &device)
+            .signed(&device, server.clock.now())
             .without_header(missing);
         let resp = send(&server, &req).await;
         assert_rejected(&resp, "SIGNATURE_INVALID", &[&key]);
@@ -414,7 +309,7 @@ async fn unknown_devices_and_partial_or_malformed_headers_are_invalid() {
     assert_rejected(&send(&server, &req).await, "SIGNATURE_INVALID", &[&key]);
 
     // Malformed values.
-    let signed = || Req::get(&path, &key).signed(&server, &device);
+    let signed = || Req::get(&path, &key).signed(&device, server.clock.now());
     let nonce_upper = signed();
     let nonce_upper = {
         let value = nonce_upper
@@ -443,8 +338,8 @@ async fn unknown_devices_and_partial_or_malformed_headers_are_invalid() {
     // A device of one tenant cannot sign for another tenant's key (which has no devices).
     let other = server.tenant("Bob").await;
     let other_id = server.ask_ok(&other.client_key, "bob").await;
-    let req =
-        Req::get(format!("/api/v1/help/{other_id}"), &other.client_key).signed(&server, &device);
+    let req = Req::get(format!("/api/v1/help/{other_id}"), &other.client_key)
+        .signed(&device, server.clock.now());
     let resp = send(&server, &req).await;
     assert_rejected(&resp, "SIGNATURE_INVALID", &[&other.client_key, &key]);
 }
@@ -462,26 +357,38 @@ async fn a_second_device_needs_a_signature_from_the_first() {
     // Signed by the device being enrolled is not enough.
     let resp = send(
         &server,
-        &Req::enroll(&key, &second).signed(&server, &second),
+        &Req::enroll(&key, &second).signed(&second, server.clock.now()),
     )
     .await;
     assert_rejected(&resp, "SIGNATURE_INVALID", &[&key]);
-    let resp = send(&server, &Req::enroll(&key, &second).signed(&server, &first)).await;
+    let resp = send(
+        &server,
+        &Req::enroll(&key, &second).signed(&first, server.clock.now()),
+    )
+    .await;
     assert_ok(&resp);
     assert_eq!(resp.body["deviceId"], second.device_id());
 
     // Both devices sign now.
     for device in [&first, &second] {
-        let resp = send(&server, &Req::ask(&key, "either").signed(&server, device)).await;
+        let resp = send(
+            &server,
+            &Req::ask(&key, "either").signed(device, server.clock.now()),
+        )
+        .await;
         assert_ok(&resp);
     }
     // Enrolling an enrolled device again conflicts; a bad key is a 400.
-    let resp = send(&server, &Req::enroll(&key, &first).signed(&server, &second)).await;
+    let resp = send(
+        &server,
+        &Req::enroll(&key, &first).signed(&second, server.clock.now()),
+    )
+    .await;
     assert_eq!(resp.status, StatusCode::CONFLICT, "{}", resp.text);
     let x25519 = EncryptionKeyPair::generate().public().to_hex();
     for bad in [x25519.as_str(), "zz", ""] {
         let req = Req::post("/api/v1/devices", &key, &json!({"publicKey": bad}));
-        let resp = send(&server, &req.signed(&server, &first)).await;
+        let resp = send(&server, &req.signed(&first, server.clock.now())).await;
         assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{bad}: {}", resp.text);
     }
     // Expert keys enroll no devices.
@@ -507,10 +414,14 @@ async fn a_device_enrolled_by_provisioning_works_the_same() {
 
     let resp = send(&server, &Req::ask(&key, "unsigned")).await;
     assert_rejected(&resp, "SIGNATURE_REQUIRED", &[&key]);
-    let resp = send(&server, &Req::ask(&key, "signed").signed(&server, &device)).await;
+    let resp = send(
+        &server,
+        &Req::ask(&key, "signed").signed(&device, server.clock.now()),
+    )
+    .await;
     assert_ok(&resp);
     let id = resp.body["requestId"].as_str().unwrap().to_owned();
-    let get = Req::get(format!("/api/v1/help/{id}"), &key).signed(&server, &device);
+    let get = Req::get(format!("/api/v1/help/{id}"), &key).signed(&device, server.clock.now());
     assert_ok(&send(&server, &get).await);
     assert_rejected(&send(&server, &get).await, "SIGNATURE_REPLAYED", &[&key]);
 
@@ -520,7 +431,7 @@ async fn a_device_enrolled_by_provisioning_works_the_same() {
     assert_rejected(&resp, "SIGNATURE_REQUIRED", &[&key]);
     let resp = send(
         &server,
-        &Req::enroll(&key, &second).signed(&server, &device),
+        &Req::enroll(&key, &second).signed(&device, server.clock.now()),
     )
     .await;
     assert_ok(&resp);
@@ -544,7 +455,7 @@ async fn a_device_enrolled_by_provisioning_works_the_same() {
             .await;
         let resp = send(
             &server,
-            &Req::ask(&other, "encoded").signed(&server, &signer),
+            &Req::ask(&other, "encoded").signed(&signer, server.clock.now()),
         )
         .await;
         assert_ok(&resp);
@@ -563,7 +474,11 @@ async fn require_signed_requests_refuses_unsigned_keys_without_devices() {
     let resp = send(&server, &Req::get("/api/v1/whoami", &key)).await;
     assert_rejected(&resp, "SIGNATURE_REQUIRED", &[&key]);
     // Signing with a device the key does not have does not help.
-    let resp = send(&server, &Req::ask(&key, "x").signed(&server, &new_device())).await;
+    let resp = send(
+        &server,
+        &Req::ask(&key, "x").signed(&new_device(), server.clock.now()),
+    )
+    .await;
     assert_rejected(&resp, "SIGNATURE_INVALID", &[&key]);
     // PROTOCOL B4: a key may enroll its first device unsigned, even when signatures are
     // required; after that only the enrolled device can act (or enroll another).
@@ -574,7 +489,7 @@ async fn require_signed_requests_refuses_unsigned_keys_without_devices() {
     assert_rejected(&resp, "SIGNATURE_REQUIRED", &[&key]);
     let resp = send(
         &server,
-        &Req::ask(&key, "now signed").signed(&server, &first),
+        &Req::ask(&key, "now signed").signed(&first, server.clock.now()),
     )
     .await;
     assert_ok(&resp);
@@ -591,7 +506,7 @@ async fn require_signed_requests_refuses_unsigned_keys_without_devices() {
         .await;
     let resp = send(
         &server,
-        &Req::ask(&guarded, "signed").signed(&server, &device),
+        &Req::ask(&guarded, "signed").signed(&device, server.clock.now()),
     )
     .await;
     assert_ok(&resp);

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +17,8 @@ use heysummon_server::testing::fake_channels::{new_webhook_secret, webhook_signa
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::binary::{BIN, run_json};
+use crate::binary::run_json;
+use crate::common::process::serve_command;
 
 const REQUESTS: usize = 30;
 /// Deliveries the receiver answers at once before it holds the rest (in flight) until released.
@@ -35,15 +36,7 @@ impl Server {
     /// Starts the binary (webhooks may reach loopback) and waits until it listens; on an empty
     /// store (`first`) also returns the first-run JSON it prints.
     fn start(db: &str, first: bool) -> (Self, Value) {
-        let mut child = Command::new(BIN)
-            .args([
-                "--json",
-                "--database-url",
-                db,
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-            ])
+        let mut child = serve_command(db)
             .env_remove("HEYSUMMON_CONFIG")
             .env_remove("HEYSUMMON_LISTEN")
             .env("HEYSUMMON_CHANNELS_ALLOW_PRIVATE_NETWORKS", "true")

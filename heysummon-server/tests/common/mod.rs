@@ -2,6 +2,10 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
+pub mod process;
+pub mod signed;
+pub mod sse;
+
 use heysummon_sdk::keys::PartyKeys;
 use heysummon_server::clock::Clock;
 use heysummon_server::config::Config;
