@@ -6,14 +6,11 @@ use deadpool_postgres::Transaction;
 use heysummon_sdk::wire::{ApprovalDecision, Sender, Status};
 use tokio_postgres::IsolationLevel;
 
-use super::rows::{col, request_row};
+use super::rows::{col, insert_message, request_row};
 use super::{PgResult, PgStore, events, pg};
 use crate::clock::Millis;
-use crate::store::columns::sender_column;
 use crate::store::statuses;
-use crate::store::{
-    ApplyOutcome, Change, FeedSide, LoggedEvent, MessageRecord, RequestRecord, StoreError,
-};
+use crate::store::{ApplyOutcome, Change, FeedSide, LoggedEvent, RequestRecord, StoreError};
 
 impl PgStore {
     /// Applies a step in one read-committed transaction. The `UPDATE … WHERE version = $2`
@@ -54,7 +51,7 @@ impl PgStore {
             return Err(StoreError::Conflict);
         };
         if let Some(message) = &change.message
-            && !insert_unless_duplicate(&tx, message).await?
+            && !insert_message(&tx, message).await?
         {
             tx.rollback().await.map_err(pg)?;
             return Ok(ApplyOutcome::DuplicateMessage);
@@ -218,40 +215,6 @@ async fn update(
         .await
         .map_err(pg)?;
     row.as_ref().map(request_row).transpose()
-}
-
-/// Inserts a step's message; `false`, inserting nothing, when its message id is already
-/// stored on the request (the constraint `UNIQUE (request_id, message_id)`, checked before
-/// any other; a concurrent insert of the same id is waited for).
-async fn insert_unless_duplicate(tx: &Transaction<'_>, m: &MessageRecord) -> PgResult<bool> {
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO messages (id, request_id, sender, ciphertext, iv, auth_tag, signature,
-                                   message_id, plaintext, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (request_id, message_id) DO NOTHING",
-        )
-        .await
-        .map_err(pg)?;
-    let inserted = tx
-        .execute(
-            &statement,
-            &[
-                &m.id,
-                &m.request_id,
-                &sender_column(m.sender),
-                &m.ciphertext,
-                &m.iv,
-                &m.auth_tag,
-                &m.signature,
-                &m.message_id,
-                &m.plaintext,
-                &m.created_at,
-            ],
-        )
-        .await
-        .map_err(pg)?;
-    Ok(inserted == 1)
 }
 
 /// The log positions a step records on its request, as SQLite records them event by event

@@ -87,6 +87,7 @@ impl PgStore {
         }
         insert_request(&tx, r).await?;
         if let Some(message) = &new.first_message {
+            // A new request: its first message cannot be a duplicate.
             insert_message(&tx, message).await?;
         }
         let appended = events::append(&tx, &new.events).await?;

@@ -120,37 +120,41 @@ pub(crate) fn message_row(row: &Row) -> PgResult<MessageRecord> {
     })
 }
 
-/// Inserts a message row inside a transaction.
+/// Inserts a message row inside a transaction; `false`, inserting nothing, when its message id
+/// is already stored on the request (the constraint `UNIQUE (request_id, message_id)`, checked
+/// before any other; a concurrent insert of the same id is waited for).
 pub(crate) async fn insert_message(
     tx: &deadpool_postgres::Transaction<'_>,
     m: &MessageRecord,
-) -> PgResult<()> {
+) -> PgResult<bool> {
     let statement = tx
         .prepare_cached(
             "INSERT INTO messages (id, request_id, sender, ciphertext, iv, auth_tag, signature,
                                    message_id, plaintext, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (request_id, message_id) DO NOTHING",
         )
         .await
         .map_err(pg)?;
-    tx.execute(
-        &statement,
-        &[
-            &m.id,
-            &m.request_id,
-            &sender_column(m.sender),
-            &m.ciphertext,
-            &m.iv,
-            &m.auth_tag,
-            &m.signature,
-            &m.message_id,
-            &m.plaintext,
-            &m.created_at,
-        ],
-    )
-    .await
-    .map_err(pg)?;
-    Ok(())
+    let inserted = tx
+        .execute(
+            &statement,
+            &[
+                &m.id,
+                &m.request_id,
+                &sender_column(m.sender),
+                &m.ciphertext,
+                &m.iv,
+                &m.auth_tag,
+                &m.signature,
+                &m.message_id,
+                &m.plaintext,
+                &m.created_at,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(inserted == 1)
 }
 
 pub(crate) const EVENT_SELECT: &str =
