@@ -8,7 +8,6 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -67,30 +66,6 @@ impl FakeDiscord {
     /// fake.
     pub fn api_base(&self) -> String {
         format!("http://{}/api/v10", self.serving.addr)
-    }
-
-    /// Answers the next `times` calls with `failure` (after any failures already planned).
-    pub fn fail_next(&self, times: usize, failure: Failure) {
-        self.shared.recorder.fail_next(times, &failure);
-    }
-
-    /// Every call, oldest first (failed ones included).
-    pub fn calls(&self) -> Vec<Call> {
-        self.shared.recorder.calls()
-    }
-
-    /// The calls of one method and path (`POST /channels/C1/messages`,
-    /// `PATCH /channels/C1/messages/{id}`), oldest first.
-    pub fn calls_of(&self, method: &str) -> Vec<Call> {
-        self.shared.recorder.calls_of(method)
-    }
-
-    /// Waits until `count` calls of `method` (as in [`FakeDiscord::calls_of`]; failed ones
-    /// included) have arrived and returns them all; panics, listing every call that did
-    /// arrive, after `timeout`.
-    pub async fn wait_for(&self, method: &str, count: usize, timeout: Duration) -> Vec<Call> {
-        let recorder = &self.shared.recorder;
-        recorder.wait_for("Discord", method, count, timeout).await
     }
 }
 
@@ -349,3 +324,5 @@ impl DiscordApp {
         })
     }
 }
+
+super::recorded_calls!(FakeDiscord, "Discord");

@@ -31,6 +31,46 @@
 //! ```
 
 pub mod discord;
+
+/// The methods every HTTP fake (Telegram, Slack, Discord) has over its recorder:
+/// `fail_next`, `calls`, `calls_of` and `wait_for`.
+macro_rules! recorded_calls {
+    ($fake:ident, $name:literal) => {
+        impl $fake {
+            /// Answers the next `times` calls with `failure` (after any failures already
+            /// planned).
+            pub fn fail_next(&self, times: usize, failure: super::Failure) {
+                self.shared.recorder.fail_next(times, &failure);
+            }
+
+            /// Every call, oldest first (failed ones included).
+            pub fn calls(&self) -> Vec<super::Call> {
+                self.shared.recorder.calls()
+            }
+
+            /// The calls of one method, oldest first.
+            pub fn calls_of(&self, method: &str) -> Vec<super::Call> {
+                self.shared.recorder.calls_of(method)
+            }
+
+            /// Waits until `count` calls of `method` (failed ones included) have arrived and
+            /// returns them all; panics, listing every call that did arrive, after `timeout`.
+            pub async fn wait_for(
+                &self,
+                method: &str,
+                count: usize,
+                timeout: std::time::Duration,
+            ) -> Vec<super::Call> {
+                self.shared
+                    .recorder
+                    .wait_for($name, method, count, timeout)
+                    .await
+            }
+        }
+    };
+}
+pub(crate) use recorded_calls;
+
 mod mime;
 pub mod slack;
 pub mod smtp;

@@ -9,7 +9,6 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -59,28 +58,6 @@ impl FakeSlack {
     /// `http://127.0.0.1:PORT/api`: the `[channels.slack] api_base` that reaches this fake.
     pub fn api_base(&self) -> String {
         format!("http://{}/api", self.serving.addr)
-    }
-
-    /// Answers the next `times` calls with `failure` (after any failures already planned).
-    pub fn fail_next(&self, times: usize, failure: Failure) {
-        self.shared.recorder.fail_next(times, &failure);
-    }
-
-    /// Every call, oldest first (failed ones included).
-    pub fn calls(&self) -> Vec<Call> {
-        self.shared.recorder.calls()
-    }
-
-    /// The calls of one method (`chat.postMessage`, …), oldest first.
-    pub fn calls_of(&self, method: &str) -> Vec<Call> {
-        self.shared.recorder.calls_of(method)
-    }
-
-    /// Waits until `count` calls of `method` (failed ones included) have arrived and returns
-    /// them all; panics, listing every call that did arrive, after `timeout`.
-    pub async fn wait_for(&self, method: &str, count: usize, timeout: Duration) -> Vec<Call> {
-        let recorder = &self.shared.recorder;
-        recorder.wait_for("Slack", method, count, timeout).await
     }
 }
 
@@ -314,3 +291,5 @@ pub fn command_body(user_id: &str, channel_id: &str, text: &str) -> String {
         .append_pair("trigger_id", "1700000003.000001.fake")
         .finish()
 }
+
+super::recorded_calls!(FakeSlack, "Slack");

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -62,28 +61,6 @@ impl FakeTelegram {
     /// `http://127.0.0.1:PORT`: the `[channels.telegram] api_base` that reaches this fake.
     pub fn api_base(&self) -> String {
         format!("http://{}", self.serving.addr)
-    }
-
-    /// Answers the next `times` calls with `failure` (after any failures already planned).
-    pub fn fail_next(&self, times: usize, failure: Failure) {
-        self.shared.recorder.fail_next(times, &failure);
-    }
-
-    /// Every call, oldest first (failed ones included).
-    pub fn calls(&self) -> Vec<Call> {
-        self.shared.recorder.calls()
-    }
-
-    /// The calls of one method (`sendMessage`, …), oldest first.
-    pub fn calls_of(&self, method: &str) -> Vec<Call> {
-        self.shared.recorder.calls_of(method)
-    }
-
-    /// Waits until `count` calls of `method` (failed ones included) have arrived and returns
-    /// them all; panics, listing every call that did arrive, after `timeout`.
-    pub async fn wait_for(&self, method: &str, count: usize, timeout: Duration) -> Vec<Call> {
-        let recorder = &self.shared.recorder;
-        recorder.wait_for("Telegram", method, count, timeout).await
     }
 
     /// The `secret_token` of the webhook registered last (`None`: none, or deleted since).
@@ -361,3 +338,5 @@ pub fn callback_update(
         },
     })
 }
+
+super::recorded_calls!(FakeTelegram, "Telegram");
