@@ -6,6 +6,17 @@ use super::{
 };
 use crate::clock::Millis;
 
+/// Before the first channel exists, dispatch has nothing to do and writes nothing (it would
+/// otherwise move its cursor with a write after every event). The first channel starts the
+/// cursor at the log's end: it hears of what happens from then on. The same SQL on every
+/// backend, run in the transaction that inserts a channel.
+pub(crate) const START_CURSOR_FOR_FIRST_CHANNEL: &str = "UPDATE channel_dispatch
+    SET cursor = (SELECT COALESCE(MAX(id), 0) FROM events)
+    WHERE NOT EXISTS (SELECT 1 FROM channels)";
+
+/// Whether any channel exists: without one, dispatch stops at once.
+pub(crate) const ANY_CHANNEL: &str = "SELECT EXISTS (SELECT 1 FROM channels)";
+
 impl Store {
     /// Records a new channel.
     pub async fn insert_channel(&self, channel: ChannelRecord) -> Result<(), StoreError> {

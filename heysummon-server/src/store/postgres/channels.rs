@@ -7,6 +7,7 @@ use super::outbox::note_failure;
 use super::rows::{col, count_col, hash_col};
 use super::{PgResult, PgStore, pg};
 use crate::clock::Millis;
+use crate::store::channels::START_CURSOR_FOR_FIRST_CHANNEL;
 use crate::store::{ChannelLink, ChannelRecord, KeyHash, StoreError};
 
 const CHANNEL_SELECT: &str = "SELECT c.id, c.expert_id, c.kind, c.name, c.settings, c.secrets,
@@ -46,8 +47,12 @@ fn link_row(row: &Row) -> PgResult<ChannelLink> {
 
 impl PgStore {
     pub(crate) async fn insert_channel(&self, channel: ChannelRecord) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let statement = client
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.execute(START_CURSOR_FOR_FIRST_CHANNEL, &[])
+            .await
+            .map_err(pg)?;
+        let statement = tx
             .prepare_cached(
                 "INSERT INTO channels (id, expert_id, kind, name, settings, secrets,
                  inbound_token_hash, paused, created_at)
@@ -55,24 +60,23 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
-        client
-            .execute(
-                &statement,
-                &[
-                    &channel.id,
-                    &channel.expert_id,
-                    &channel.kind,
-                    &channel.name,
-                    &channel.settings,
-                    &channel.secrets,
-                    &channel.inbound_token_hash.as_ref().map(|h| &h[..]),
-                    &channel.paused,
-                    &channel.created_at,
-                ],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(())
+        tx.execute(
+            &statement,
+            &[
+                &channel.id,
+                &channel.expert_id,
+                &channel.kind,
+                &channel.name,
+                &channel.settings,
+                &channel.secrets,
+                &channel.inbound_token_hash.as_ref().map(|h| &h[..]),
+                &channel.paused,
+                &channel.created_at,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+        super::commit(tx).await
     }
 
     pub(crate) async fn channel(&self, id: &str) -> Result<Option<ChannelRecord>, StoreError> {

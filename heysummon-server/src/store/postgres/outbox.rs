@@ -11,6 +11,7 @@ use tokio_postgres::Row;
 use super::rows::{col, count_col};
 use super::{PgResult, PgStore, pg};
 use crate::clock::Millis;
+use crate::store::channels::ANY_CHANNEL;
 use crate::store::statuses;
 use crate::store::{Delivered, OutboxItem, OutboxKind, StoreError};
 
@@ -45,6 +46,10 @@ impl PgStore {
         limit: u32,
     ) -> Result<(u64, u32), StoreError> {
         let mut client = self.client().await?;
+        let any: bool = col(&client.query_one(ANY_CHANNEL, &[]).await.map_err(pg)?, 0)?;
+        if !any {
+            return Ok((0, 0));
+        }
         let tx = client.transaction().await.map_err(pg)?;
         let dispatched = dispatch(&tx, now, limit).await?;
         super::commit(tx).await?;

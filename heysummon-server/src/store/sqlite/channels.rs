@@ -7,6 +7,7 @@ use super::SqliteStore;
 use super::outbox::note_failure;
 use super::rows::hash_column;
 use crate::clock::Millis;
+use crate::store::channels::START_CURSOR_FOR_FIRST_CHANNEL;
 use crate::store::{ChannelLink, ChannelRecord, KeyHash, StoreError};
 
 const CHANNEL_SELECT: &str = "SELECT c.id, c.expert_id, c.kind, c.name, c.settings, c.secrets,
@@ -37,6 +38,7 @@ fn channel_row(row: &Row<'_>) -> rusqlite::Result<ChannelRecord> {
 impl SqliteStore {
     pub(crate) async fn insert_channel(&self, channel: ChannelRecord) -> Result<(), StoreError> {
         self.write(move |conn| {
+            conn.execute(START_CURSOR_FOR_FIRST_CHANNEL, [])?;
             conn.execute(
                 "INSERT INTO channels (id, expert_id, kind, name, settings, secrets,
                  inbound_token_hash, paused, created_at)

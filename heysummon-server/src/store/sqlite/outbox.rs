@@ -6,6 +6,7 @@ use rusqlite::{Connection, Row, params};
 use super::SqliteStore;
 use super::error::SqlResult;
 use crate::clock::Millis;
+use crate::store::channels::ANY_CHANNEL;
 use crate::store::statuses;
 use crate::store::{Delivered, OutboxItem, OutboxKind, StoreError};
 
@@ -158,6 +159,9 @@ impl SqliteStore {
 /// each event's expert, and moves the cursor, in one transaction; returns how many items were
 /// queued and how many events read.
 fn dispatch(conn: &Connection, now: Millis, limit: u32) -> SqlResult<(u64, u32)> {
+    if !conn.query_row(ANY_CHANNEL, [], |r| r.get::<_, bool>(0))? {
+        return Ok((0, 0));
+    }
     let cursor: i64 = conn.query_row("SELECT cursor FROM channel_dispatch", [], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(
         "SELECT id, event_type, request_id, expert_id FROM events
