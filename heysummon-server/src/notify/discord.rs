@@ -6,7 +6,7 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::{Value, json};
 
 use super::content::{Notice, Occasion, discord};
-use super::outbound::{Outbound, SendError, bounded_body, retry_after_header, seconds_duration};
+use super::outbound::{Answer, Outbound, SendError, exchange, seconds_duration};
 use super::spec::Stored;
 use super::transport::Sent;
 
@@ -105,18 +105,19 @@ pub(crate) async fn send(
             .api()?
             .post(format!("{api_base}/channels/{channel}/messages")),
     };
-    let response = request
-        .header(
-            "authorization",
-            format!("Bot {}", stored.secret("botToken")),
-        )
-        .json(&body)
-        .send()
-        .await
-        .map_err(SendError::from_http)?;
-    let status = response.status();
-    let header_wait = retry_after_header(&response);
-    let answer: Value = serde_json::from_slice(&bounded_body(response).await?).unwrap_or_default();
+    let Answer {
+        status,
+        retry_after: header_wait,
+        json: answer,
+    } = exchange(
+        request
+            .header(
+                "authorization",
+                format!("Bot {}", stored.secret("botToken")),
+            )
+            .json(&body),
+    )
+    .await?;
     if status.is_success() {
         return Ok(Sent {
             external_id: answer["id"].as_str().map(str::to_owned),

@@ -278,8 +278,30 @@ impl Resolve for PublicOnly {
     }
 }
 
+/// What a service answered: its status, its `Retry-After`, and its body as JSON (`Null` when
+/// it is not JSON).
+pub(crate) struct Answer {
+    pub(crate) status: reqwest::StatusCode,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) json: serde_json::Value,
+}
+
+/// Sends a request and reads its answer (a bounded body, so the connection is reused): the
+/// one exchange of every channel kind.
+pub(crate) async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, SendError> {
+    let response = request.send().await.map_err(SendError::from_http)?;
+    let status = response.status();
+    let retry_after = retry_after_header(&response);
+    let json = serde_json::from_slice(&bounded_body(response).await?).unwrap_or_default();
+    Ok(Answer {
+        status,
+        retry_after,
+        json,
+    })
+}
+
 /// Reads an answer's body, at most [`MAX_BODY_BYTES`] (the rest is not read).
-pub(crate) async fn bounded_body(mut response: reqwest::Response) -> Result<Vec<u8>, SendError> {
+async fn bounded_body(mut response: reqwest::Response) -> Result<Vec<u8>, SendError> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(SendError::from_http)? {
         let room = MAX_BODY_BYTES - body.len();
@@ -299,7 +321,7 @@ pub(crate) fn is_refusal(status: reqwest::StatusCode) -> bool {
 }
 
 /// The `Retry-After` header in seconds, if any.
-pub(crate) fn retry_after_header(response: &reqwest::Response) -> Option<Duration> {
+fn retry_after_header(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
     let seconds: f64 = value.to_str().ok()?.trim().parse().ok()?;
     seconds_duration(seconds)

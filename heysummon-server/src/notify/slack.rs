@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::content::{Notice, Occasion, slack};
-use super::outbound::{Outbound, SendError, bounded_body, retry_after_header};
+use super::outbound::{Answer, Outbound, SendError, exchange};
 use super::spec::Stored;
 use super::transport::Sent;
 
@@ -111,17 +111,17 @@ pub(crate) async fn call(
     method: &str,
     body: &Value,
 ) -> Result<Value, SendError> {
-    let response = out
-        .api()?
-        .post(format!("{api_base}/{method}"))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .map_err(SendError::from_http)?;
-    let status = response.status();
-    let retry_after = retry_after_header(&response);
-    let answer: Value = serde_json::from_slice(&bounded_body(response).await?).unwrap_or_default();
+    let Answer {
+        status,
+        retry_after,
+        json: answer,
+    } = exchange(
+        out.api()?
+            .post(format!("{api_base}/{method}"))
+            .bearer_auth(token)
+            .json(body),
+    )
+    .await?;
     if status.is_success() && answer["ok"] == json!(true) {
         return Ok(answer);
     }

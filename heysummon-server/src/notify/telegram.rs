@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::content::{Notice, html};
-use super::outbound::{Outbound, SendError, bounded_body, seconds_duration};
+use super::outbound::{Answer, Outbound, SendError, exchange, seconds_duration};
 use super::spec::Stored;
 use super::transport::Sent;
 
@@ -118,15 +118,16 @@ pub(crate) async fn call(
     method: &str,
     body: &Value,
 ) -> Result<Value, SendError> {
-    let response = out
-        .api()?
-        .post(format!("{api_base}/bot{token}/{method}"))
-        .json(body)
-        .send()
-        .await
-        .map_err(SendError::from_http)?;
-    let status = response.status();
-    let answer: Value = serde_json::from_slice(&bounded_body(response).await?).unwrap_or_default();
+    let Answer {
+        status,
+        json: answer,
+        ..
+    } = exchange(
+        out.api()?
+            .post(format!("{api_base}/bot{token}/{method}"))
+            .json(body),
+    )
+    .await?;
     if status.is_success() && answer["ok"] == json!(true) {
         return Ok(answer["result"].clone());
     }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::content::{Notice, Occasion};
-use super::outbound::{Outbound, SendError, bounded_body, retry_after_header};
+use super::outbound::{Answer, Outbound, SendError, exchange};
 use super::spec::Stored;
 use super::transport::Sent;
 use crate::clock::timestamp;
@@ -90,21 +90,20 @@ pub(crate) async fn send(
     let payload = serde_json::to_vec(&body(notice)).unwrap_or_default();
     let id = format!("msg_{}", notice.delivery_id);
     let signed = signature(stored.secret("secret"), &id, now_secs, &payload);
-    let response = out
-        .webhooks()?
-        .post(url)
-        .header("content-type", "application/json")
-        .header("webhook-id", &id)
-        .header("webhook-timestamp", now_secs.to_string())
-        .header("webhook-signature", signed)
-        .body(payload)
-        .send()
-        .await
-        .map_err(SendError::from_http)?;
-    let status = response.status();
-    let retry_after = retry_after_header(&response);
-    // Read (a bounded part of) the answer so the connection can be reused.
-    let _ = bounded_body(response).await;
+    let Answer {
+        status,
+        retry_after,
+        ..
+    } = exchange(
+        out.webhooks()?
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", now_secs.to_string())
+            .header("webhook-signature", signed)
+            .body(payload),
+    )
+    .await?;
     if status.is_success() {
         Ok(Sent::default())
     } else {
