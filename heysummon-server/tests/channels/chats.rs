@@ -33,18 +33,37 @@ pub async fn telegram_update(
 }
 
 /// The message id the fake gave the bot's message containing `needle` (it numbers the messages
-/// it accepts from 100, in order).
-pub async fn find_message_id(fakes: &Fakes, needle: &str) -> i64 {
-    for (index, call) in fakes.telegram.calls_of("sendMessage").iter().enumerate() {
-        if call.json()["text"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(needle)
-        {
-            return 100 + i64::try_from(index).unwrap();
-        }
+/// it accepts from 100, in order), once the server has recorded it: the fake sees the call
+/// before the server stores the id it answered, and a reply to an unrecorded message answers
+/// nothing (as it would for a message the bot never sent).
+pub async fn find_message_id(app: &TestApp, fakes: &Fakes, channel: &str, needle: &str) -> i64 {
+    let index = fakes
+        .telegram
+        .calls_of("sendMessage")
+        .iter()
+        .position(|call| {
+            call.json()["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(needle)
+        })
+        .unwrap_or_else(|| panic!("no message with {needle:?}"));
+    let message_id = 100 + i64::try_from(index).unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while app
+        .store
+        .request_of_message(channel, &message_id.to_string())
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never recorded message {message_id}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("no message with {needle:?}");
+    message_id
 }
 
 pub async fn slack_post(

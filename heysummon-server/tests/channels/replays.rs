@@ -36,7 +36,7 @@ async fn replays_in_disguise_and_answers_from_elsewhere_do_nothing() {
         .await
         .unwrap();
     fakes.telegram.wait_for("sendMessage", 2, PATIENCE).await;
-    let message_id = find_message_id(&fakes, "Which port?").await;
+    let message_id = find_message_id(&app, &fakes, &telegram, "Which port?").await;
     let elsewhere = message_update(2, 42, 42, "8080", Some(message_id));
     assert_eq!(
         telegram_update(&app, &fakes, &secret, &elsewhere).await,

@@ -68,7 +68,7 @@ async fn telegram_buttons_and_replies_reach_the_agent_only_from_linked_users() {
         keyboard[0]["callback_data"],
         format!("approve:{}", approval.request_id())
     );
-    let message_id = find_message_id(&fakes, "Deploy to production?").await;
+    let message_id = find_message_id(&app, &fakes, &channel, "Deploy to production?").await;
 
     // Someone else in the group presses Approve: told to link, nothing decided.
     let stranger = callback_update(
@@ -157,7 +157,7 @@ async fn telegram_buttons_and_replies_reach_the_agent_only_from_linked_users() {
         })
         .count();
     assert_eq!(question_message, 1);
-    let replied_to = find_message_id(&fakes, "Which colour").await;
+    let replied_to = find_message_id(&app, &fakes, &channel, "Which colour").await;
     let reply = message_update(6, -100500, 42, "Blue, please", Some(replied_to));
     assert_eq!(telegram_update(&app, &fakes, &secret, &reply).await, 200);
     let answer = question.answer(wait()).await.unwrap();
