@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `enroll`, `device`.
+//! The command line: `serve` (the default), `enroll`, `device`, `mcp`.
 
 use std::io::Write as _;
 
@@ -34,6 +34,10 @@ pub enum Command {
     Enroll,
     /// Print the device id and public key (creating the key on first use).
     Device,
+    /// Serve the Model Context Protocol over standard input and output: the tools
+    /// `ask_human`, `await_human`, `request_approval`, `notify_human` and `approval_prompt`
+    /// for a coding agent that starts this command.
+    Mcp,
 }
 
 /// Runs a parsed command line to completion, on its own tokio runtime.
@@ -76,6 +80,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             out(&format!("device {status}"))?;
             print_device(guard.signer().public_key(), &path)
         }),
+        Command::Mcp => runtime.block_on(async {
+            enroll_at_startup(&guard).await;
+            crate::mcp::serve_stdio(guard.e2e().asker().clone(), guard.config().mcp_hold)
+                .await
+                .map_err(|e| Error::io("serve MCP on", "standard input and output", e))
+        }),
         _ if workers <= 1 => runtime.block_on(serve(guard)),
         _ => serve_threads(&runtime, &guard, workers),
     }
@@ -93,18 +103,7 @@ async fn start(guard: &Guard, workers: usize) -> Result<tokio::net::TcpListener,
         tokio::net::TcpListener::bind(config.listen).await
     }
     .map_err(|e| Error::io("listen on", config.listen.to_string(), e))?;
-    if config.auto_enroll {
-        match guard.enroll().await {
-            Ok(enrollment) => tracing::info!(
-                device = enrollment.device_id(),
-                ?enrollment,
-                "device key enrolled"
-            ),
-            Err(error) => {
-                tracing::warn!(%error, "could not enroll the device key at startup; run `heysummon-guard enroll`")
-            }
-        }
-    }
+    enroll_at_startup(guard).await;
     tracing::info!(
         listen = %config.listen,
         upstream = %config.upstream,
@@ -114,6 +113,23 @@ async fn start(guard: &Guard, workers: usize) -> Result<tokio::net::TcpListener,
         "heysummon-guard listening"
     );
     Ok(listener)
+}
+
+/// Enrolls the device key when configured to; a failure is logged, not fatal.
+async fn enroll_at_startup(guard: &Guard) {
+    if !guard.config().auto_enroll {
+        return;
+    }
+    match guard.enroll().await {
+        Ok(enrollment) => tracing::info!(
+            device = enrollment.device_id(),
+            ?enrollment,
+            "device key enrolled"
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "could not enroll the device key at startup; run `heysummon-guard enroll`")
+        }
+    }
 }
 
 /// One worker: serves on the calling runtime.

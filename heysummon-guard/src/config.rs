@@ -20,6 +20,8 @@ use crate::error::Error;
 pub const DEFAULT_UPSTREAM: &str = "http://127.0.0.1:8080";
 /// The default listen address (loopback only).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// The longest an MCP tool call holds (PROTOCOL G2).
+pub const MAX_MCP_HOLD: Duration = Duration::from_secs(45);
 /// The largest request body forwarded (PROTOCOL A: 1 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -95,6 +97,9 @@ pub struct Config {
     /// Serving threads for `serve`, each with its own current-thread tokio runtime, accept loop
     /// and upstream pool (0: one per CPU, at most 4).
     pub workers: usize,
+    /// The longest an MCP tool call holds before it answers "pending" (1 to 45 s; default
+    /// 45 s, below every agent host's tool-call timeout).
+    pub mcp_hold: Duration,
 }
 
 impl Config {
@@ -112,6 +117,7 @@ impl Config {
             safety: SafetyMode::Block,
             auto_enroll: true,
             workers: 0,
+            mcp_hold: MAX_MCP_HOLD,
         };
         config.validate()?;
         Ok(config)
@@ -202,6 +208,7 @@ impl Config {
             safety: overrides.safety.or(file.safety).unwrap_or_default(),
             auto_enroll: !overrides.no_auto_enroll && file.auto_enroll.unwrap_or(true),
             workers: overrides.workers.or(file.workers).unwrap_or(0),
+            mcp_hold: secs(overrides.mcp_hold_secs, file.mcp_hold_secs, MAX_MCP_HOLD),
         };
         config.validate()?;
         Ok(config)
@@ -237,6 +244,11 @@ impl Config {
         }
         if self.workers > 64 {
             return Err(Error::Config("workers must be at most 64".into()));
+        }
+        if self.mcp_hold.is_zero() || self.mcp_hold > MAX_MCP_HOLD {
+            return Err(Error::Config(
+                "mcp_hold_secs must be between 1 and 45".into(),
+            ));
         }
         Ok(())
     }
@@ -315,6 +327,7 @@ struct FileConfig {
     safety: Option<SafetyMode>,
     auto_enroll: Option<bool>,
     workers: Option<usize>,
+    mcp_hold_secs: Option<u64>,
 }
 
 impl FileConfig {
@@ -371,6 +384,9 @@ pub struct Overrides {
     /// Serving threads, each its own tokio runtime (0: one per CPU, at most 4).
     #[arg(long, env = "HEYSUMMON_GUARD_WORKERS", global = true)]
     pub workers: Option<usize>,
+    /// Longest an MCP tool call holds before answering "pending", seconds (1 to 45) [default: 45].
+    #[arg(long, env = "HEYSUMMON_MCP_HOLD_SECS", global = true)]
+    pub mcp_hold_secs: Option<u64>,
 }
 
 #[cfg(test)]

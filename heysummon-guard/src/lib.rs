@@ -59,6 +59,7 @@ mod error;
 pub mod hop;
 pub mod inject;
 pub mod inspect;
+pub mod mcp;
 pub mod proxy;
 pub mod response;
 pub mod safety;

@@ -1,15 +1,27 @@
 //! The guard's own answers: JSON bodies in PROTOCOL A's error shape, and the response body type
 //! that carries either those or a streamed upstream body.
 
+use std::convert::Infallible;
+
 use bytes::Bytes;
-use http_body_util::{Either, Full};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Either, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::{Value, json};
 
-/// A response body: the upstream's, streamed as it arrives, or one of the guard's own.
-pub type ProxyBody = Either<Incoming, Full<Bytes>>;
+/// A response body: the upstream's, streamed as it arrives, or one of the guard's own (whole,
+/// or streamed by the MCP endpoint).
+pub type ProxyBody = Either<Incoming, OwnBody>;
+
+/// The body of a response the guard makes itself.
+pub type OwnBody = BoxBody<Bytes, Infallible>;
+
+/// A whole body of the guard's own.
+pub fn own_body(bytes: Bytes) -> ProxyBody {
+    Either::Right(Full::new(bytes).boxed())
+}
 
 /// A request the guard answers itself instead of forwarding.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +71,7 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response<ProxyBody> {
 
 /// A response of the guard with a JSON body already serialised.
 pub(crate) fn json_bytes_response(status: StatusCode, body: Bytes) -> Response<ProxyBody> {
-    let mut response = Response::new(Either::Right(Full::new(body)));
+    let mut response = Response::new(own_body(body));
     *response.status_mut() = status;
     response
         .headers_mut()

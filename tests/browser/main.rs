@@ -22,6 +22,8 @@ mod crypto_interop;
 mod crypto_vectors;
 mod driver;
 mod driver_commands;
+#[path = "../support/node.rs"]
+mod node;
 mod page;
 mod setup;
 mod support;

@@ -43,9 +43,9 @@ fn check_and_install() -> Result<Prepared, String> {
             chromium.display()
         ));
     }
-    check_node()?;
+    crate::node::check_node("the browser tests")?;
     let driver_dir = driver_dir();
-    install_packages(&driver_dir)?;
+    crate::node::install_packages(&driver_dir, "playwright-core")?;
     Ok(Prepared {
         chromium,
         driver_dir,
@@ -94,65 +94,4 @@ fn install_chromium() {
     if !apt(&["install", "-y", "chromium"]) {
         let _ = apt(&["update"]) && apt(&["install", "-y", "chromium"]);
     }
-}
-
-fn check_node() -> Result<(), String> {
-    let how = "Install Node.js 20 or newer and npm from the distribution: \
-               `apt-get install -y nodejs npm` (with sudo when not root).";
-    let output = Command::new("node")
-        .arg("--version")
-        .output()
-        .map_err(|err| format!("the browser tests need Node.js (`node`: {err}). {how}"))?;
-    let version = String::from_utf8_lossy(&output.stdout);
-    let major = version
-        .trim()
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|major| major.parse::<u32>().ok());
-    match major {
-        Some(major) if output.status.success() && major >= 20 => Ok(()),
-        _ => Err(format!(
-            "the browser tests need Node.js 20 or newer; `node --version` says {:?}. {how}",
-            version.trim()
-        )),
-    }
-}
-
-/// `npm ci` in the driver's directory when `playwright-core` is not installed yet. A lock file
-/// in the target directory serialises test processes; the `OnceLock` above, threads.
-fn install_packages(dir: &Path) -> Result<(), String> {
-    let marker = dir.join("node_modules/playwright-core/package.json");
-    if marker.is_file() {
-        return Ok(());
-    }
-    let lock_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-driver-npm-ci.lock");
-    let lock = File::create(&lock_path)
-        .map_err(|err| format!("cannot create {}: {err}", lock_path.display()))?;
-    lock.lock()
-        .map_err(|err| format!("cannot lock {}: {err}", lock_path.display()))?;
-    if marker.is_file() {
-        return Ok(());
-    }
-    let output = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(dir)
-        .output()
-        .map_err(|err| {
-            format!(
-                "the browser tests need npm to install their driver (`npm`: {err}). Install it \
-                 with `apt-get install -y npm`, then run `npm ci` in {}.",
-                dir.display()
-            )
-        })?;
-    if !output.status.success() || !marker.is_file() {
-        return Err(format!(
-            "`npm ci` in {} failed ({}):\n{}",
-            dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    drop(lock);
-    Ok(())
 }

@@ -97,6 +97,8 @@ struct Inner {
     e2e: E2e,
     /// State shared with sibling guards, the local ask API's among it.
     shared: GuardShared,
+    /// The MCP endpoint, `/mcp`.
+    mcp: crate::mcp::HttpService,
 }
 
 impl Guard {
@@ -148,6 +150,11 @@ impl Guard {
             "deviceId": signer.device_id(),
         });
         let health = Bytes::from(serde_json::to_vec(&health).unwrap_or_default());
+        let mcp = crate::mcp::HttpService::new(
+            e2e.asker().clone(),
+            config.mcp_hold,
+            config.limits.max_body_bytes,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -160,6 +167,7 @@ impl Guard {
                 health,
                 e2e,
                 shared,
+                mcp,
             }),
         })
     }

@@ -3,14 +3,14 @@
 //! and the refusals for an upstream that failed.
 
 use heysummon_sdk::client::Conversation;
-use http_body_util::{BodyExt as _, Either, Full, Limited};
+use http_body_util::{BodyExt as _, Either, Limited};
 use hyper::body::Incoming;
 use hyper::header::CONTENT_LENGTH;
 use hyper::{Response, StatusCode};
 
 use super::Guard;
 use crate::hop;
-use crate::response::{ProxyBody, Refusal};
+use crate::response::{ProxyBody, Refusal, own_body};
 use crate::upstream::UpstreamError;
 
 /// The largest `GET /messages` answer the guard reads to decrypt (the server's requests are
@@ -52,10 +52,7 @@ impl Guard {
                     )
                 })?;
             parts.headers.remove(CONTENT_LENGTH);
-            return Ok(Response::from_parts(
-                parts,
-                Either::Right(Full::new(opened)),
-            ));
+            return Ok(Response::from_parts(parts, own_body(opened)));
         }
         Ok(Response::from_parts(parts, Either::Left(body)))
     }

@@ -3,6 +3,7 @@
 //! help, the upstream call; then the way back ([`Guard::pass_back`]).
 
 use heysummon_sdk::wire::RequestId;
+use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, Version};
 use tower::Service as _;
@@ -33,6 +34,9 @@ impl Guard {
         }
         if path == "/v1/ask" || path.starts_with("/v1/ask/") {
             return self.local_ask(parts, body).await;
+        }
+        if path == "/mcp" {
+            return self.mcp(parts, body).await;
         }
         if inspect::ambiguous_path(path) {
             return Err(Refusal::new(
@@ -135,6 +139,23 @@ impl Guard {
             }
         };
         Ok(json_response(StatusCode::OK, &answer))
+    }
+
+    /// The MCP endpoint (streamable HTTP), its body read under the guard's limits first.
+    async fn mcp(
+        &self,
+        parts: hyper::http::request::Parts,
+        body: Incoming,
+    ) -> Result<Response<ProxyBody>, Refusal> {
+        let limits = &self.inner.config.limits;
+        let (max, deadline) = (limits.max_body_bytes, limits.body_read_timeout);
+        let body = read_body(&parts.headers, body, max, deadline).await?;
+        let response = self
+            .inner
+            .mcp
+            .handle(Request::from_parts(parts, body))
+            .await;
+        Ok(response.map(Either::Right))
     }
 
     fn health(&self) -> Response<ProxyBody> {

@@ -1,0 +1,70 @@
+//! `/mcp` on a running guard: the same tools over streamable HTTP, and only for local callers.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use heysummon_guard::{ApiKey, Config, Guard, device};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::McpClient;
+use crate::support::{TestApp, expert, next_request};
+
+/// A guard serving on 127.0.0.1:0 in front of `server`; its base URL.
+async fn running_guard(
+    server: &TestApp,
+    dir: &std::path::Path,
+    stop: &CancellationToken,
+) -> String {
+    let key_file = dir.join("device.key");
+    let mut config = Config::new(
+        &server.base,
+        ApiKey::new(server.client_key.clone()).unwrap(),
+        key_file.clone(),
+    )
+    .unwrap();
+    config.key_store_dir = Some(dir.join("keys"));
+    config.mcp_hold = Duration::from_secs(45);
+    let guard = Guard::new(config, device::load_or_create(&key_file).unwrap().key).unwrap();
+    guard.enroll().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(heysummon_guard::serve::serve(listener, guard, stop.clone()));
+    base
+}
+
+#[tokio::test]
+async fn the_running_guard_serves_the_tools_over_streamable_http() {
+    let server = TestApp::spawn().await;
+    let expert = expert(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let stop = CancellationToken::new();
+    let base = running_guard(&server, dir.path(), &stop).await;
+    let client = McpClient::http(&format!("{base}/mcp")).await;
+    assert_eq!(client.ready["server"]["name"], "heysummon");
+    assert_eq!(client.tools().await.len(), 5);
+
+    let call = client.start_call("ask_human", json!({ "question": "Ship it on Friday?" }));
+    let request = next_request(&expert, &mut HashSet::new()).await;
+    assert_eq!(request.question.as_deref(), Some("Ship it on Friday?"));
+    expert.reply(&request.request_id, "Monday").await.unwrap();
+    let result = call.result().await;
+    assert_eq!(
+        result["structuredContent"]["status"], "answered",
+        "{result}"
+    );
+    assert_eq!(result["structuredContent"]["answer"], "Monday");
+    client.close().await;
+
+    // A web page cannot reach it: the guard refuses requests with an Origin.
+    let refused = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("origin", "https://evil.example")
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    stop.cancel();
+}
