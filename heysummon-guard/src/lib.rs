@@ -64,6 +64,7 @@ pub mod response;
 pub mod safety;
 pub mod serve;
 pub mod sign;
+pub mod tls;
 pub mod upstream;
 
 pub use apikey::ApiKey;
