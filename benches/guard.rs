@@ -5,8 +5,14 @@
 //! The upstream is a minimal hyper HTTP/1.1 server that answers every request with a 30-byte JSON
 //! body (`{"ok":true,"id":"bench-0001"}`) and counts accepted TCP connections and requests; it
 //! verifies nothing, so what is measured is the guard, not a server. This binary re-executes
-//! itself as the upstream (`--upstream-child`) and as the guard (`--guard-child`, the guard's
-//! library through its own command line, exactly what the `heysummon-guard` binary runs).
+//! itself as the upstream (`--upstream-child`, `benches/support/guard_upstream.rs`) and as the
+//! guard (`--guard-child`, the guard's library through its own command line, exactly what the
+//! `heysummon-guard` binary runs).
+//!
+//! Every guarded figure is measured twice: with the guard's upstream over plain HTTP and over
+//! HTTPS (the same upstream terminating TLS itself with a certificate from a test CA made at
+//! startup, `https://localhost:PORT`, the guard started with `--ca-file`). The agent's side is
+//! plain HTTP to the guard in both; the baseline ("direct") is the plain upstream.
 //!
 //! Phases:
 //! 0. Per-request steps in process (one thread, not pinned): Ed25519 request signing through the
@@ -14,18 +20,19 @@
 //!    versus in batches of 64, building the signature header values, the hop-by-hop strip.
 //! 1. Latency: upstream, guard and this load generator, each a current-thread tokio runtime,
 //!    all pinned to core 0 with `taskset`; one keep-alive connection, sequential requests, direct
-//!    and guarded alternating in blocks of 500. Added latency = guarded percentile − direct
-//!    percentile.
+//!    and guarded (HTTP and HTTPS upstream) alternating in blocks of 500. Added latency = guarded
+//!    percentile − direct percentile.
 //! 2. Throughput: nothing pinned; by default upstream 2 workers, guard 2 workers, generator 2
 //!    workers (for the upstream and the generator a worker count of 1 is a current-thread
 //!    runtime, more a multi-thread one; the guard's N workers are N threads, each with its own
 //!    current-thread runtime, accept loop and upstream pool), 32
-//!    keep-alive connections for `--seconds` each, direct then guarded against the same upstream
-//!    with the same generator. The guard's user and system CPU time per guarded request comes
-//!    from /proc (less noisy than the rate on a shared VM).
+//!    keep-alive connections for `--seconds` each, direct, then guarded over an HTTP upstream,
+//!    then guarded over an HTTPS upstream, with the same generator; ratios to direct. The guard's
+//!    user and system CPU time per guarded request comes from /proc (less noisy than the rate on
+//!    a shared VM).
 //! 3. Memory: the guard's VmRSS (and peak VmHWM) from /proc after phase 2.
 //! 4. Upstream connection reuse: connections the upstream accepted from the guard during phase 2
-//!    versus requests the guard forwarded.
+//!    versus requests the guard forwarded (for HTTPS, each connection is one TLS handshake).
 //!
 //! Run: `cargo bench --bench guard`. Options (after `--`): `--seconds N`, `--requests N`,
 //! `--guard-workers N`, `--upstream-workers N`, `--client-workers N` (throughput phase),
@@ -34,17 +41,20 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark binary: failures abort, output is the point
 
-use std::convert::Infallible;
+#[path = "support/guard_upstream.rs"]
+mod guard_upstream;
+#[path = "../tests/guard/tls_front.rs"]
+mod tls_front;
+
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser as _;
 use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response};
+use hyper::Request;
 use hyper_util::rt::TokioIo;
 
 const API_KEY: &str = "hs_cli_benchmark0000000000000001";
@@ -98,51 +108,6 @@ fn options(args: &[String]) -> Options {
     options
 }
 
-// ---------------------------------------------------------------- the upstream child
-
-fn upstream_child(workers: usize) {
-    let runtime = client_runtime(workers);
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("PORT {}", listener.local_addr().unwrap().port());
-        let connections = Arc::new(AtomicU64::new(0));
-        let requests = Arc::new(AtomicU64::new(0));
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            stream.set_nodelay(true).unwrap();
-            connections.fetch_add(1, Ordering::Relaxed);
-            let (connections, requests) = (connections.clone(), requests.clone());
-            let service =
-                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let (connections, requests) = (connections.clone(), requests.clone());
-                    async move {
-                        let stats = request.uri().path() == "/__stats";
-                        let _ = request.into_body().collect().await;
-                        let body = if stats {
-                            Bytes::from(format!(
-                                "{{\"connections\":{},\"requests\":{}}}",
-                                connections.load(Ordering::Relaxed),
-                                requests.load(Ordering::Relaxed)
-                            ))
-                        } else {
-                            requests.fetch_add(1, Ordering::Relaxed);
-                            Bytes::from_static(b"{\"ok\":true,\"id\":\"bench-0001\"}")
-                        };
-                        let response = Response::builder()
-                            .header("content-type", "application/json")
-                            .body(Full::new(body))
-                            .unwrap();
-                        Ok::<_, Infallible>(response)
-                    }
-                });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service),
-            );
-        }
-    });
-}
-
 // ---------------------------------------------------------------- children
 
 struct Proc {
@@ -176,18 +141,62 @@ fn spawn_self(cores: Option<&str>, args: &[&str]) -> Proc {
     Proc { child }
 }
 
-fn start_upstream(cores: Option<&str>, workers: usize) -> (Proc, SocketAddr) {
-    let mut proc = spawn_self(cores, &["--upstream-child", &workers.to_string()]);
+/// An upstream child: plain, or HTTPS when `tls_dir` is given (its CA certificate then in
+/// `tls_dir/ca.pem`).
+struct Upstream {
+    _proc: Proc,
+    /// Where it serves.
+    addr: SocketAddr,
+    /// Where its counters are read over plain HTTP.
+    stats: SocketAddr,
+    /// The guard's `--upstream`.
+    url: String,
+}
+
+fn start_upstream(cores: Option<&str>, workers: usize, tls_dir: Option<&Path>) -> Upstream {
+    let workers = workers.to_string();
+    let mut args = vec!["--upstream-child", &workers];
+    if let Some(dir) = tls_dir {
+        args.extend(["--tls", dir.to_str().unwrap()]);
+    }
+    let mut proc = spawn_self(cores, &args);
     let stdout = proc.child.stdout.take().unwrap();
     let mut line = String::new();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-    let port: u16 = line.trim().strip_prefix("PORT ").unwrap().parse().unwrap();
-    (proc, SocketAddr::from(([127, 0, 0, 1], port)))
+    let ports: Vec<u16> = line
+        .trim()
+        .strip_prefix("PORT ")
+        .unwrap()
+        .split(' ')
+        .map(|port| port.parse().unwrap())
+        .collect();
+    let addr = SocketAddr::from(([127, 0, 0, 1], ports[0]));
+    let url = match tls_dir {
+        Some(_) => format!("https://localhost:{}", ports[0]),
+        None => format!("http://{addr}"),
+    };
+    Upstream {
+        _proc: proc,
+        addr,
+        stats: SocketAddr::from(([127, 0, 0, 1], ports[1])),
+        url,
+    }
+}
+
+impl Upstream {
+    /// Connections and requests it has seen. Reading them over its own port opens one
+    /// connection, which is not counted.
+    async fn stats(&self) -> (u64, u64) {
+        let (connections, requests) = upstream_stats(self.stats).await;
+        let own = u64::from(self.stats == self.addr);
+        (connections - own, requests)
+    }
 }
 
 fn start_guard(
     cores: Option<&str>,
-    upstream: SocketAddr,
+    upstream: &str,
+    ca_file: Option<&Path>,
     workers: usize,
     key: &str,
 ) -> (Proc, SocketAddr) {
@@ -197,22 +206,24 @@ fn start_guard(
         .unwrap()
         .port();
     let listen = format!("127.0.0.1:{port}");
-    let proc = spawn_self(
-        cores,
-        &[
-            "--guard-child",
-            "--upstream",
-            &format!("http://{upstream}"),
-            "--listen",
-            &listen,
-            "--device-key-file",
-            key,
-            "--no-auto-enroll",
-            "--workers",
-            &workers.to_string(),
-            "serve",
-        ],
-    );
+    let workers = workers.to_string();
+    let mut args = vec![
+        "--guard-child",
+        "--upstream",
+        upstream,
+        "--listen",
+        &listen,
+        "--device-key-file",
+        key,
+        "--no-auto-enroll",
+        "--workers",
+        &workers,
+    ];
+    if let Some(ca_file) = ca_file {
+        args.extend(["--ca-file", ca_file.to_str().unwrap()]);
+    }
+    args.push("serve");
+    let proc = spawn_self(cores, &args);
     let addr: SocketAddr = listen.parse().unwrap();
     for _ in 0..200 {
         if std::net::TcpStream::connect(addr).is_ok() {
@@ -333,15 +344,18 @@ fn pct(sorted: &[u32], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize] as f64
 }
 
-/// Sequential latency on one connection each, direct and guarded alternating in blocks.
-async fn latency(
-    direct: SocketAddr,
-    guarded: SocketAddr,
+/// Sequential latency on one connection to each of `targets` (p50 and p99, µs), the targets
+/// alternating in blocks.
+async fn latency<const N: usize>(
+    targets: [SocketAddr; N],
     job: &Job,
     requests: usize,
-) -> ([f64; 2], [f64; 2]) {
-    let mut senders = [connect(direct).await, connect(guarded).await];
-    let mut samples = [Vec::with_capacity(requests), Vec::with_capacity(requests)];
+) -> [[f64; 2]; N] {
+    let mut senders = Vec::with_capacity(N);
+    for target in targets {
+        senders.push(connect(target).await);
+    }
+    let mut samples: Vec<Vec<u32>> = (0..N).map(|_| Vec::with_capacity(requests)).collect();
     for _ in 0..1000 {
         for sender in &mut senders {
             send(sender, job).await;
@@ -357,13 +371,11 @@ async fn latency(
             }
         }
     }
-    let [mut d, mut g] = samples;
-    d.sort_unstable();
-    g.sort_unstable();
-    (
-        [pct(&d, 0.5) / 1000.0, pct(&d, 0.99) / 1000.0],
-        [pct(&g, 0.5) / 1000.0, pct(&g, 0.99) / 1000.0],
-    )
+    std::array::from_fn(|i| {
+        let sorted = &mut samples[i];
+        sorted.sort_unstable();
+        [pct(sorted, 0.5) / 1000.0, pct(sorted, 0.99) / 1000.0]
+    })
 }
 
 /// Requests per second at `connections` keep-alive connections for `seconds`, spread evenly
@@ -539,7 +551,12 @@ fn client_runtime(workers: usize) -> tokio::runtime::Runtime {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--upstream-child") {
-        return upstream_child(args[i + 1].parse().unwrap());
+        let tls_dir = args
+            .iter()
+            .position(|a| a == "--tls")
+            .map(|t| std::path::PathBuf::from(&args[t + 1]));
+        let runtime = client_runtime(args[i + 1].parse().unwrap());
+        return guard_upstream::run(&runtime, tls_dir.as_deref());
     }
     if let Some(i) = args.iter().position(|a| a == "--guard-child") {
         let mut cli_args = vec!["heysummon-guard".to_owned()];
@@ -552,6 +569,8 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("device.key");
     let key = key.to_str().unwrap();
+    // Written by the HTTPS upstream before it reports its port (a new CA per upstream).
+    let ca_file = dir.path().join("ca.pem");
     let jobs = jobs();
 
     // 0. The guard's own per-request steps, in process.
@@ -560,33 +579,45 @@ fn main() {
     // 1. Latency, everything on core 0.
     if options.latency {
         pin_self("0");
-        let (upstream, upstream_addr) = start_upstream(Some("0"), 1);
-        let (guard, guard_addr) = start_guard(Some("0"), upstream_addr, 1, key);
+        let plain = start_upstream(Some("0"), 1, None);
+        let tls = start_upstream(Some("0"), 1, Some(dir.path()));
+        let (guard, guard_addr) = start_guard(Some("0"), &plain.url, None, 1, key);
+        let (tls_guard, tls_guard_addr) = start_guard(Some("0"), &tls.url, Some(&ca_file), 1, key);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         println!(
             "Latency: one keep-alive connection, sequential, {} requests each (after 1000 warm-up), \
-             upstream + guard (1 worker) + client pinned to core 0",
+             upstreams + guards (1 worker) + client pinned to core 0",
             options.requests
         );
         for (label, job) in &jobs {
-            let (direct, guarded) =
-                runtime.block_on(latency(upstream_addr, guard_addr, job, options.requests));
+            let [direct, guarded, tls_guarded] = runtime.block_on(latency(
+                [plain.addr, guard_addr, tls_guard_addr],
+                job,
+                options.requests,
+            ));
+            println!("  {label}");
             println!(
-                "  {label}\n    direct  p50 {:6.1} µs  p99 {:6.1} µs\n    guarded p50 {:6.1} µs  p99 {:6.1} µs\n    added   p50 {:6.1} µs  p99 {:6.1} µs",
-                direct[0],
-                direct[1],
-                guarded[0],
-                guarded[1],
-                guarded[0] - direct[0],
-                guarded[1] - direct[1]
+                "    direct                  p50 {:6.1} µs  p99 {:6.1} µs",
+                direct[0], direct[1]
             );
+            for (name, figures) in [
+                ("guarded, HTTP upstream ", guarded),
+                ("guarded, HTTPS upstream", tls_guarded),
+            ] {
+                println!(
+                    "    {name} p50 {:6.1} µs  p99 {:6.1} µs   added p50 {:6.1} µs  p99 {:6.1} µs",
+                    figures[0],
+                    figures[1],
+                    figures[0] - direct[0],
+                    figures[1] - direct[1]
+                );
+            }
         }
         drop(runtime);
-        drop(guard);
-        drop(upstream);
+        drop((guard, tls_guard, plain, tls));
     }
     if !options.throughput {
         return;
@@ -594,9 +625,13 @@ fn main() {
 
     // 2. Throughput, unpinned.
     pin_self("0-1");
-    let (_upstream, upstream_addr) = start_upstream(None, options.upstream_workers);
+    let plain = start_upstream(None, options.upstream_workers, None);
+    let tls = start_upstream(None, options.upstream_workers, Some(dir.path()));
     let (guards, guard_addrs): (Vec<Proc>, Vec<SocketAddr>) = (0..options.guard_processes)
-        .map(|_| start_guard(None, upstream_addr, options.guard_workers, key))
+        .map(|_| start_guard(None, &plain.url, None, options.guard_workers, key))
+        .unzip();
+    let (tls_guards, tls_guard_addrs): (Vec<Proc>, Vec<SocketAddr>) = (0..options.guard_processes)
+        .map(|_| start_guard(None, &tls.url, Some(&ca_file), options.guard_workers, key))
         .unzip();
     let runtime = client_runtime(options.client_workers);
     println!(
@@ -608,51 +643,63 @@ fn main() {
         options.guard_workers,
         options.client_workers
     );
-    let mut reuse = (0u64, 0u64);
-    let guard_pids: Vec<u32> = guards.iter().map(|g| g.child.id()).collect();
-    let guard_cpu = || {
-        guard_pids
-            .iter()
-            .map(|&pid| cpu_ticks(pid))
-            .fold(CpuTime(0.0, 0.0), |a, b| CpuTime(a.0 + b.0, a.1 + b.1))
-    };
+    let mut reuse = [(0u64, 0u64); 2];
+    let sides = [
+        ("HTTP upstream ", &guards, &guard_addrs, &plain),
+        ("HTTPS upstream", &tls_guards, &tls_guard_addrs, &tls),
+    ];
     for (label, job) in &jobs {
         runtime.block_on(async {
-            let _ = throughput(&[upstream_addr], job, 32, 1).await; // warm-up
-            let (direct, _) = throughput(&[upstream_addr], job, 32, options.seconds).await;
-            let before = upstream_stats(upstream_addr).await;
-            let _ = throughput(&guard_addrs, job, 32, 1).await; // warm-up (counted for reuse)
-            let cpu_before = guard_cpu();
-            let (guarded, done) = throughput(&guard_addrs, job, 32, options.seconds).await;
-            let cpu = guard_cpu() - cpu_before;
-            let after = upstream_stats(upstream_addr).await;
-            // The second stats request opened one connection and is not counted as a request.
-            let connections = after.0 - before.0 - 1;
-            let requests = after.1 - before.1;
-            reuse.0 += connections;
-            reuse.1 += requests;
+            let _ = throughput(&[plain.addr], job, 32, 1).await; // warm-up
+            let (direct, _) = throughput(&[plain.addr], job, 32, options.seconds).await;
+            println!("  {label}\n    direct                  {direct:8.0} req/s");
+            let mut rates = [0.0; 2];
+            for (side, (name, procs, addrs, upstream)) in sides.iter().enumerate() {
+                let pids: Vec<u32> = procs.iter().map(|g| g.child.id()).collect();
+                let guard_cpu = || {
+                    pids.iter()
+                        .map(|&pid| cpu_ticks(pid))
+                        .fold(CpuTime(0.0, 0.0), |a, b| CpuTime(a.0 + b.0, a.1 + b.1))
+                };
+                let before = upstream.stats().await;
+                let _ = throughput(addrs, job, 32, 1).await; // warm-up (counted for reuse)
+                let cpu_before = guard_cpu();
+                let (guarded, done) = throughput(addrs, job, 32, options.seconds).await;
+                let cpu = guard_cpu() - cpu_before;
+                let after = upstream.stats().await;
+                let connections = after.0 - before.0;
+                let requests = after.1 - before.1;
+                reuse[side].0 += connections;
+                reuse[side].1 += requests;
+                rates[side] = guarded;
+                println!(
+                    "    guarded, {name} {guarded:8.0} req/s   ratio to direct {:.2}×   guard CPU per request {:.1} µs user + {:.1} µs system   upstream connections opened by the guard (incl. warm-up): {connections} for {requests} requests",
+                    guarded / direct,
+                    cpu.0 * 1e6 / done as f64,
+                    cpu.1 * 1e6 / done as f64
+                );
+            }
             println!(
-                "  {label}\n    direct {direct:8.0} req/s   guarded {guarded:8.0} req/s   ratio {:.2}×   upstream connections opened by the guard (incl. warm-up): {connections} for {requests} requests",
-                guarded / direct
-            );
-            println!(
-                "    guard CPU per request: {:.1} µs user + {:.1} µs system",
-                cpu.0 * 1e6 / done as f64,
-                cpu.1 * 1e6 / done as f64
+                "    HTTPS upstream / HTTP upstream: {:.2}×",
+                rates[1] / rates[0]
             );
         });
     }
-    for pid in guard_pids {
+    for (name, procs) in [("HTTP upstream", &guards), ("HTTPS upstream", &tls_guards)] {
+        for proc in procs.iter() {
+            let pid = proc.child.id();
+            println!(
+                "Guard memory after load ({name}): VmRSS {:.1} MiB (peak VmHWM {:.1} MiB)",
+                rss_kib(pid, "VmRSS:") as f64 / 1024.0,
+                rss_kib(pid, "VmHWM:") as f64 / 1024.0
+            );
+        }
+    }
+    for (name, (connections, requests)) in ["HTTP", "HTTPS"].iter().zip(reuse) {
         println!(
-            "Guard memory after load: VmRSS {:.1} MiB (peak VmHWM {:.1} MiB)",
-            rss_kib(pid, "VmRSS:") as f64 / 1024.0,
-            rss_kib(pid, "VmHWM:") as f64 / 1024.0
+            "Upstream connection reuse, {name} upstream: {:.3} % ({connections} connections for \
+             {requests} guarded requests)",
+            100.0 * (1.0 - connections as f64 / requests as f64),
         );
     }
-    println!(
-        "Upstream connection reuse: {:.3} % ({} connections for {} guarded requests)",
-        100.0 * (1.0 - reuse.0 as f64 / reuse.1 as f64),
-        reuse.0,
-        reuse.1
-    );
 }

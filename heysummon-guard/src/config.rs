@@ -5,6 +5,9 @@
 //! (`api_key_file`, `HEYSUMMON_API_KEY_FILE`, `--api-key-file`) or from `HEYSUMMON_API_KEY`.
 //! A file named on the command line or in the environment wins over `HEYSUMMON_API_KEY`, which
 //! wins over a file named in the TOML file.
+//!
+//! The upstream is `https://` (trusting the system's root certificates and the `ca_file`) or,
+//! to this machine only unless `allow_insecure_upstream`, `http://` ([`upstream`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,6 +18,13 @@ use serde::Deserialize;
 
 use crate::apikey::ApiKey;
 use crate::error::Error;
+
+mod sources;
+mod upstream;
+
+use sources::FileConfig;
+pub use sources::Overrides;
+pub use upstream::{check_plain_upstream, is_https, is_loopback_host, parse_upstream};
 
 /// The default upstream server.
 pub const DEFAULT_UPSTREAM: &str = "http://127.0.0.1:8080";
@@ -70,8 +80,15 @@ impl Default for Limits {
 /// Every setting of the guard, validated.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The HeySummon server, `http://host:port` (optionally with a path prefix).
+    /// The HeySummon server, `https://host[:port]` or `http://host:port` (optionally with a
+    /// path prefix).
     pub upstream: Uri,
+    /// Extra certificate authorities (a PEM file of one or more certificates) trusted for an
+    /// `https://` upstream besides the system's roots, for a self-signed or private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Whether a plain `http://` upstream on another machine is allowed (without it, `http://`
+    /// is only allowed to loopback).
+    pub allow_insecure_upstream: bool,
     /// Where the guard listens.
     pub listen: SocketAddr,
     /// Whether a non-loopback listen address is allowed.
@@ -107,6 +124,8 @@ impl Config {
     pub fn new(upstream: &str, api_key: ApiKey, device_key_file: PathBuf) -> Result<Self, Error> {
         let config = Self {
             upstream: parse_upstream(upstream)?,
+            ca_file: None,
+            allow_insecure_upstream: false,
             listen: parse_listen(DEFAULT_LISTEN)?,
             allow_non_loopback: false,
             api_key,
@@ -176,6 +195,9 @@ impl Config {
         };
         let config = Self {
             upstream: parse_upstream(&upstream)?,
+            ca_file: overrides.ca_file.clone().or_else(|| file.ca_file.clone()),
+            allow_insecure_upstream: overrides.allow_insecure_upstream
+                || file.allow_insecure_upstream.unwrap_or(false),
             listen: parse_listen(&listen)?,
             allow_non_loopback: overrides.allow_non_loopback
                 || file.allow_non_loopback.unwrap_or(false),
@@ -216,6 +238,7 @@ impl Config {
 
     /// Checks the combination of settings.
     pub fn validate(&self) -> Result<(), Error> {
+        check_plain_upstream(&self.upstream, self.allow_insecure_upstream)?;
         if !(1..=1_000_000).contains(&self.limits.max_connections) {
             return Err(Error::Config(
                 "max_connections must be between 1 and 1000000".into(),
@@ -260,25 +283,6 @@ fn pick(flag: &Option<String>, toml: &Option<String>, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
-/// Parses and checks the upstream URL: `http` only (the guard talks to a server on the same
-/// machine or network; put TLS in front of a remote server), with a host, without a query.
-pub fn parse_upstream(text: &str) -> Result<Uri, Error> {
-    let bad = |why: &str| Error::Config(format!("upstream {text:?}: {why}"));
-    let uri: Uri = text.parse().map_err(|_| bad("not a URL"))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some(_) => return Err(bad("only http:// upstreams are supported")),
-        None => return Err(bad("needs a scheme, e.g. http://127.0.0.1:8080")),
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(bad("needs a host"));
-    }
-    if uri.query().is_some() {
-        return Err(bad("must not have a query"));
-    }
-    Ok(uri)
-}
-
 fn parse_listen(text: &str) -> Result<SocketAddr, Error> {
     text.parse().map_err(|_| {
         Error::Config(format!(
@@ -306,87 +310,6 @@ pub fn default_key_store_dir(device_key_file: &Path) -> PathBuf {
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("keys"), |parent| parent.join("keys"))
-}
-
-/// The TOML file: every member optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    upstream: Option<String>,
-    listen: Option<String>,
-    allow_non_loopback: Option<bool>,
-    api_key_file: Option<PathBuf>,
-    device_token_file: Option<PathBuf>,
-    device_key_file: Option<PathBuf>,
-    key_store_dir: Option<PathBuf>,
-    max_body_bytes: Option<usize>,
-    upstream_timeout_secs: Option<u64>,
-    connect_timeout_secs: Option<u64>,
-    body_read_timeout_secs: Option<u64>,
-    max_connections: Option<usize>,
-    safety: Option<SafetyMode>,
-    auto_enroll: Option<bool>,
-    workers: Option<usize>,
-    mcp_hold_secs: Option<u64>,
-}
-
-impl FileConfig {
-    fn read(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        toml::from_str(&text)
-            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))
-    }
-}
-
-/// The settings given as flags or `HEYSUMMON_*` environment variables (clap fills both).
-#[derive(Clone, Debug, Default, clap::Args)]
-pub struct Overrides {
-    /// TOML configuration file.
-    #[arg(long, env = "HEYSUMMON_GUARD_CONFIG", global = true)]
-    pub config: Option<PathBuf>,
-    /// The HeySummon server [default: http://127.0.0.1:8080].
-    #[arg(long, env = "HEYSUMMON_UPSTREAM", global = true)]
-    pub upstream: Option<String>,
-    /// Address to listen on [default: 127.0.0.1:8787].
-    #[arg(long, env = "HEYSUMMON_GUARD_LISTEN", global = true)]
-    pub listen: Option<String>,
-    /// Allow a listen address that is not loopback.
-    #[arg(long, global = true)]
-    pub allow_non_loopback: bool,
-    /// File holding the client API key (else HEYSUMMON_API_KEY).
-    #[arg(long, env = "HEYSUMMON_API_KEY_FILE", global = true)]
-    pub api_key_file: Option<PathBuf>,
-    /// File holding the device token of a key bound to one (else HEYSUMMON_DEVICE_TOKEN).
-    #[arg(long, env = "HEYSUMMON_DEVICE_TOKEN_FILE", global = true)]
-    pub device_token_file: Option<PathBuf>,
-    /// The device key file [default: $XDG_DATA_HOME/heysummon/guard/device.key].
-    #[arg(long, env = "HEYSUMMON_DEVICE_KEY_FILE", global = true)]
-    pub device_key_file: Option<PathBuf>,
-    /// Folder of the guard's key store (per-request keys, expert pins) [default: keys/ beside
-    /// the device key file].
-    #[arg(long, env = "HEYSUMMON_KEY_STORE_DIR", global = true)]
-    pub key_store_dir: Option<PathBuf>,
-    /// Largest request body in bytes [default: 1048576].
-    #[arg(long, env = "HEYSUMMON_MAX_BODY_BYTES", global = true)]
-    pub max_body_bytes: Option<usize>,
-    /// Upstream response timeout for ordinary requests, seconds [default: 30].
-    #[arg(long, env = "HEYSUMMON_UPSTREAM_TIMEOUT_SECS", global = true)]
-    pub upstream_timeout_secs: Option<u64>,
-    /// Upstream connect timeout, seconds [default: 5].
-    #[arg(long, env = "HEYSUMMON_CONNECT_TIMEOUT_SECS", global = true)]
-    pub connect_timeout_secs: Option<u64>,
-    /// Content safety: block (422 locally) or flag (forward, log the finding types).
-    #[arg(long, value_enum, env = "HEYSUMMON_SAFETY", global = true)]
-    pub safety: Option<SafetyMode>,
-    /// Do not enroll the device key when `serve` starts.
-    #[arg(long, global = true)]
-    pub no_auto_enroll: bool,
-    /// Serving threads, each its own tokio runtime (0: one per CPU, at most 4).
-    #[arg(long, env = "HEYSUMMON_GUARD_WORKERS", global = true)]
-    pub workers: Option<usize>,
-    /// Longest an MCP tool call holds before answering "pending", seconds (1 to 45) [default: 45].
-    #[arg(long, env = "HEYSUMMON_MCP_HOLD_SECS", global = true)]
-    pub mcp_hold_secs: Option<u64>,
 }
 
 #[cfg(test)]

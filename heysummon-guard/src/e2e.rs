@@ -29,6 +29,7 @@ use crate::ask::{AskError, Asker, Deadlines};
 use crate::config::Config;
 use crate::error::Error;
 use crate::response::Refusal;
+use crate::tls::Trust;
 
 /// The guard's SDK clients (the guard's API key, device key and key store) and the ask core
 /// over them.
@@ -39,15 +40,18 @@ pub struct E2e {
 
 impl E2e {
     /// A client for the configured upstream, signing with `device_key`, keeping per-request keys
-    /// in `config.key_store_dir` (in memory when it is `None`).
+    /// in `config.key_store_dir` (in memory when it is `None`), trusting what
+    /// [`Trust::load`] makes of `config`.
     ///
     /// # Errors
-    /// [`Error::Config`] when the key store cannot be opened or the client cannot be made.
+    /// [`Error::Config`] when the key store cannot be opened, the CA file is not usable or the
+    /// client cannot be made; [`Error::Io`] when the CA file cannot be read.
     pub fn new(config: &Config, device_key: SigningKeyPair) -> Result<Self, Error> {
         Self::with_key_store(
             config,
             device_key,
             open_key_store(config)?,
+            &Trust::load(config)?,
             Deadlines::new(),
         )
     }
@@ -55,7 +59,8 @@ impl E2e {
     /// A client like [`E2e::new`]'s over a key store opened before (see [`open_key_store`]),
     /// which several clients may share: every client that serves the same agents must see the
     /// same per-request keys and pins, or a request made through one could not be followed
-    /// through another. Likewise the callers' `deadlines`.
+    /// through another. Likewise the callers' `deadlines`. The clients trust what `trust`
+    /// trusts, as the proxy's upstream does.
     ///
     /// # Errors
     /// [`Error::Config`] when the client cannot be made.
@@ -63,9 +68,11 @@ impl E2e {
         config: &Config,
         device_key: SigningKeyPair,
         key_store: Arc<dyn KeyStore>,
+        trust: &Trust,
         deadlines: Deadlines,
     ) -> Result<Self, Error> {
-        let client = |policy| build_client(config, device_key.clone(), key_store.clone(), policy);
+        let client =
+            |policy| build_client(config, device_key.clone(), key_store.clone(), trust, policy);
         let asker = Asker::new(client(EncryptionPolicy::Preferred)?)
             .with_strict_client(client(EncryptionPolicy::Required)?)
             .with_safety(config.safety)
@@ -180,9 +187,11 @@ fn build_client(
     config: &Config,
     device_key: SigningKeyPair,
     key_store: Arc<dyn KeyStore>,
+    trust: &Trust,
     policy: EncryptionPolicy,
 ) -> Result<Client, Error> {
-    let builder = Client::builder()
+    let builder = trust
+        .configure_sdk(Client::builder())
         .base_url(config.upstream.to_string())
         .api_key(config.api_key.expose())
         .device_key(device_key)

@@ -112,6 +112,7 @@ impl Guard {
         let response = response.map_err(|e| {
             Error::Upstream(match e {
                 UpstreamError::Connect => format!("could not connect to {base}"),
+                UpstreamError::Tls(reason) => format!("TLS with {base} failed: {reason}"),
                 UpstreamError::Timeout => format!("{base} did not answer in time"),
                 UpstreamError::Failed(reason) => reason,
             })

@@ -11,7 +11,9 @@
 //! - signs every forwarded request per PROTOCOL B4 with its device key ([`sign`], a reusable
 //!   tower layer; [`device`] generates and keeps the key; [`Guard::enroll`] registers it);
 //! - proxies properly ([`proxy`], [`upstream`], [`serve`]): one pooled keep-alive upstream
-//!   client, hop-by-hop headers dropped both ways, bodies bounded at 1 MiB, responses and event
+//!   client, over HTTPS for a remote server ([`tls`]: rustls, the system's roots plus a CA file,
+//!   the same trust for the SDK client; plain HTTP only to loopback unless the operator allows
+//!   it), hop-by-hop headers dropped both ways, bodies bounded at 1 MiB, responses and event
 //!   streams passed through as they arrive, JSON 502/504 when the server fails or times out;
 //!   with several workers thread-per-core ([`serve::spawn_threads`]: one current-thread runtime,
 //!   accept loop and upstream pool per thread, the ask API's state and the key store shared
@@ -65,6 +67,7 @@ pub mod response;
 pub mod safety;
 pub mod serve;
 pub mod sign;
+pub mod tls;
 pub mod upstream;
 
 pub use apikey::ApiKey;

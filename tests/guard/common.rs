@@ -216,6 +216,11 @@ impl Stub {
         self.requests.lock().unwrap().len()
     }
 
+    /// The address the stub listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base.trim_start_matches("http://").parse().unwrap()
+    }
+
     pub fn last(&self) -> Recorded {
         self.requests.lock().unwrap().last().unwrap().clone()
     }

@@ -1,5 +1,6 @@
 //! The guard against a real server (and against stub upstreams): the signing proxy, end-to-end
-//! encryption for agents without cryptography, the local ask API, and the guard's threads.
+//! encryption for agents without cryptography, the local ask API, the guard's threads, and its
+//! upstream over HTTPS.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)]
 
@@ -11,3 +12,5 @@ mod proxy;
 mod python_client;
 mod signing;
 mod threads;
+mod tls;
+mod tls_front;

@@ -69,7 +69,8 @@ fn validation() {
     };
     assert!(Config::load(&allowed, env_with_key).is_ok());
     for bad in [
-        "https://example.com",
+        "http://example.com",
+        "ftp://127.0.0.1",
         "127.0.0.1:8080",
         "http://h/?q=1",
         "nonsense",
@@ -82,4 +83,100 @@ fn validation() {
     }
     assert!(ApiKey::new("has space").is_err());
     assert!(ApiKey::new("").is_err());
+}
+
+#[test]
+fn https_upstream_ca_file_and_insecure_override_layering() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("guard.toml");
+    std::fs::write(
+        &toml,
+        "upstream = \"http://10.1.2.3:8080\"\nca_file = \"/etc/heysummon/ca.pem\"\n",
+    )
+    .unwrap();
+    let from_toml = Overrides {
+        config: Some(toml.clone()),
+        ..Overrides::default()
+    };
+    // Plain http:// to another machine: refused, saying how to allow it.
+    let error = Config::load(&from_toml, env_with_key)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("--allow-insecure-upstream"), "{error}");
+    // The flag (or HEYSUMMON_ALLOW_INSECURE_UPSTREAM, which clap maps to it) allows it.
+    let allowed = Overrides {
+        allow_insecure_upstream: true,
+        ..from_toml.clone()
+    };
+    let config = Config::load(&allowed, env_with_key).unwrap();
+    assert!(config.allow_insecure_upstream);
+    assert_eq!(
+        config.ca_file.as_deref(),
+        Some(Path::new("/etc/heysummon/ca.pem"))
+    );
+    // So does the TOML setting.
+    std::fs::write(
+        &toml,
+        "upstream = \"http://10.1.2.3:8080\"\nallow_insecure_upstream = true\n",
+    )
+    .unwrap();
+    assert!(Config::load(&from_toml, env_with_key).is_ok());
+    // https:// anywhere, the flag's CA file over the TOML's.
+    std::fs::write(
+        &toml,
+        "upstream = \"https://heysummon.example.com\"\nca_file = \"toml.pem\"\n",
+    )
+    .unwrap();
+    let flags = Overrides {
+        ca_file: Some("flag.pem".into()),
+        ..from_toml
+    };
+    let config = Config::load(&flags, env_with_key).unwrap();
+    assert_eq!(
+        config.upstream.to_string(),
+        "https://heysummon.example.com/"
+    );
+    assert_eq!(config.ca_file.as_deref(), Some(Path::new("flag.pem")));
+    assert!(!config.allow_insecure_upstream);
+    // Programmatic configurations are validated the same way.
+    let key = || ApiKey::new("hs_cli_fromenv0001").unwrap();
+    assert!(Config::new("http://192.168.1.10:8080", key(), "k".into()).is_err());
+    assert!(Config::new("https://192.168.1.10:8443", key(), "k".into()).is_ok());
+    assert!(Config::new("http://localhost:8080", key(), "k".into()).is_ok());
+}
+
+#[test]
+fn the_environment_names_the_ca_file_and_the_override() {
+    use clap::Parser as _;
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        overrides: Overrides,
+    }
+    // clap reads HEYSUMMON_CA_FILE and HEYSUMMON_ALLOW_INSECURE_UPSTREAM through `env`; the
+    // flags parse to the same fields.
+    let cli = Cli::parse_from([
+        "guard",
+        "--ca-file",
+        "/tmp/ca.pem",
+        "--allow-insecure-upstream",
+    ]);
+    assert_eq!(
+        cli.overrides.ca_file.as_deref(),
+        Some(Path::new("/tmp/ca.pem"))
+    );
+    assert!(cli.overrides.allow_insecure_upstream);
+    let command = <Cli as clap::CommandFactory>::command();
+    let env_of = |id: &str| {
+        command
+            .get_arguments()
+            .find(|arg| arg.get_id() == id)
+            .and_then(|arg| arg.get_env())
+            .map(|env| env.to_string_lossy().into_owned())
+    };
+    assert_eq!(env_of("ca_file").as_deref(), Some("HEYSUMMON_CA_FILE"));
+    assert_eq!(
+        env_of("allow_insecure_upstream").as_deref(),
+        Some("HEYSUMMON_ALLOW_INSECURE_UPSTREAM")
+    );
 }

@@ -32,6 +32,7 @@ use crate::e2e::{self, E2e};
 use crate::error::Error;
 use crate::response::ProxyBody;
 use crate::sign::{SignRequest, SignRequestLayer};
+use crate::tls::Trust;
 use crate::upstream::Upstream;
 
 /// The guard: configuration, device key, upstream pool. Cheap to clone.
@@ -46,8 +47,8 @@ pub struct Guard {
 }
 
 /// What the guards serving the same agents share: the local ask API's state (the callers'
-/// `timeoutSeconds` deadlines) and the key store (per-request keys, expert pins). Cheap to
-/// clone; the clones share.
+/// `timeoutSeconds` deadlines), the key store (per-request keys, expert pins) and the trust for
+/// an `https://` upstream (loaded once). Cheap to clone; the clones share.
 ///
 /// Guards that do not share it do not know each other's requests: a `GET /v1/ask/:id` answered
 /// by another guard would ignore the caller's `timeoutSeconds`, and with an in-memory key store
@@ -56,28 +57,40 @@ pub struct Guard {
 pub struct GuardShared {
     deadlines: Deadlines,
     key_store: Arc<dyn KeyStore>,
+    trust: Trust,
 }
 
 impl GuardShared {
-    /// Fresh shared state, over the key store `config` names ([`e2e::open_key_store`]).
+    /// Fresh shared state, over the key store `config` names ([`e2e::open_key_store`]) and
+    /// the trust it asks for ([`Trust::load`]).
     ///
     /// # Errors
-    /// [`Error::Config`] when the key store cannot be opened.
+    /// [`Error::Config`] when the key store cannot be opened or the CA file is not usable;
+    /// [`Error::Io`] when the CA file cannot be read.
     pub fn new(config: &Config) -> Result<Self, Error> {
-        Ok(Self::with_key_store(e2e::open_key_store(config)?))
+        Ok(Self::with_parts(
+            e2e::open_key_store(config)?,
+            Trust::load(config)?,
+        ))
     }
 
-    /// Fresh shared state over `key_store`.
-    pub fn with_key_store(key_store: Arc<dyn KeyStore>) -> Self {
+    /// Fresh shared state over `key_store` and `trust`.
+    pub fn with_parts(key_store: Arc<dyn KeyStore>, trust: Trust) -> Self {
         Self {
             deadlines: Deadlines::new(),
             key_store,
+            trust,
         }
     }
 
     /// The shared key store.
     pub fn key_store(&self) -> &Arc<dyn KeyStore> {
         &self.key_store
+    }
+
+    /// The shared trust for an `https://` upstream.
+    pub fn trust(&self) -> &Trust {
+        &self.trust
     }
 }
 
@@ -127,12 +140,13 @@ impl Guard {
             &config,
             device_key.clone(),
             shared.key_store.clone(),
+            &shared.trust,
             shared.deadlines.clone(),
         )?;
         let signer = RequestSigner::new(device_key.clone());
         let service = tower::Layer::layer(
             &SignRequestLayer::with_known_api_key(signer.clone(), config.api_key.expose()),
-            Upstream::new(&config.limits),
+            Upstream::new(&config.limits, &shared.trust),
         );
         let upstream = config.upstream.clone().into_parts();
         let scheme = upstream.scheme.unwrap_or(hyper::http::uri::Scheme::HTTP);

@@ -64,6 +64,13 @@ pub(super) fn upstream_refusal(error: UpstreamError) -> Refusal {
             StatusCode::BAD_GATEWAY,
             "Could not connect to the HeySummon server",
         ),
+        UpstreamError::Tls(reason) => {
+            tracing::warn!(%reason, "TLS handshake with the upstream failed");
+            Refusal::new(
+                StatusCode::BAD_GATEWAY,
+                "Could not establish a trusted TLS connection to the HeySummon server",
+            )
+        }
         UpstreamError::Timeout => Refusal::new(
             StatusCode::GATEWAY_TIMEOUT,
             "The HeySummon server did not answer in time",

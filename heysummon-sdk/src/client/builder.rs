@@ -67,8 +67,8 @@ impl ClientBuilder {
     /// # Errors
     /// [`Error::Config`] without a base URL or API key, for a URL that is not `http(s)` or has a
     /// query or fragment, for an API key or device token that cannot be a header value, for a
-    /// malformed expert fingerprint or zero retry attempts, or when the HTTP client cannot be
-    /// made.
+    /// malformed expert fingerprint or zero retry attempts, for root certificates that are not
+    /// PEM certificates, or when the HTTP client cannot be made.
     pub fn build(self) -> Result<Client, Error> {
         let inner = self
             .connection
@@ -110,7 +110,8 @@ impl ExpertClientBuilder {
     /// # Errors
     /// [`Error::Config`] without a base URL or API key, for a URL that is not `http(s)` or has a
     /// query or fragment, for an API key that cannot be a header value, for zero retry attempts,
-    /// or when the HTTP client cannot be made.
+    /// for root certificates that are not PEM certificates, or when the HTTP client cannot be
+    /// made.
     pub fn build(self) -> Result<ExpertClient, Error> {
         let inner = self.connection.connect(None, None)?;
         Ok(ExpertClient::from_inner(Arc::new(inner)))

@@ -80,6 +80,10 @@ pub(crate) struct ConnectionSettings {
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) http: Option<reqwest::Client>,
+    /// PEM bundles of extra root certificates, parsed by `connect`.
+    pub(crate) root_certificates_pem: Vec<Vec<u8>>,
+    /// Whether the built-in roots are trusted (default yes).
+    pub(crate) built_in_roots: Option<bool>,
     pub(crate) retry_attempts: Option<u32>,
     pub(crate) retry_backoff: Option<BackoffPolicy>,
     pub(crate) key_store: Option<Arc<dyn KeyStore>>,
@@ -112,12 +116,27 @@ impl ConnectionSettings {
         }
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("heysummon-sdk/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::config("HTTP client").because(e))?,
+            None => {
+                let mut builder = reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(concat!("heysummon-sdk/", env!("CARGO_PKG_VERSION")))
+                    .tls_built_in_root_certs(self.built_in_roots.unwrap_or(true));
+                for pem in &self.root_certificates_pem {
+                    for certificate in parse_root_certificates(pem)? {
+                        builder = builder.add_root_certificate(certificate);
+                    }
+                }
+                let what = if self.root_certificates_pem.is_empty() {
+                    "HTTP client"
+                } else {
+                    // reqwest checks the certificates' contents only here.
+                    "HTTP client with the added root certificates"
+                };
+                builder
+                    .build()
+                    .map_err(|e| Error::config(what).because(e))?
+            }
         };
         let attempts = self.retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS);
         if attempts == 0 {
@@ -141,6 +160,18 @@ impl ConnectionSettings {
                 .unwrap_or_else(|| Arc::new(MemoryKeyStore::new())),
         })
     }
+}
+
+/// The certificates of one PEM bundle: at least one.
+fn parse_root_certificates(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
+    let certificates = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| Error::config("root certificates: not PEM certificates").because(e))?;
+    if certificates.is_empty() {
+        return Err(Error::config(
+            "root certificates: no -----BEGIN CERTIFICATE----- block in the PEM text",
+        ));
+    }
+    Ok(certificates)
 }
 
 fn parse_base_url(text: &str) -> Result<Url, Error> {
@@ -194,6 +225,30 @@ macro_rules! connection_setters {
             self
         }
 
+        /// Trusts the certificate authorities in `pem` (one or more `-----BEGIN
+        /// CERTIFICATE-----` blocks) for an `https://` server, besides the built-in roots: for
+        /// a server whose certificate a private or self-signed authority issued. May be called
+        /// more than once. The text is checked by `build`. The server's certificate and name
+        /// are always verified. Only applies to the HTTP client the builder makes; ignored with
+        /// [`Self::http_client`].
+        #[must_use]
+        pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+            self.connection
+                .root_certificates_pem
+                .push(pem.as_ref().to_vec());
+            self
+        }
+
+        /// Whether the built-in root certificates (Mozilla's, compiled in) are trusted. Default
+        /// `true`; with `false` only the authorities added with
+        /// [`Self::add_root_certificates_pem`] are. Only applies to the HTTP client the builder
+        /// makes; ignored with [`Self::http_client`].
+        #[must_use]
+        pub fn built_in_root_certificates(mut self, trusted: bool) -> Self {
+            self.connection.built_in_roots = Some(trusted);
+            self
+        }
+
         /// Uses this reqwest client (proxies, root certificates, a shared pool). It should not
         /// follow redirects (`redirect::Policy::none()`), so the API key never goes to another
         /// host, and should have no overall timeout, which would cut event streams (the client
@@ -239,3 +294,32 @@ macro_rules! connection_setters {
 }
 
 pub(crate) use connection_setters;
+
+#[cfg(test)]
+mod tests {
+    use crate::Client;
+    use crate::Error;
+
+    fn with_roots(pem: &str) -> Result<Client, Error> {
+        Client::builder()
+            .base_url("https://heysummon.example.com")
+            .api_key("hs_cli_roots0001")
+            .add_root_certificates_pem(pem)
+            .built_in_root_certificates(false)
+            .build()
+    }
+
+    #[test]
+    fn root_certificates_must_be_pem_certificates() {
+        for bad in [
+            "",
+            "not a certificate",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n",
+        ] {
+            let error = with_roots(bad).expect_err(bad);
+            assert!(matches!(error, Error::Config { .. }), "{bad:?}: {error}");
+            assert!(error.to_string().contains("root certificates"), "{error}");
+        }
+    }
+}
