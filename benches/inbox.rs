@@ -23,6 +23,8 @@
 
 #[path = "../tests/browser/driver.rs"]
 mod driver;
+#[path = "../tests/support/node.rs"]
+mod node;
 #[path = "../tests/browser/page.rs"]
 mod page;
 #[path = "../tests/browser/setup.rs"]

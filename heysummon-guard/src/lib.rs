@@ -53,6 +53,7 @@ pub mod apikey;
 pub mod ask;
 pub mod ask_api;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod device;
 pub mod e2e;

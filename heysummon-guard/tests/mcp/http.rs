@@ -1,37 +1,12 @@
 //! `/mcp` on a running guard: the same tools over streamable HTTP, and only for local callers.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
-use heysummon_guard::{ApiKey, Config, Guard, device};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::McpClient;
-use crate::support::{TestApp, expert, next_request};
-
-/// A guard serving on 127.0.0.1:0 in front of `server`; its base URL.
-async fn running_guard(
-    server: &TestApp,
-    dir: &std::path::Path,
-    stop: &CancellationToken,
-) -> String {
-    let key_file = dir.join("device.key");
-    let mut config = Config::new(
-        &server.base,
-        ApiKey::new(server.client_key.clone()).unwrap(),
-        key_file.clone(),
-    )
-    .unwrap();
-    config.key_store_dir = Some(dir.join("keys"));
-    config.mcp_hold = Duration::from_secs(45);
-    let guard = Guard::new(config, device::load_or_create(&key_file).unwrap().key).unwrap();
-    guard.enroll().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(heysummon_guard::serve::serve(listener, guard, stop.clone()));
-    base
-}
+use crate::support::{TestApp, expert, next_request, running_guard};
 
 #[tokio::test]
 async fn the_running_guard_serves_the_tools_over_streamable_http() {

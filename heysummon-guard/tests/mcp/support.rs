@@ -5,9 +5,11 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
+use heysummon_guard::{ApiKey, Config, Guard, device};
 pub use heysummon_sdk::ExpertClient;
 use heysummon_sdk::client::IncomingRequest;
 pub use heysummon_server::testing::TestApp;
+use tokio_util::sync::CancellationToken;
 
 /// The server's expert, keys in memory.
 pub fn expert(server: &TestApp) -> ExpertClient {
@@ -51,4 +53,27 @@ pub async fn next_request(expert: &ExpertClient, seen: &mut HashSet<String>) -> 
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A guard serving on 127.0.0.1:0 in front of `server`; its base URL.
+pub async fn running_guard(
+    server: &TestApp,
+    dir: &std::path::Path,
+    stop: &CancellationToken,
+) -> String {
+    let key_file = dir.join("device.key");
+    let mut config = Config::new(
+        &server.base,
+        ApiKey::new(server.client_key.clone()).unwrap(),
+        key_file.clone(),
+    )
+    .unwrap();
+    config.key_store_dir = Some(dir.join("keys"));
+    config.mcp_hold = Duration::from_secs(45);
+    let guard = Guard::new(config, device::load_or_create(&key_file).unwrap().key).unwrap();
+    guard.enroll().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(heysummon_guard::serve::serve(listener, guard, stop.clone()));
+    base
 }

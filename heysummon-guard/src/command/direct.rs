@@ -1,0 +1,54 @@
+//! Asking the server directly with the SDK's client, through the ask core: sealed when the
+//! expert has published keys, waiting in steps of the server's longest long-poll.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use heysummon_sdk::Client;
+use heysummon_sdk::keystore::MemoryKeyStore;
+
+use super::outcome::{Exit, Finished};
+use super::{Args, Progress};
+use crate::ask::{AskInput, AskOutcome, Asker, DEFAULT_WAIT};
+
+/// Asks `base` with `key` and waits up to the timeout.
+pub(crate) async fn ask(
+    base: &str,
+    key: &str,
+    question: &str,
+    args: &Args,
+    progress: &Progress,
+) -> Result<Finished, Finished> {
+    let client = Client::builder()
+        .base_url(base)
+        .api_key(key)
+        .shared_key_store(Arc::new(MemoryKeyStore::new()))
+        .build()
+        .map_err(|error| Finished::error(Exit::Configuration, &error.to_string()))?;
+    let asker = Asker::new(client);
+    let input = if args.approval {
+        AskInput::approval(question)
+    } else {
+        AskInput::question(question)
+    }
+    .with_timeout(args.timeout)
+    .with_wait(Duration::ZERO);
+    let mut outcome = asker
+        .ask(&input)
+        .await
+        .map_err(|e| Finished::from_error(&e))?;
+    progress.asked(outcome.ticket().ref_code.as_str(), args.timeout);
+    while let AskOutcome::Pending { ticket, .. } = &outcome {
+        progress.tick();
+        let step = if progress.live {
+            Duration::from_secs(1)
+        } else {
+            DEFAULT_WAIT
+        };
+        outcome = asker
+            .resume(&ticket.request_id, step)
+            .await
+            .map_err(|e| Finished::from_error(&e))?;
+    }
+    Ok(Finished::from_outcome(&outcome))
+}
