@@ -81,7 +81,17 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             print_device(guard.signer().public_key(), &path)
         }),
         Command::Mcp => runtime.block_on(async {
-            enroll_at_startup(&guard).await;
+            // The host is waiting for the MCP handshake: a slow server delays it a little, not
+            // past the host's patience.
+            let enrolling = enroll_at_startup(&guard);
+            if tokio::time::timeout(std::time::Duration::from_secs(5), enrolling)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "enrolling the device key took over 5 s; serving MCP without waiting"
+                );
+            }
             crate::mcp::serve_stdio(guard.e2e().asker().clone(), guard.config().mcp_hold)
                 .await
                 .map_err(|e| Error::io("serve MCP on", "standard input and output", e))

@@ -34,6 +34,7 @@ pub use error::{AskError, BlockedFlag};
 pub use input::{AskInput, AskKind, DEFAULT_WAIT, Encryption, MAX_TIMEOUT};
 pub use outcome::{AskOutcome, Submitted, Ticket};
 pub use wait::Deadlines;
+pub(crate) use wait::ticket;
 
 use crate::config::SafetyMode;
 

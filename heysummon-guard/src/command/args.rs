@@ -12,7 +12,7 @@ use clap::Parser;
 /// Settings: HEYSUMMON_BASE_URL and HEYSUMMON_API_KEY, or HEYSUMMON_GUARD_URL to ask through a
 /// running heysummon-guard.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "heysummon", version, about, long_about = None)]
+#[command(name = "heysummon", version, about)]
 pub struct Args {
     /// The question (`ask` in front of it is optional).
     #[arg(required = true, num_args = 1.., value_name = "QUESTION")]

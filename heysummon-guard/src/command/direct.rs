@@ -39,16 +39,15 @@ pub(crate) async fn ask(
         .map_err(|e| Finished::from_error(&e))?;
     progress.asked(outcome.ticket().ref_code.as_str(), args.timeout);
     while let AskOutcome::Pending { ticket, .. } = &outcome {
-        progress.tick();
-        let step = if progress.live {
-            Duration::from_secs(1)
-        } else {
-            DEFAULT_WAIT
-        };
+        let began = std::time::Instant::now();
+        let id = ticket.request_id.clone();
         outcome = asker
-            .resume(&ticket.request_id, step)
+            .resume(&id, DEFAULT_WAIT)
             .await
             .map_err(|e| Finished::from_error(&e))?;
+        if matches!(outcome, AskOutcome::Pending { .. }) {
+            super::pace(began).await;
+        }
     }
     Ok(Finished::from_outcome(&outcome))
 }

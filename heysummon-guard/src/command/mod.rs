@@ -42,8 +42,19 @@ pub fn run(args: Args, env: impl Fn(&str) -> Option<String>) -> Exit {
         env("HEYSUMMON_BASE_URL").filter(|url| !url.is_empty()),
         env("HEYSUMMON_API_KEY").filter(|key| !key.is_empty()),
     );
-    let progress = Progress::new(&args);
+    let progress = std::sync::Arc::new(Progress::new(&args));
     let asked = runtime.block_on(async {
+        // The live indicator runs beside the waits, which keep their full length.
+        let ticker = progress.live.then(|| {
+            let progress = progress.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    every.tick().await;
+                    progress.tick();
+                }
+            })
+        });
         let asking = async {
             match (guard, direct) {
                 (Some(guard), _) => via_guard::ask(&guard, &question, &args, &progress).await,
@@ -56,10 +67,14 @@ pub fn run(args: Args, env: impl Fn(&str) -> Option<String>) -> Exit {
                 )),
             }
         };
-        tokio::select! {
+        let finished = tokio::select! {
             finished = asking => Some(finished.unwrap_or_else(|error| error)),
-            _ = tokio::signal::ctrl_c() => None,
+            Ok(()) = tokio::signal::ctrl_c() => None,
+        };
+        if let Some(ticker) = ticker {
+            ticker.abort();
         }
+        finished
     });
     progress.clear();
     match asked {
@@ -82,6 +97,17 @@ pub(crate) struct Progress {
     live: bool,
     reference: std::sync::Mutex<Option<String>>,
     started: std::time::Instant,
+}
+
+/// The least time between two waits: a wait that returns early (a clock ahead of the server's,
+/// say) never turns the loop into a stream of requests.
+pub(crate) const MIN_STEP: Duration = Duration::from_secs(1);
+
+/// Sleeps out the rest of [`MIN_STEP`] after a wait that began at `began`.
+pub(crate) async fn pace(began: std::time::Instant) {
+    if let Some(rest) = MIN_STEP.checked_sub(began.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
 }
 
 impl Progress {
@@ -108,8 +134,8 @@ impl Progress {
     }
 
     /// Still waiting: the live indicator on a terminal, nothing elsewhere.
-    pub(crate) fn tick(&self) {
-        if self.live {
+    fn tick(&self) {
+        if self.live && self.reference().is_some() {
             let spinner = ['|', '/', '-', '\\'];
             let elapsed = self.started.elapsed().as_secs();
             let frame = spinner[usize::try_from(elapsed % 4).unwrap_or(0)];

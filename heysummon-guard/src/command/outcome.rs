@@ -130,7 +130,9 @@ impl Finished {
 
     /// From an error of the ask core.
     pub(crate) fn from_error(error: &AskError) -> Self {
-        let exit = if error.is_retryable() || matches!(error, AskError::Failed(_)) {
+        let exit = if error.is_retryable()
+            || matches!(error, AskError::Failed(_) | AskError::Unauthenticated)
+        {
             Exit::Network
         } else {
             Exit::Configuration
@@ -149,7 +151,10 @@ impl Finished {
             Ok(())
         };
         drop(out);
-        if let (Some(message), false) = (&self.stderr, args.quiet) {
+        // Quiet hides progress and the words about a denial or a timeout (the exit code says
+        // it), never an error.
+        let error = matches!(self.exit, Exit::Configuration | Exit::Network);
+        if let (Some(message), true) = (&self.stderr, error || !args.quiet) {
             eprintln!("heysummon: {message}");
         }
         match printed {

@@ -37,16 +37,16 @@ pub(crate) async fn ask(
     loop {
         let left = deadline.saturating_duration_since(Instant::now()).as_secs();
         if left == 0 {
-            return Ok(finished(
-                &json!({ "status": "timeout", "requestId": id, "refCode": reference }),
-            ));
+            let timed_out = json!({ "status": "timeout", "requestId": id, "refCode": reference });
+            return Ok(finished(&timed_out, args.approval));
         }
-        progress.tick();
-        let wait = if progress.live { 1 } else { left.min(50) };
+        let began = Instant::now();
+        let wait = left.min(50);
         let answer = call(http.get(format!("{base}/v1/ask/{id}?wait={wait}"))).await?;
         if answer["status"] != "pending" {
-            return Ok(finished(&answer));
+            return Ok(finished(&answer, args.approval));
         }
+        super::pace(began).await;
     }
 }
 
@@ -72,8 +72,9 @@ async fn call(request: reqwest::RequestBuilder) -> Result<Value, Finished> {
     Err(Finished::error(exit, &message))
 }
 
-/// The guard's answer as the command's end.
-fn finished(answer: &Value) -> Finished {
+/// The guard's answer as the command's end. For an approval, only `approved` (with
+/// `"approved": true`) ends well: a worded answer is not a decision.
+fn finished(answer: &Value, approval: bool) -> Finished {
     let reference = answer["refCode"].as_str().unwrap_or("the request");
     let text = |key: &str| answer[key].as_str().map(str::to_owned);
     let keep = |status: &str| {
@@ -86,7 +87,9 @@ fn finished(answer: &Value) -> Finished {
         object
     };
     match answer["status"].as_str().unwrap_or_default() {
-        "responded" => Finished::new(Exit::Answered, keep("answered"), text("answer"), None),
+        "responded" if !approval => {
+            Finished::new(Exit::Answered, keep("answered"), text("answer"), None)
+        }
         // Fail closed: approved only when the guard says so in both members.
         "approved" if answer["approved"] == true => Finished::new(
             Exit::Answered,

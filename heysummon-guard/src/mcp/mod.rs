@@ -12,6 +12,7 @@
 //! request's id, and `await_human` picks it up. Approvals fail closed: only the expert's
 //! explicit approval is ever `approved` (or `allow`).
 
+mod bounded;
 mod params;
 mod results;
 
@@ -88,7 +89,7 @@ impl HumanTools {
             .ok()
             .flatten()
             .is_some_and(|conversation| conversation.kind() == RequestKind::Approval);
-        match self.asker.resume(&id, wait).await {
+        match self.bounded_resume(&id, wait).await {
             Ok(outcome) => results::outcome(&outcome),
             Err(error) => results::error(&error, approval),
         }
@@ -121,8 +122,7 @@ impl HumanTools {
         &self,
         Parameters(params): Parameters<ApprovalPrompt>,
     ) -> CallToolResult {
-        let input = params.input().with_wait(self.hold);
-        let outcome = self.asker.ask(&input).await;
+        let outcome = self.bounded_ask(params.input()).await;
         results::permission(outcome.as_ref(), &params.input)
     }
 }
@@ -130,9 +130,8 @@ impl HumanTools {
 impl HumanTools {
     /// Asks and holds at most the configured hold.
     async fn hold(&self, input: AskInput) -> CallToolResult {
-        let input = input.with_wait(self.hold);
         let approval = input.kind == crate::ask::AskKind::Approval;
-        match self.asker.ask(&input).await {
+        match self.bounded_ask(input).await {
             Ok(outcome) => results::outcome(&outcome),
             Err(error) => results::error(&error, approval),
         }

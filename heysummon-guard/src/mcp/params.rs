@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use heysummon_sdk::signing::sha256_hex;
 use heysummon_sdk::wire::MAX_IDEMPOTENCY_KEY_LEN;
 
 use crate::ask::{AskInput, AskKind};
@@ -75,12 +76,16 @@ pub struct ApprovalPrompt {
     /// The name of the tool the agent wants to call.
     pub tool_name: String,
     /// The tool's input, as the agent would call it.
-    #[serde(default)]
+    #[serde(default = "empty_object")]
     pub input: Value,
     /// The id of the tool call. The same id always maps to the same request, so a retried
     /// call never pages the expert twice and returns the decision once it is made.
     #[serde(default)]
     pub tool_use_id: Option<String>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
 }
 
 /// The longest overall timeout the tools accept, in seconds (a year).
@@ -131,21 +136,23 @@ impl ApprovalPrompt {
             .as_deref()
             .filter(|id| !id.trim().is_empty())
         {
-            ask = ask.with_idempotency_key(idempotency_key(id));
+            ask = ask.with_idempotency_key(idempotency_key(id, &self.tool_name, &input));
         }
         ask
     }
 }
 
-/// The idempotency key of a tool call: its id under a prefix of ours, cut to the longest key
-/// the server accepts (255 characters) by hashing when it is longer.
-fn idempotency_key(tool_use_id: &str) -> String {
-    const PREFIX: &str = "mcp-tool-use:";
-    if PREFIX.len() + tool_use_id.chars().count() <= MAX_IDEMPOTENCY_KEY_LEN {
-        return format!("{PREFIX}{tool_use_id}");
+/// The idempotency key of a tool call: its id and a digest of what it asks to run, so the same
+/// call retried maps to the same request while the same id with another tool or input (which
+/// must never inherit an approval) is a request of its own. Hashed as a whole when longer than
+/// the server accepts (255 characters).
+fn idempotency_key(tool_use_id: &str, tool_name: &str, input: &str) -> String {
+    let digest = sha256_hex(format!("{tool_name}\n{input}").as_bytes());
+    let key = format!("mcp-tool-use:{tool_use_id}:{digest}");
+    if key.chars().count() <= MAX_IDEMPOTENCY_KEY_LEN {
+        return key;
     }
-    let digest = heysummon_sdk::signing::sha256_hex(tool_use_id.as_bytes());
-    format!("{PREFIX}sha256:{digest}")
+    format!("mcp-tool-use:sha256:{}", sha256_hex(key.as_bytes()))
 }
 
 /// Free-text context as the one context item the dashboard shows.

@@ -82,6 +82,9 @@ pub(crate) fn outcome(outcome: &AskOutcome) -> CallToolResult {
 
 /// A tool error from a failed ask: nothing in it ever means approved.
 pub(crate) fn error(error: &AskError, approval: bool) -> CallToolResult {
+    if matches!(error, AskError::KeyStore(_) | AskError::Failed(_)) {
+        tracing::warn!(%error, "an MCP tool call failed");
+    }
     let (code, message) = describe(error);
     let mut text = format!("Could not reach a human: {message}");
     if approval {

@@ -142,8 +142,19 @@ async fn configuration_authentication_and_network_errors_exit_3_and_4() {
     assert_eq!(output.status.code(), Some(3), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("HEYSUMMON_BASE_URL"));
     // A bad duration: refused by the parser.
-    let output = finish(start(&["Hello?", "--timeout", "soon"], &[])).await;
-    assert_ne!(output.status.code(), Some(0));
+    // Mistakes on the command line: 3, never clap's own 2 (a timeout here).
+    for line in [
+        &["Hello?", "--timeout", "soon"][..],
+        &["Hello?", "--timeout", "0s"],
+        &["--frobnicate", "x"],
+        &[],
+    ] {
+        let output = finish(start(line, &[])).await;
+        assert_eq!(output.status.code(), Some(3), "{line:?}: {output:?}");
+    }
+    let output = finish(start(&["--help"], &[])).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stdout(&output).contains("Exit codes"));
     // A key the server does not know.
     let wrong = [
         ("HEYSUMMON_BASE_URL", server.base.as_str()),
@@ -176,7 +187,7 @@ async fn through_a_running_guard_and_interrupted_with_ctrl_c() {
     let expert = expert(&server);
     let dir = tempfile::tempdir().unwrap();
     let stop = CancellationToken::new();
-    let guard = running_guard(&server, dir.path(), &stop).await;
+    let (_, guard) = running_guard(&server, dir.path(), &stop).await;
     let mut seen = HashSet::new();
 
     let child = start(
@@ -200,8 +211,19 @@ async fn through_a_running_guard_and_interrupted_with_ctrl_c() {
     next_request(&expert, &mut seen).await;
 
     // Ctrl-C while waiting: 130, and the request is left open to expire.
-    let child = start(&["Waiting forever?"], &[("HEYSUMMON_GUARD_URL", &guard)]);
+    let mut child = start(&["Waiting forever?"], &[("HEYSUMMON_GUARD_URL", &guard)]);
     let request = next_request(&expert, &mut seen).await;
+    // Once it said which request it asked (its first line on stderr), interrupt it.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let said = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        (line, stderr)
+    })
+    .await
+    .unwrap();
+    assert!(said.0.contains(request.ref_code.as_str()), "{}", said.0);
+    let mut stderr = said.1;
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -209,7 +231,12 @@ async fn through_a_running_guard_and_interrupted_with_ctrl_c() {
     assert!(killed.success());
     let output = finish(child).await;
     assert_eq!(output.status.code(), Some(130), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stderr).contains(request.ref_code.as_str()));
+    let mut farewell = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut farewell).unwrap();
+    assert!(
+        farewell.contains("left to expire") && farewell.contains(request.ref_code.as_str()),
+        "{farewell}"
+    );
     assert!(
         expert
             .pending()

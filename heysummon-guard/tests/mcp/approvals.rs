@@ -71,7 +71,10 @@ async fn approval_prompt_answers_as_a_permission_hook_expects_and_pages_once_per
     let server = TestApp::spawn().await;
     let expert = expert(&server);
     let dir = tempfile::tempdir().unwrap();
-    let client = McpClient::stdio(&guard_env(&server, dir.path(), Duration::from_secs(2))).await;
+    // One guard (device key, key store) seen by two hosts: one holding the full 45 s, one
+    // giving up after 2 s.
+    let client = McpClient::stdio(&guard_env(&server, dir.path(), Duration::from_secs(45))).await;
+    let hasty = McpClient::stdio(&guard_env(&server, dir.path(), Duration::from_secs(2))).await;
     let mut seen = HashSet::new();
     let input = json!({ "command": "rm -rf build/", "description": "Clean the build" });
 
@@ -107,9 +110,23 @@ async fn approval_prompt_answers_as_a_permission_hook_expects_and_pages_once_per
     );
     assert_eq!(server.request_count().await, count);
 
+    // The same tool_use_id with another input never inherits the approval: a request of its own.
+    let call = client.start_call(
+        "approval_prompt",
+        json!({ "tool_name": "Bash", "input": {"command": "rm -rf /"}, "tool_use_id": "toolu_01" }),
+    );
+    let other = next_request(&expert, &mut seen).await;
+    assert_ne!(other.request_id, request.request_id);
+    expert
+        .decide(&other.request_id, ApprovalDecision::Denied)
+        .await
+        .unwrap();
+    assert_eq!(decision(&call.result().await)["behavior"], "deny");
+    let count = server.request_count().await;
+
     // No decision within the hold: denied, naming the reference; once the expert approves,
     // the same tool_use_id is allowed, still on one request.
-    let waiting = client
+    let waiting = hasty
         .call(
             "approval_prompt",
             json!({ "tool_name": "Write", "input": {"path": "a"}, "tool_use_id": "toolu_02" }),
@@ -129,7 +146,7 @@ async fn approval_prompt_answers_as_a_permission_hook_expects_and_pages_once_per
         .decide(&pending.request_id, ApprovalDecision::Approved)
         .await
         .unwrap();
-    let later = client
+    let later = hasty
         .call(
             "approval_prompt",
             json!({ "tool_name": "Write", "input": {"path": "a"}, "tool_use_id": "toolu_02" }),

@@ -14,7 +14,7 @@ async fn the_running_guard_serves_the_tools_over_streamable_http() {
     let expert = expert(&server);
     let dir = tempfile::tempdir().unwrap();
     let stop = CancellationToken::new();
-    let base = running_guard(&server, dir.path(), &stop).await;
+    let (_, base) = running_guard(&server, dir.path(), &stop).await;
     let client = McpClient::http(&format!("{base}/mcp")).await;
     assert_eq!(client.ready["server"]["name"], "heysummon");
     assert_eq!(client.tools().await.len(), 5);

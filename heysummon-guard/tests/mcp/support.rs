@@ -55,12 +55,13 @@ pub async fn next_request(expert: &ExpertClient, seen: &mut HashSet<String>) -> 
     }
 }
 
-/// A guard serving on 127.0.0.1:0 in front of `server`; its base URL.
+/// A guard serving on 127.0.0.1:0 in front of `server`, its device key enrolled; the guard and
+/// its base URL.
 pub async fn running_guard(
     server: &TestApp,
     dir: &std::path::Path,
     stop: &CancellationToken,
-) -> String {
+) -> (Guard, String) {
     let key_file = dir.join("device.key");
     let mut config = Config::new(
         &server.base,
@@ -74,6 +75,10 @@ pub async fn running_guard(
     guard.enroll().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(heysummon_guard::serve::serve(listener, guard, stop.clone()));
-    base
+    tokio::spawn(heysummon_guard::serve::serve(
+        listener,
+        guard.clone(),
+        stop.clone(),
+    ));
+    (guard, base)
 }

@@ -224,3 +224,53 @@ async fn notify_human_returns_the_reference_and_bad_input_is_a_clear_error() {
     assert_eq!(server.request_count().await, before);
     client.close().await;
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_cannot_hold_a_call_past_its_bound() {
+    // A server that accepts connections and never answers.
+    let stalled = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", stalled.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = stalled.accept().await {
+            open.push(socket);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("HEYSUMMON_UPSTREAM", base),
+        ("HEYSUMMON_API_KEY", "hs_cli_stalled".to_owned()),
+        (
+            "HEYSUMMON_DEVICE_KEY_FILE",
+            dir.path().join("device.key").display().to_string(),
+        ),
+        ("HEYSUMMON_MCP_HOLD_SECS", "2".to_owned()),
+    ];
+    let client = McpClient::stdio(&env).await;
+    for (tool, arguments) in [
+        ("ask_human", json!({ "question": "Anyone there?" })),
+        ("request_approval", json!({ "action": "Deploy" })),
+    ] {
+        let started = std::time::Instant::now();
+        let result = client.call(tool, arguments).await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(4), "{tool} held {took:?}");
+        assert_eq!(result["isError"], true, "{result}");
+        assert_eq!(
+            result["structuredContent"]["error"], "unavailable",
+            "{result}"
+        );
+    }
+    let started = std::time::Instant::now();
+    let prompt = client
+        .call(
+            "approval_prompt",
+            json!({ "tool_name": "Bash", "input": {"command": "ls"} }),
+        )
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let decision: Value = serde_json::from_str(text(&prompt)).unwrap();
+    assert_eq!(decision["behavior"], "deny", "{prompt}");
+    client.close().await;
+    held.abort();
+}
