@@ -41,5 +41,25 @@ async fn the_running_guard_serves_the_tools_over_streamable_http() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 403);
+    // Nor a name that resolves elsewhere (DNS rebinding): only loopback Hosts are served.
+    let rebound = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("host", "attacker.example")
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+    // A body over the guard's limit is refused before the MCP layer reads it.
+    let huge = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
     stop.cancel();
 }
