@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use heysummon_sdk::wire::RequestId;
 use tokio::time::{Instant, timeout};
 
 use super::HumanTools;
@@ -31,18 +30,13 @@ impl HumanTools {
         }
     }
 
-    /// Waits on a request made before, at most `wait` (and never past the hold).
-    pub(super) async fn bounded_resume(
+    /// Waits on `ticket`'s request at most `wait` (and never past the hold).
+    pub(super) async fn resume_within(
         &self,
-        id: &RequestId,
+        ticket: Ticket,
         wait: Duration,
     ) -> Result<AskOutcome, AskError> {
-        let conversation = self.asker.conversation(id)?.ok_or(AskError::NotFound)?;
-        let ticket = crate::ask::ticket(&conversation);
-        self.resume_within(ticket, wait.min(self.hold)).await
-    }
-
-    async fn resume_within(&self, ticket: Ticket, wait: Duration) -> Result<AskOutcome, AskError> {
+        let wait = wait.min(self.hold);
         let core_wait = wait.saturating_sub(READING);
         match timeout(wait, self.asker.resume(&ticket.request_id, core_wait)).await {
             Ok(outcome) => outcome,

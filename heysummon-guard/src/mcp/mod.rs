@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use heysummon_sdk::keystore::RequestKind;
 use heysummon_sdk::wire::RequestId;
 use http_body_util::Full;
 use http_body_util::combinators::BoxBody;
@@ -70,7 +69,7 @@ impl HumanTools {
         description = "Ask a human expert a question and get their answer. Use it when you are blocked by ambiguity, missing context or a judgement call you should not make alone. Returns within 45 seconds: status \"answered\" with the answer, or \"pending\" with a request_id to pass to await_human. The question may be end-to-end encrypted to the expert."
     )]
     async fn ask_human(&self, Parameters(params): Parameters<AskHuman>) -> CallToolResult {
-        self.hold(params.input()).await
+        self.ask_within_hold(params.input()).await
     }
 
     /// `await_human`.
@@ -82,14 +81,13 @@ impl HumanTools {
             .wait_seconds
             .map_or(self.hold, Duration::from_secs)
             .min(self.hold);
-        let id = RequestId::new(params.request_id);
-        let approval = self
-            .asker
-            .conversation(&id)
-            .ok()
-            .flatten()
-            .is_some_and(|conversation| conversation.kind() == RequestKind::Approval);
-        match self.bounded_resume(&id, wait).await {
+        let ticket = match self.asker.conversation(&RequestId::new(params.request_id)) {
+            Ok(Some(conversation)) => crate::ask::ticket(&conversation),
+            Ok(None) => return results::error(&crate::ask::AskError::NotFound, false),
+            Err(error) => return results::error(&error, false),
+        };
+        let approval = ticket.kind == crate::ask::AskKind::Approval;
+        match self.resume_within(ticket, wait).await {
             Ok(outcome) => results::outcome(&outcome),
             Err(error) => results::error(&error, approval),
         }
@@ -103,7 +101,7 @@ impl HumanTools {
         &self,
         Parameters(params): Parameters<RequestApproval>,
     ) -> CallToolResult {
-        self.hold(params.input()).await
+        self.ask_within_hold(params.input()).await
     }
 
     /// `notify_human`.
@@ -111,7 +109,7 @@ impl HumanTools {
         description = "Tell a human expert something that needs no answer (a finished task, a problem you worked around). Returns at once with the request_id and ref_code."
     )]
     async fn notify_human(&self, Parameters(params): Parameters<NotifyHuman>) -> CallToolResult {
-        self.hold(params.input()).await
+        self.ask_within_hold(params.input()).await
     }
 
     /// `approval_prompt`.
@@ -129,7 +127,7 @@ impl HumanTools {
 
 impl HumanTools {
     /// Asks and holds at most the configured hold.
-    async fn hold(&self, input: AskInput) -> CallToolResult {
+    async fn ask_within_hold(&self, input: AskInput) -> CallToolResult {
         let approval = input.kind == crate::ask::AskKind::Approval;
         match self.bounded_ask(input).await {
             Ok(outcome) => results::outcome(&outcome),
