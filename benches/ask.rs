@@ -1,6 +1,6 @@
 //! What one `Client::ask` costs the agent: CPU time on the client per sealed, signed ask (key
 //! generation, sealing, signing, JSON and HTTP), with a breakdown of the cryptography, and the
-//! client's memory per ask that is waiting for its answer (each on its own event stream).
+//! client's memory per ask that is waiting for its answer (all on the client's one event stream).
 //!
 //! The server runs in a child process (this binary re-executed with `--serve`), so neither its
 //! CPU nor its memory is counted. The client runs on a current-thread tokio runtime on the main
@@ -131,7 +131,7 @@ fn crypto_breakdown(iterations: usize) {
     );
 }
 
-/// Many asks waiting at once, each on its own event stream: the client's memory per ask.
+/// Many asks waiting at once, sharing the client's event stream: the client's memory per ask.
 async fn memory_per_waiting_ask(agent: &Client, waiting: usize) {
     let pid = std::process::id();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -155,8 +155,8 @@ async fn memory_per_waiting_ask(agent: &Client, waiting: usize) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = rss_kib(pid).unwrap();
     println!(
-        "client memory per waiting ask: {:.1} KiB ({waiting} asks waiting on their event streams; \
-         RSS {before} KiB -> {after} KiB)",
+        "client memory per waiting ask: {:.1} KiB ({waiting} asks waiting on the client's event \
+         stream; RSS {before} KiB -> {after} KiB)",
         after.saturating_sub(before) as f64 / waiting as f64
     );
     for task in tasks {

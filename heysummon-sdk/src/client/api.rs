@@ -17,8 +17,8 @@ use serde::de::DeserializeOwned;
 
 use super::connection::Inner;
 use super::http::{from_reqwest, read_json};
+use super::hub::Subscription;
 use super::options::MAX_LONG_POLL_WAIT;
-use super::sse::{self, SseStream};
 use super::transport::Transport;
 use crate::Error;
 use crate::backoff::Backoff;
@@ -313,7 +313,7 @@ impl Inner {
 }
 
 impl Transport for Inner {
-    type Stream = SseStream;
+    type Stream = Subscription;
 
     async fn status(&self, id: &RequestId) -> Result<HelpStatusResponse, Error> {
         self.get_status(id, None).await
@@ -323,7 +323,7 @@ impl Transport for Inner {
         self.get_status(id, Some(hold)).await
     }
 
-    fn open_stream(&self, id: &RequestId, last_event_id: Option<&str>) -> SseStream {
-        sse::open(self, id, last_event_id)
+    fn open_stream(&self, id: &RequestId, idle_timeout: Duration) -> Subscription {
+        self.stream_hub.subscribe(id, idle_timeout)
     }
 }

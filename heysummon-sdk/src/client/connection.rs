@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+use super::hub::StreamHub;
+use super::sse::StreamOpener;
 use super::transport::{ApiKey, Credentials};
 use crate::Error;
 use crate::backoff::BackoffPolicy;
@@ -35,6 +37,10 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     /// Per-request keys, expert pins and identities.
     pub(crate) key_store: Arc<dyn KeyStore>,
+    /// Opens event streams with the pool and the credentials.
+    pub(crate) streams: StreamOpener,
+    /// The one event stream of the client key that all waits share.
+    pub(crate) stream_hub: StreamHub,
 }
 
 /// How calls that are safe to repeat are retried.
@@ -53,6 +59,7 @@ impl fmt::Debug for Inner {
             .field("credentials", &self.credentials)
             .field("request_timeout", &self.request_timeout)
             .field("key_store", &self.key_store)
+            .field("stream_hub", &self.stream_hub)
             .finish_non_exhaustive()
     }
 }
@@ -60,15 +67,20 @@ impl fmt::Debug for Inner {
 impl Inner {
     /// `base_url` + `api/v1/` + the segments, each percent-encoded.
     pub(crate) fn endpoint(&self, segments: &[&str]) -> Url {
-        let mut url = self.base_url.clone();
-        // The builder refused URLs that cannot be a base, so this always succeeds.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty()
-                .extend(["api", "v1"])
-                .extend(segments.iter().copied());
-        }
-        url
+        endpoint(&self.base_url, segments)
     }
+}
+
+/// `base_url` + `api/v1/` + the segments, each percent-encoded.
+fn endpoint(base_url: &Url, segments: &[&str]) -> Url {
+    let mut url = base_url.clone();
+    // The builder refused URLs that cannot be a base, so this always succeeds.
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty()
+            .extend(["api", "v1"])
+            .extend(segments.iter().copied());
+    }
+    url
 }
 
 /// The settings every client has, whoever holds the key. Both builders wrap one and expose its
@@ -142,15 +154,28 @@ impl ConnectionSettings {
         if attempts == 0 {
             return Err(Error::config("retry attempts must be at least 1"));
         }
+        let credentials = Arc::new(Credentials {
+            api_key,
+            device_token,
+            signer,
+        });
+        let request_timeout = self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT);
+        let streams = StreamOpener::new(
+            http.clone(),
+            Arc::clone(&credentials),
+            base_url.clone(),
+            request_timeout,
+        );
+        let stream_hub = {
+            let streams = streams.clone();
+            let url = endpoint(&base_url, &["events", "stream"]);
+            StreamHub::new(Box::new(move |resume| streams.open(&url, resume)))
+        };
         Ok(Inner {
             http,
             base_url,
-            credentials: Arc::new(Credentials {
-                api_key,
-                device_token,
-                signer,
-            }),
-            request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+            credentials,
+            request_timeout,
             retry: RetryPolicy {
                 attempts,
                 backoff: self.retry_backoff.unwrap_or_default(),
@@ -158,6 +183,8 @@ impl ConnectionSettings {
             key_store: self
                 .key_store
                 .unwrap_or_else(|| Arc::new(MemoryKeyStore::new())),
+            streams,
+            stream_hub,
         })
     }
 }

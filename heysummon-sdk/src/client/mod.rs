@@ -34,6 +34,7 @@ mod connection;
 mod conversation;
 mod expert;
 mod http;
+mod hub;
 mod message;
 mod nudge;
 mod options;

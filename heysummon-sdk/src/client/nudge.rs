@@ -13,7 +13,7 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 
 use super::WaitOptions;
 use super::connection::Inner;
-use super::sse::{self, SseStream};
+use super::sse::SseStream;
 use super::transport::SseItem;
 use crate::Error;
 use crate::backoff::Backoff;
@@ -121,9 +121,9 @@ impl Nudge {
     /// the interval.
     pub(crate) async fn wait(&mut self, inner: &Inner) {
         let deadline = Instant::now() + self.interval;
-        let events = self.events.get_or_insert_with(|| {
-            sse::open_url(inner, self.url.clone(), self.last_event_id.as_deref())
-        });
+        let events = self
+            .events
+            .get_or_insert_with(|| inner.streams.open(&self.url, self.last_event_id.as_deref()));
         loop {
             match timeout_at(deadline, events.next()).await {
                 Err(_) => return,

@@ -2,13 +2,14 @@
 //! own reqwest connection pool.
 //!
 //! Reconnection is ours, not eventsource-client's: each stream is built with reconnect disabled
-//! and dropped after its first error, and [`super::wait`] opens the next one. Driving it
-//! ourselves is what lets one decision see every failure: a 404/405 at connect means "this server
+//! and dropped after its first error; whoever opened it (the waits' shared stream in
+//! [`super::hub`], a feed's nudge) opens the next one. Driving it ourselves is what lets one
+//! decision see every failure: a 404/405 at connect means "this server
 //! has no stream, fall back" (eventsource-client would retry it forever); a dead connection found
 //! by our liveness window (nothing, not even a keep-alive, for 45 s) is handled exactly like a
 //! broken one; and every wait goes through the one shared backoff, with the server's
 //! `Retry-After` or `retry:` as its floor, as the design asks. The resume point is the last event
-//! id we saw, passed to each new stream as `Last-Event-ID`.
+//! id the opener saw, passed to the new stream as `Last-Event-ID`.
 //!
 //! Note: eventsource-client 0.18 reports a `retry:` field only together with an event that has
 //! data; a block of its own (`retry: 3000` then a blank line) is dropped by its parser, so such a
@@ -26,52 +27,69 @@ use launchdarkly_sdk_transport::{
 };
 use sync_wrapper::{SyncFuture, SyncStream};
 
-use super::connection::Inner;
 use super::http::{MAX_ERROR_BODY, http_error_from, network, network_kind, parse_retry_after};
 use super::transport::Credentials;
 use super::transport::{SseEvent, SseItem};
 use crate::Error;
 use crate::error::NetworkErrorKind;
-use crate::wire::{RequestId, Timestamp};
+use crate::wire::Timestamp;
 
 /// One connection's items.
 pub(crate) type SseStream = Pin<Box<dyn Stream<Item = Result<SseItem, Error>> + Send>>;
 
-/// Opens `GET /api/v1/events/stream?requestId=ID` (lazily: nothing is sent until polled).
-pub(crate) fn open(inner: &Inner, id: &RequestId, last_event_id: Option<&str>) -> SseStream {
-    let mut url = inner.endpoint(&["events", "stream"]);
-    url.query_pairs_mut().append_pair("requestId", id.as_str());
-    open_url(inner, url, last_event_id)
+/// Opens event streams of one server with the client's pool and credentials. Cheap to clone;
+/// the client's shared stream ([`super::hub`]) keeps one.
+#[derive(Clone)]
+pub(crate) struct StreamOpener {
+    transport: ReqwestTransport,
+    /// The limit on reading an error answer's body.
+    body_timeout: Duration,
 }
 
-/// Opens an event stream at `url`.
-pub(crate) fn open_url(inner: &Inner, url: reqwest::Url, last_event_id: Option<&str>) -> SseStream {
-    let builder = match es::ClientBuilder::for_url(url.as_str()) {
-        Ok(builder) => builder,
-        Err(error) => {
-            let error = Error::config("event stream URL").because(error);
-            return Box::pin(stream::once(async move { Err(error) }));
+impl StreamOpener {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        credentials: Arc<Credentials>,
+        base_url: reqwest::Url,
+        body_timeout: Duration,
+    ) -> Self {
+        Self {
+            transport: ReqwestTransport {
+                http,
+                credentials,
+                base_url,
+            },
+            body_timeout,
         }
-    };
-    let mut builder = builder
-        .reconnect(
-            es::ReconnectOptions::reconnect(false)
-                .retry_initial(false)
-                .build(),
-        )
-        // The API key must never follow a redirect; our server does not redirect.
-        .redirect_limit(0);
-    if let Some(last) = last_event_id {
-        builder = builder.last_event_id(last.to_owned());
     }
-    let transport = ReqwestTransport {
-        http: inner.http.clone(),
-        credentials: inner.credentials.clone(),
-        base_url: inner.base_url.clone(),
-    };
-    let body_timeout = inner.request_timeout;
-    let events = builder.build_with_transport(transport).stream();
-    Box::pin(events.then(move |item| convert(item, body_timeout)))
+
+    /// Opens the event stream at `url`, resuming after `last_event_id` when given (lazily:
+    /// nothing is sent until polled).
+    pub(crate) fn open(&self, url: &reqwest::Url, last_event_id: Option<&str>) -> SseStream {
+        let builder = match es::ClientBuilder::for_url(url.as_str()) {
+            Ok(builder) => builder,
+            Err(error) => {
+                let error = Error::config("event stream URL").because(error);
+                return Box::pin(stream::once(async move { Err(error) }));
+            }
+        };
+        let mut builder = builder
+            .reconnect(
+                es::ReconnectOptions::reconnect(false)
+                    .retry_initial(false)
+                    .build(),
+            )
+            // The API key must never follow a redirect; our server does not redirect.
+            .redirect_limit(0);
+        if let Some(last) = last_event_id {
+            builder = builder.last_event_id(last.to_owned());
+        }
+        let body_timeout = self.body_timeout;
+        let events = builder
+            .build_with_transport(self.transport.clone())
+            .stream();
+        Box::pin(events.then(move |item| convert(item, body_timeout)))
+    }
 }
 
 /// eventsource-client's view of an answer, in the client's terms.

@@ -32,7 +32,7 @@ fn request() -> RequestId {
 enum Call {
     Status,
     LongPoll(u64),
-    Stream(Option<String>),
+    Stream,
 }
 
 type StreamScript = Vec<(Duration, Result<SseItem, Error>)>;
@@ -152,8 +152,8 @@ impl Transport for Fake {
         Ok(self.current())
     }
 
-    fn open_stream(&self, _id: &RequestId, last_event_id: Option<&str>) -> Self::Stream {
-        self.record(Call::Stream(last_event_id.map(str::to_owned)));
+    fn open_stream(&self, _id: &RequestId, _idle_timeout: Duration) -> Self::Stream {
+        self.record(Call::Stream);
         let n = self.streams.fetch_add(1, Ordering::SeqCst);
         let script = (self.stream_plan)(self.elapsed(), n);
         // Each item after its offset from the connection's start; then silence.
@@ -407,7 +407,7 @@ async fn sse_confirms_events_with_a_status_look() {
         fake.calls(),
         [
             (secs(0), Call::Status),
-            (secs(0), Call::Stream(None)),
+            (secs(0), Call::Stream),
             (secs(0), Call::Status),
             (secs(100), Call::Status),
         ]
@@ -415,7 +415,7 @@ async fn sse_confirms_events_with_a_status_look() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn sse_reconnects_after_the_retry_hint_and_resumes_after_the_last_event() {
+async fn sse_reconnects_after_the_retry_hint() {
     let mut fake = Fake::new().answered_at(secs(100));
     fake.stream_plan = Box::new(|opened, n| match n {
         0 => vec![
@@ -434,16 +434,13 @@ async fn sse_reconnects_after_the_retry_hint_and_resumes_after_the_last_event() 
     let streams: Vec<_> = fake
         .calls()
         .into_iter()
-        .filter(|(_, call)| matches!(call, Call::Stream(_)))
+        .filter(|(_, call)| matches!(call, Call::Stream))
         .collect();
     // The broken stream proved itself with an event, so the backoff starts over; the server's
     // `retry: 3000` is the floor of the reconnect delay.
     assert_eq!(
         streams,
-        [
-            (secs(0), Call::Stream(None)),
-            (secs(23), Call::Stream(Some("7".into()))),
-        ]
+        [(secs(0), Call::Stream), (secs(23), Call::Stream),]
     );
 }
 
@@ -462,7 +459,7 @@ async fn a_silent_stream_is_reconnected_and_keep_alives_keep_one_open() {
     let streams: Vec<Duration> = fake
         .calls()
         .into_iter()
-        .filter(|(_, call)| matches!(call, Call::Stream(_)))
+        .filter(|(_, call)| matches!(call, Call::Stream))
         .map(|(at, _)| at)
         .collect();
     assert_eq!(streams.len(), 2, "{streams:?}");
@@ -505,7 +502,7 @@ async fn auto_falls_back_from_sse_to_long_poll_to_smart_polling_and_returns_to_s
             let kind = match call {
                 Call::Status => "status",
                 Call::LongPoll(_) => "long-poll",
-                Call::Stream(_) => "stream",
+                Call::Stream => "stream",
             };
             (at.as_secs(), kind)
         })
@@ -536,7 +533,7 @@ async fn auto_uses_long_polls_when_the_server_holds_them() {
         fake.calls(),
         [
             (secs(0), Call::Status),
-            (secs(0), Call::Stream(None)),
+            (secs(0), Call::Stream),
             (secs(0), Call::LongPoll(50)),
             (secs(50), Call::LongPoll(50)),
             (secs(100), Call::LongPoll(50)),
@@ -556,7 +553,7 @@ async fn auto_gives_up_on_streams_that_keep_dying_young() {
     });
     let status = run(&fake, WaitOptions::default()).await.unwrap();
     assert_eq!(status.status, Status::Responded);
-    let streams = fake.times(|c| matches!(c, Call::Stream(_)));
+    let streams = fake.times(|c| matches!(c, Call::Stream));
     let long_polls = fake.times(|c| matches!(c, Call::LongPoll(_)));
     assert_eq!(streams.len(), 3, "{streams:?}");
     assert!(!long_polls.is_empty());
@@ -576,7 +573,7 @@ async fn auto_falls_back_when_the_stream_is_unreachable() {
         )]
     });
     run(&fake, WaitOptions::default()).await.unwrap();
-    assert_eq!(fake.times(|c| matches!(c, Call::Stream(_))), [0]);
+    assert_eq!(fake.times(|c| matches!(c, Call::Stream)), [0]);
     assert_eq!(fake.times(|c| matches!(c, Call::LongPoll(_))), [0]);
 }
 

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::stream;
+use futures_util::{StreamExt as _, stream};
 use serde_json::json;
 
 use super::{Client, WaitOptions, WaitStrategy};
@@ -29,6 +29,8 @@ struct Stub {
     answer_from_status: usize,
     /// `responded` once this many streams were opened; never when 0.
     answer_from_stream: usize,
+    /// Streams stay open after their frames (and are not answered differently).
+    hold_stream_open: bool,
     statuses: AtomicUsize,
     help: Mutex<Vec<(String, Option<String>)>>,
     streams: Mutex<Vec<StreamCall>>,
@@ -119,7 +121,11 @@ async fn events(
             frame("6", EventType::Responded),
         ]
     };
-    Sse::new(stream::iter(frames.into_iter().map(Ok::<_, Infallible>))).into_response()
+    let frames = stream::iter(frames.into_iter().map(Ok::<_, Infallible>));
+    if stub.hold_stream_open {
+        return Sse::new(frames.chain(stream::pending())).into_response();
+    }
+    Sse::new(frames).into_response()
 }
 
 async fn serve(stub: Stub, with_stream: bool) -> (String, Arc<Stub>) {
@@ -241,7 +247,7 @@ async fn connection_failures_are_retryable_network_errors() {
 }
 
 #[tokio::test]
-async fn sse_wait_resumes_with_last_event_id_and_sends_the_key() {
+async fn sse_wait_uses_the_client_stream_resumes_with_last_event_id_and_sends_the_key() {
     let stub = Stub {
         answer_from_stream: 2,
         ..Stub::default()
@@ -256,12 +262,39 @@ async fn sse_wait_resumes_with_last_event_id_and_sends_the_key() {
         .unwrap();
     assert_eq!(status.status, Status::Responded);
     let streams = stub.streams.lock().unwrap().clone();
+    // The client's one stream of its key, not one of the request's own.
     let call = |last: Option<&str>| StreamCall {
-        query: Some("requestId=r1".into()),
+        query: None,
         last_event_id: last.map(str::to_owned),
         api_key: Some(KEY.into()),
     };
     assert_eq!(streams, [call(None), call(Some("5"))]);
+}
+
+#[tokio::test]
+async fn concurrent_waits_of_a_client_and_its_clones_share_one_stream() {
+    let stub = Stub {
+        hold_stream_open: true,
+        ..Stub::default()
+    };
+    let (base, stub) = serve(stub, true).await;
+    let client = client(&base, KEY);
+    let options = WaitOptions::default()
+        .with_strategy(WaitStrategy::Sse)
+        .with_timeout(Duration::from_millis(1500));
+    let waits = (0..20).map(|n| {
+        let client = client.clone();
+        let options = options.clone();
+        tokio::spawn(async move { client.wait(&RequestId::new(format!("r{n}")), options).await })
+    });
+    for wait in futures_util::future::join_all(waits).await {
+        let error = wait.unwrap().unwrap_err();
+        assert!(matches!(error, Error::Timeout { .. }), "{error}");
+    }
+    assert_eq!(stub.streams.lock().unwrap().len(), 1);
+    // Each wait read its status when it started and when it joined the stream; r1 once more,
+    // for the event of r1 on the stream (the others' waits never saw it).
+    assert_eq!(stub.statuses.load(Ordering::SeqCst), 41);
 }
 
 #[tokio::test]
@@ -316,7 +349,7 @@ async fn stream_redirects_are_not_followed() {
     let mut url = client.base_url().clone();
     url.set_path("/api/v1/redirected/stream");
     let inner = &client.inner;
-    let mut stream = super::sse::open_url(inner, url, None);
+    let mut stream = inner.streams.open(&url, None);
     let first = futures_util::StreamExt::next(&mut stream).await.unwrap();
     assert!(matches!(first, Err(Error::Protocol(_))), "{first:?}");
 }

@@ -77,9 +77,16 @@ pub(crate) trait Transport: Sync {
         hold: Duration,
     ) -> impl Future<Output = Result<HelpStatusResponse, Error>> + Send;
 
-    /// Starts one connection to `GET /api/v1/events/stream?requestId=ID`, resuming after
-    /// `last_event_id` when given. Nothing happens until the stream is polled.
-    fn open_stream(&self, id: &RequestId, last_event_id: Option<&str>) -> Self::Stream;
+    /// Starts one connection to the events of request `id`: on the client, a subscription to
+    /// its shared event stream ([`super::hub`]), which resumes after the last event it saw and
+    /// ends a connection silent for longer than `idle_timeout`. Nothing is sent before the
+    /// stream is polled or the shared connection is up.
+    fn open_stream(&self, id: &RequestId, idle_timeout: Duration) -> Self::Stream;
+}
+
+/// Whether an event id can travel back in a `Last-Event-ID` header (ours are decimal numbers).
+pub(crate) fn resumable_event_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
 }
 
 /// The header of a key bound to a device token (PROTOCOL D).

@@ -126,8 +126,6 @@ struct Waiter<'a, T> {
     /// Reconnects of the event stream: a connection that succeeds and dies young must not reset
     /// it, so it is kept apart from the request retries (same implementation, own count).
     stream_backoff: Backoff,
-    /// The last event id seen on any stream connection of this wait.
-    last_event_id: Option<String>,
     /// The last `retry:` hint of the stream.
     retry_hint: Option<Duration>,
 }
@@ -154,7 +152,6 @@ impl<'a, T: Transport> Waiter<'a, T> {
             backoff: Backoff::new(options.backoff),
             done,
             stream_backoff: Backoff::new(options.backoff),
-            last_event_id: None,
             retry_hint: None,
         }
     }

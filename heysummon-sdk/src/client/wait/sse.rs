@@ -95,7 +95,7 @@ impl<T: Transport> Waiter<'_, T> {
     async fn sse_connection(&mut self) -> Result<Result<HelpStatusResponse, StreamEnd>, Error> {
         let mut stream = self
             .transport
-            .open_stream(self.id, self.last_event_id.as_deref());
+            .open_stream(self.id, self.options.sse_idle_timeout);
         let mut connected_at = None;
         let mut got_event = false;
         let mut got_comment = false;
@@ -139,15 +139,9 @@ impl<T: Transport> Waiter<'_, T> {
                     if let Some(retry) = event.retry {
                         self.retry_hint = Some(retry);
                     }
-                    let concerns_us = self.concerns_us(&event);
-                    // Only ids that can travel back in a header (ours are decimal numbers).
-                    let usable = |id: &String| {
-                        !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-                    };
-                    if let Some(id) = event.id.filter(usable) {
-                        self.last_event_id = Some(id);
-                    }
-                    if concerns_us && let Some(done) = self.confirm().await? {
+                    if self.concerns_us(&event)
+                        && let Some(done) = self.confirm().await?
+                    {
                         return Ok(Ok(done));
                     }
                 }
