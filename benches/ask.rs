@@ -6,7 +6,7 @@
 //! CPU nor its memory is counted. The client runs on a current-thread tokio runtime on the main
 //! thread, whose CPU time is read from `/proc/thread-self/schedstat` (nanoseconds on CPU).
 //!
-//! Run: `cargo bench --bench ask` (options: `-- --asks 2000 --waiting 1000`).
+//! Run: `cargo bench --bench ask` (options: `-- --asks 2000 --waiting 1000 --burst`).
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark binary
 
@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use heysummon_sdk::client::AskOptions;
 use heysummon_sdk::envelope::Channel;
 use heysummon_sdk::keys::{PartyKeys, SigningKeyPair};
@@ -131,32 +132,47 @@ fn crypto_breakdown(iterations: usize) {
     );
 }
 
+/// Asks made at most this many at a time (an agent's pool of workers), unless `--burst`.
+const CREATING_AT_ONCE: usize = 32;
+
 /// Many asks waiting at once, sharing the client's event stream: the client's memory per ask.
+/// The asks are made [`CREATING_AT_ONCE`] at a time, then all wait together; with `--burst`
+/// all are made at once as well, and the HTTP pool then keeps a connection for each concurrent
+/// creation (which says more about the burst than about waiting).
 async fn memory_per_waiting_ask(agent: &Client, waiting: usize) {
+    let burst = std::env::args().any(|a| a == "--burst");
     let pid = std::process::id();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = rss_kib(pid).unwrap();
-    let created = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::with_capacity(waiting);
-    for _ in 0..waiting {
-        let agent = agent.clone();
-        let created = created.clone();
-        tasks.push(tokio::spawn(async move {
-            let options = AskOptions::new().with_timeout(Duration::from_secs(600));
-            let conversation = agent.submit(QUESTION, &options).await.unwrap();
-            created.fetch_add(1, Ordering::SeqCst);
-            conversation.answer(options.wait).await
-        }));
-    }
-    while created.load(Ordering::SeqCst) < waiting {
+    let options = AskOptions::new().with_timeout(Duration::from_secs(600));
+    let creating = if burst { waiting } else { CREATING_AT_ONCE };
+    let conversations: Vec<_> = futures_util::stream::iter(0..waiting)
+        .map(|_| agent.submit(QUESTION, &options))
+        .buffer_unordered(creating)
+        .collect()
+        .await;
+    let waits = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = conversations
+        .into_iter()
+        .map(|conversation| {
+            let conversation = conversation.unwrap();
+            let wait = options.wait.clone();
+            let waits = waits.clone();
+            tokio::spawn(async move {
+                waits.fetch_add(1, Ordering::SeqCst);
+                conversation.answer(wait).await
+            })
+        })
+        .collect();
+    while waits.load(Ordering::SeqCst) < waiting {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Let every wait connect its stream and settle.
+    // Let every wait join the stream and settle.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = rss_kib(pid).unwrap();
     println!(
         "client memory per waiting ask: {:.1} KiB ({waiting} asks waiting on the client's event \
-         stream; RSS {before} KiB -> {after} KiB)",
+         stream, made {creating} at a time; RSS {before} KiB -> {after} KiB)",
         after.saturating_sub(before) as f64 / waiting as f64
     );
     for task in tasks {

@@ -103,6 +103,7 @@ async fn read(shared: &Shared, mut stream: SseStream, idle: Duration) -> Option<
             Err(_) => return None,
         };
         heard = Instant::now();
+        shared.hear();
         match item {
             Ok(item) => {
                 if let Some(failure) = hand_out(shared, item) {
@@ -134,7 +135,8 @@ fn hand_out(shared: &Shared, item: SseItem) -> Option<Failure> {
                 "the event stream endpoint did not answer text/event-stream".into(),
             )));
         }
-        SseItem::Comment => state.broadcast(|| Ok(SseItem::Comment)),
+        // Recorded as a sign of life by the caller; each subscription passes it on when it looks.
+        SseItem::Comment => {}
         SseItem::Event(event) => {
             if let Some(id) = event.id.as_deref().filter(|id| resumable_event_id(id)) {
                 state.last_event_id = Some(id.to_owned());

@@ -30,18 +30,13 @@ impl Mailbox {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `item` and wakes the subscriber. A keep-alive right after another unread one adds
-    /// nothing, so a subscriber that is busy elsewhere does not pile them up.
+    /// Queues `item` and wakes the subscriber.
     pub(super) fn push(&self, item: Result<SseItem, Error>) {
         let mut queue = self.lock();
         if queue.closed {
             return;
         }
-        let repeated_comment = matches!(item, Ok(SseItem::Comment))
-            && matches!(queue.items.back(), Some(Ok(SseItem::Comment)));
-        if !repeated_comment {
-            queue.items.push_back(item);
-        }
+        queue.items.push_back(item);
         let waker = queue.waker.take();
         drop(queue);
         if let Some(waker) = waker {
@@ -62,11 +57,20 @@ impl Mailbox {
 }
 
 /// One wait's connection to the shared stream; leaves the hub when dropped.
+///
+/// Keep-alives are not handed to every subscriber (a thousand waits woken at once every 15 s):
+/// whenever the wait polls and the shared connection has heard anything since the wait last
+/// learnt of it, the subscription yields a keep-alive of its own. A wait polls when its own
+/// liveness window runs out, so it learns that the connection lives exactly when it needs to.
 pub(crate) struct Subscription {
     shared: Arc<Shared>,
     id: RequestId,
     key: u64,
     mailbox: Arc<Mailbox>,
+    /// Whether this subscription was told `Connected` (keep-alives come only after).
+    connected: bool,
+    /// The shared connection's last sign of life this subscription passed on.
+    noted: u64,
 }
 
 impl Subscription {
@@ -76,6 +80,8 @@ impl Subscription {
             id,
             key,
             mailbox,
+            connected: false,
+            noted: 0,
         }
     }
 }
@@ -84,8 +90,14 @@ impl Stream for Subscription {
     type Item = Result<SseItem, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut queue = self.mailbox.lock();
+        let this = self.get_mut();
+        let mut queue = this.mailbox.lock();
         if let Some(item) = queue.items.pop_front() {
+            drop(queue);
+            if matches!(item, Ok(SseItem::Connected { event_stream: true })) {
+                this.connected = true;
+            }
+            this.noted = this.shared.heard();
             return Poll::Ready(Some(item));
         }
         if queue.closed {
@@ -94,6 +106,12 @@ impl Stream for Subscription {
         match &mut queue.waker {
             Some(waker) => waker.clone_from(cx.waker()),
             None => queue.waker = Some(cx.waker().clone()),
+        }
+        drop(queue);
+        let heard = this.shared.heard();
+        if this.connected && heard > this.noted {
+            this.noted = heard;
+            return Poll::Ready(Some(Ok(SseItem::Comment)));
         }
         Poll::Pending
     }

@@ -8,8 +8,9 @@
 //! A subscription behaves like a connection of its own, so the waiting logic in [`super::wait`]
 //! decides exactly as before:
 //! - it starts with `Connected` once the shared connection is up (at once when it already is);
-//! - it gets the events of its request (and any event whose request cannot be read), and every
-//!   keep-alive;
+//! - it gets the events of its request (and any event whose request cannot be read), and a
+//!   keep-alive whenever it looks and the shared connection has shown signs of life since it
+//!   last looked (see [`Subscription`]);
 //! - it gets the error that ends the shared connection, and then ends. A failure at connect
 //!   reaches it as a failure at connect (a 404 still means "no stream here, fall back").
 //!
@@ -30,6 +31,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -59,6 +61,8 @@ struct Shared {
     state: Mutex<State>,
     /// Wakes the task: a first subscriber arrived, or the last one left.
     changed: Notify,
+    /// How many items the shared connections have delivered: signs of life.
+    heard: AtomicU64,
 }
 
 /// Whether the shared connection is there.
@@ -103,6 +107,7 @@ impl StreamHub {
                     idle_timeout: None,
                 }),
                 changed: Notify::new(),
+                heard: AtomicU64::new(0),
             }),
         }
     }
@@ -172,6 +177,16 @@ impl fmt::Debug for StreamHub {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a sign of life of the shared connection.
+    fn hear(&self) {
+        self.heard.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many signs of life there were.
+    fn heard(&self) -> u64 {
+        self.heard.load(Ordering::Relaxed)
     }
 
     /// Removes a subscription (when its wait drops it).

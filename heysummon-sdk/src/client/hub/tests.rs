@@ -123,20 +123,20 @@ async fn many_waits_share_one_connection_and_get_only_their_events() {
         retry: None,
     });
     script.send(Ok(unreadable.clone()));
-    let everyone = [
-        ok(connected()),
-        ok(Ok(SseItem::Comment)),
-        ok(Ok(unreadable.clone())),
-    ];
+    // The keep-alive is not queued for anyone: what each got in its queue says the connection
+    // lives.
+    let everyone = [ok(connected()), ok(Ok(unreadable.clone()))];
     assert_eq!(received(&mut first).await, everyone);
-    let with_event = [
-        ok(connected()),
-        ok(event("5", "r2")),
-        ok(Ok(SseItem::Comment)),
-        ok(Ok(unreadable)),
-    ];
+    let with_event = [ok(connected()), ok(event("5", "r2")), ok(Ok(unreadable))];
     assert_eq!(received(&mut second).await, with_event);
     assert_eq!(received(&mut again).await, with_event);
+
+    // A keep-alive wakes nobody; a wait that looks afterwards (its liveness window ran out) is
+    // told the connection lives, once.
+    script.send(Ok(SseItem::Comment));
+    settle().await;
+    assert_eq!(received(&mut first).await, [ok(Ok(SseItem::Comment))]);
+    assert_eq!(received(&mut first).await, []);
 
     // A wait that comes later is connected at once, on the same connection.
     let mut late = hub.subscribe(&RequestId::new("r3"), IDLE);
