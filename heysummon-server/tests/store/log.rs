@@ -8,7 +8,7 @@ use heysummon_server::store::{EventScope, Feed, LoggedEvent, Store};
 use crate::support::{TestDb, create, creation, event, request_of, tenant};
 
 /// Every event in `scope`, paging `limit` rows of the log at a time.
-async fn read_all(store: &Store, scope: EventScope, limit: u32) -> Vec<LoggedEvent> {
+pub(crate) async fn read_all(store: &Store, scope: EventScope, limit: u32) -> Vec<LoggedEvent> {
     let mut all = Vec::new();
     let mut after = 0;
     loop {
@@ -44,7 +44,7 @@ async fn receive_through(feed: &mut Feed, last: i64) -> Vec<i64> {
     ids
 }
 
-fn ids(events: &[LoggedEvent]) -> Vec<i64> {
+pub(crate) fn ids(events: &[LoggedEvent]) -> Vec<i64> {
     events.iter().map(|e| e.id).collect()
 }
 

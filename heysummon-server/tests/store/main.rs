@@ -13,6 +13,7 @@ mod creation;
 mod leases;
 mod log;
 mod outbox;
+mod sequencer;
 mod support;
 mod tokens;
 

@@ -46,6 +46,14 @@ impl TestDb {
         })
     }
 
+    /// The PostgreSQL database's URL (`None` on SQLite).
+    pub(crate) fn postgres_url(&self) -> Option<&str> {
+        match &self.database {
+            Database::Sqlite { .. } => None,
+            Database::Postgres(database) => Some(database.url()),
+        }
+    }
+
     /// Another store on the same database with a bus of its own, like a second process (or
     /// a second server instance).
     pub(crate) async fn open_another(&self) -> Store {

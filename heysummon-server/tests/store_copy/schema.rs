@@ -22,7 +22,7 @@ async fn the_table_list_is_the_postgres_schema() {
         .query(
             "SELECT table_name::TEXT FROM information_schema.tables
              WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
-             AND table_name <> 'schema_migrations'",
+             AND table_name NOT IN ('schema_migrations', 'event_inbox')",
             &[],
         )
         .await
@@ -30,6 +30,8 @@ async fn the_table_list_is_the_postgres_schema() {
         .iter()
         .map(|r| r.get(0))
         .collect();
+    // `event_inbox` only stages events on their way into `events`: a copy from PostgreSQL
+    // sequences it first, so it is never copied.
     let listed: BTreeSet<String> = TABLES.iter().map(|t| t.name.to_owned()).collect();
     assert_eq!(listed, tables, "TABLES must list every table of the schema");
 

@@ -15,11 +15,13 @@ use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use super::{BATCH, CopyError, Item, Kind, TABLES, Table, Value, mistyped};
 use crate::store::StoreError;
-use crate::store::postgres::{PgStore, pg};
+use crate::store::postgres::{PgStore, pg, sequence};
 
 /// Reads every table in one snapshot and sends it down `sender`.
 pub(super) async fn read(db: &PgStore, sender: &mpsc::Sender<Item>) -> Result<(), CopyError> {
     let mut client = db.client().await?;
+    // Events an instance staged but did not sequence (it died) belong in the copied log.
+    sequence(&client).await.map_err(pg)?;
     let tx = client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)

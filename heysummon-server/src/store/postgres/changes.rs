@@ -7,10 +7,10 @@ use heysummon_sdk::wire::{ApprovalDecision, Sender, Status};
 use tokio_postgres::IsolationLevel;
 
 use super::rows::{col, insert_message, request_row};
-use super::{PgResult, PgStore, events, pg};
+use super::{PgResult, PgStore, pg, sequencer};
 use crate::clock::Millis;
 use crate::store::statuses;
-use crate::store::{ApplyOutcome, Change, FeedSide, LoggedEvent, RequestRecord, StoreError};
+use crate::store::{ApplyOutcome, Change, FeedSide, RequestRecord, StoreError};
 
 impl PgStore {
     /// Applies a step in one read-committed transaction. The `UPDATE … WHERE version = $2`
@@ -56,8 +56,8 @@ impl PgStore {
             tx.rollback().await.map_err(pg)?;
             return Ok(ApplyOutcome::DuplicateMessage);
         }
-        let appended = events::append(&tx, &change.events).await?;
-        let (expert, status) = positions(&change, status_changed, &appended);
+        let stamps = sequencer::stage(&tx, &change.events).await.map_err(pg)?;
+        let (expert, status) = positions(&change, status_changed, &stamps);
         if expert.is_some() || status.is_some() {
             let statement = tx
                 .prepare_cached(
@@ -78,7 +78,7 @@ impl PgStore {
         // Publishing reads the log on a connection of its own: this one goes back first, or
         // a full pool would wait on itself.
         drop(client);
-        if !appended.is_empty() {
+        if !stamps.is_empty() {
             self.publish_appended().await;
         }
         Ok(ApplyOutcome::Applied(Box::new(record)))
@@ -217,26 +217,22 @@ async fn update(
     row.as_ref().map(request_row).transpose()
 }
 
-/// The log positions a step records on its request, as SQLite records them event by event
-/// (the last one of each kind wins): an expert's message announced as `new_message` is the
-/// newest expert event; any other event of a step that changed the status is the newest
-/// status event.
-fn positions(
-    change: &Change,
-    status_changed: bool,
-    appended: &[LoggedEvent],
-) -> (Option<i64>, Option<i64>) {
+/// The event stamps a step records on its request, as SQLite records log positions event by
+/// event (the last one of each kind wins): an expert's message announced as `new_message` is
+/// the newest expert event; any other event of a step that changed the status is the newest
+/// status event. Stamps grow with each step of a request, as positions do (`sequencer.rs`).
+fn positions(change: &Change, status_changed: bool, stamps: &[i64]) -> (Option<i64>, Option<i64>) {
     let expert_message = change
         .message
         .as_ref()
         .is_some_and(|m| m.sender == Sender::Expert);
     let mut expert = None;
     let mut status = None;
-    for logged in appended {
-        match logged.event_type.as_str() {
-            "new_message" if expert_message => expert = Some(logged.id),
+    for (event, stamp) in change.events.iter().zip(stamps) {
+        match event.event_type {
+            "new_message" if expert_message => expert = Some(*stamp),
             "new_message" => {}
-            _ if status_changed => status = Some(logged.id),
+            _ if status_changed => status = Some(*stamp),
             _ => {}
         }
     }

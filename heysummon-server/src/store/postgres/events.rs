@@ -1,25 +1,21 @@
-//! The event log across instances: appends in commit order, `NOTIFY` on commit, and the
-//! listener that publishes on this instance's bus what any instance appended.
+//! The event log across instances: the listener that sequences what writers staged
+//! (`sequencer.rs`) and publishes on this instance's bus what any instance appended, woken by
+//! `NOTIFY`, by this instance's writers, and every second.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use deadpool_postgres::Transaction;
 use futures_util::StreamExt as _;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use tokio::sync::Notify;
 
 use super::log::catch_up_on;
-use super::{Inner, PgResult, PgStore, pg};
-use crate::store::{LoggedEvent, NewEvent};
+use super::{Inner, PgResult, PgStore, pg, sequencer};
 
 /// The channel instances notify each other on.
-const CHANNEL: &str = "heysummon_events";
-
-/// The advisory lock key that serialises appends to the log (any constant unique to this use).
-const APPEND_LOCK: i64 = 0x4845_5953_554d_0002;
+pub(super) const CHANNEL: &str = "heysummon_events";
 
 /// How long a write waits for its events to be published on this instance's bus.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);
@@ -44,58 +40,6 @@ impl Default for Scans {
 /// its connection).
 const RESCAN: Duration = Duration::from_secs(1);
 
-/// Appends events inside `tx`, after taking the append lock: ids then commit in the order
-/// they were given, so a reader that has seen id N never later finds a smaller one. Every
-/// instance listening hears of them when `tx` commits.
-pub(crate) async fn append(
-    tx: &Transaction<'_>,
-    events: &[NewEvent],
-) -> PgResult<Vec<LoggedEvent>> {
-    if events.is_empty() {
-        return Ok(Vec::new());
-    }
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
-        .await
-        .map_err(pg)?;
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO events (event_type, request_id, client_key_id, expert_id, payload, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .await
-        .map_err(pg)?;
-    let mut logged = Vec::with_capacity(events.len());
-    for e in events {
-        let row = tx
-            .query_one(
-                &insert,
-                &[
-                    &e.event_type,
-                    &e.request_id,
-                    &e.client_key_id,
-                    &e.expert_id,
-                    &e.payload,
-                    &e.created_at,
-                ],
-            )
-            .await
-            .map_err(pg)?;
-        logged.push(LoggedEvent {
-            id: row.get(0),
-            event_type: e.event_type.to_owned(),
-            request_id: e.request_id.clone(),
-            client_key_id: e.client_key_id.clone(),
-            expert_id: e.expert_id.clone(),
-            payload: e.payload.clone(),
-            created_at: e.created_at,
-        });
-    }
-    tx.execute("SELECT pg_notify($1, '')", &[&CHANNEL])
-        .await
-        .map_err(pg)?;
-    Ok(logged)
-}
-
 impl PgStore {
     /// The newest position of the log (0 when empty).
     pub(super) async fn last_logged(&self) -> PgResult<i64> {
@@ -108,10 +52,10 @@ impl PgStore {
         Ok(row.get(0))
     }
 
-    /// After a commit that appended events: wakes this instance's listener, which publishes
-    /// them on the bus from its own connection, and waits (at most [`PUBLISH_WAIT`]) until a
-    /// scan that began after the wake-up has finished, so that when a write returns, its
-    /// events are out, as with SQLite. The other instances hear of them through the
+    /// After a commit that staged events: wakes this instance's listener, which sequences them
+    /// into the log and publishes them on the bus from its own connection, and waits (at most
+    /// [`PUBLISH_WAIT`]) until a pass and scan that began after the wake-up have finished, so
+    /// that when a write returns, its events are out, as with SQLite. The other instances hear of them through the
     /// notification. Never waits for the pool: a writer may still hold a pooled connection,
     /// and with all of them held, a publisher waiting for one would wait forever.
     pub(super) async fn publish_appended(&self) {
@@ -177,7 +121,11 @@ async fn listen_once(
         // The scans asked for before this one began are answered by it.
         let asked = inner.scans.requested.load(Ordering::SeqCst);
         let store = PgStore { inner };
-        let scanned = catch_up_on(&store, &client).await;
+        // What this instance's writers (or a dead instance) staged, then the log.
+        let scanned = match sequencer::sequence(&client).await {
+            Ok(_) => catch_up_on(&store, &client).await,
+            Err(error) => Err(pg(error)),
+        };
         if scanned.is_ok() {
             store.inner.scans.done.send_if_modified(|done| {
                 let moved = asked > *done;

@@ -8,6 +8,7 @@ use crate::store::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_init.sql"),
     include_str!("../../../migrations/postgres/0002_leases.sql"),
+    include_str!("../../../migrations/postgres/0003_event_inbox.sql"),
 ];
 
 /// The advisory lock key of migrations (any constant unique to this use).

@@ -5,11 +5,12 @@
 //!   instances.
 //! - [`migrate`]: the schema, applied at start-up under an advisory lock, so instances
 //!   starting together do not race.
-//! - [`events`]: appending to the event log in commit order (a transaction-level advisory lock
-//!   serialises appends, so a reader at position N never misses a smaller id committed
-//!   later), `NOTIFY` on commit, and a listener that publishes on this instance's bus what any
-//!   instance appended, re-reading the log from the bus's cursor (so a lost notification, or a
-//!   reconnect, loses nothing).
+//! - [`sequencer`]: writers stage their events in an inbox and commit side by side; a sequencer
+//!   pass moves them into the log under an advisory lock, so positions become visible in
+//!   commit order (a reader at position N never misses a smaller one committed later).
+//! - [`events`]: the listener that runs those passes and publishes on this instance's bus what
+//!   any instance appended, woken by `NOTIFY`, re-reading the log from the bus's cursor (so a
+//!   lost notification, or a reconnect, loses nothing).
 //! - [`rows`]: mapping rows to records; the queries by resource, as for SQLite.
 
 mod accounts;
@@ -23,6 +24,7 @@ mod migrate;
 mod outbox;
 mod requests;
 mod rows;
+mod sequencer;
 mod tokens;
 mod web;
 
@@ -32,6 +34,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub(super) use self::error::{PgResult, pg};
+pub(super) use self::sequencer::sequence;
 use crate::bus::EventBus;
 use crate::store::StoreError;
 

@@ -8,7 +8,7 @@ use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
 
 use super::rows::{MESSAGE_SELECT, col, insert_message, message_row, request_row, request_rows};
-use super::{PgResult, PgStore, events, pg};
+use super::{PgResult, PgStore, pg, sequencer};
 use crate::clock::Millis;
 use crate::store::statuses;
 use crate::store::{CreateOutcome, MessageRecord, NewRequest, RequestRecord, StoreError};
@@ -90,12 +90,12 @@ impl PgStore {
             // A new request: its first message cannot be a duplicate.
             insert_message(&tx, message).await?;
         }
-        let appended = events::append(&tx, &new.events).await?;
+        let stamps = sequencer::stage(&tx, &new.events).await.map_err(pg)?;
         super::commit(tx).await?;
         // Publishing reads the log on a connection of its own: this one goes back first, or
         // a full pool would wait on itself.
         drop(client);
-        if !appended.is_empty() {
+        if !stamps.is_empty() {
             self.publish_appended().await;
         }
         Ok(Some(CreateOutcome::Created))

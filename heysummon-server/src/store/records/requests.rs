@@ -66,11 +66,13 @@ pub struct RequestRecord {
     pub latest_expert_message_at: Option<Millis>,
     /// Number of stored messages.
     pub message_count: u32,
-    /// Event-log position of the newest expert message.
+    /// The mark of the newest expert message's event. Marks of one request grow with each of
+    /// its events and are only compared with each other: the event's log position on SQLite,
+    /// its stamp on PostgreSQL (taken when staged, before the sequencer gives it a position).
     pub last_expert_event: Option<i64>,
-    /// Event-log position of the newest status change.
+    /// The mark of the newest status change's event.
     pub last_status_event: Option<i64>,
-    /// Event-log position the consumer acknowledged in its pending feed.
+    /// The newest mark the consumer acknowledged in its pending feed.
     pub consumer_ack_event: Option<i64>,
     /// Consumer rating 1–5.
     pub rating: Option<u8>,
