@@ -41,6 +41,11 @@ impl PgStore {
     }
 
     /// One hit of a shared rate-limit window; the hits so far.
+    ///
+    /// Every call of a key counts on the same row, so each holds its lock until its commit.
+    /// The commit does not wait for the WAL flush (`synchronous_commit` off for this statement's
+    /// own transaction, set within it): a crash may forget the last hits of a window, which a
+    /// rate limit can afford, and a key's calls no longer take turns at one flush each.
     pub(crate) async fn count_shared_hit(
         &self,
         bucket: &str,
@@ -49,7 +54,9 @@ impl PgStore {
         let client = self.client().await?;
         let statement = client
             .prepare_cached(
-                "INSERT INTO rate_windows (bucket, window_start, hits) VALUES ($1, $2, 1)
+                "INSERT INTO rate_windows (bucket, window_start, hits)
+                 SELECT $1::TEXT, $2::BIGINT, 1
+                 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed
                  ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_windows.hits + 1
                  RETURNING hits",
             )
