@@ -312,10 +312,17 @@ impl Inner {
     }
 }
 
+/// Status reads of waits at once, per client and its clones: a thousand waits that start (or
+/// hear of their streams) together share this many pooled connections instead of opening one
+/// each, which the pool would then keep.
+pub(crate) const WAIT_READS_AT_ONCE: usize = 32;
+
 impl Transport for Inner {
     type Stream = Subscription;
 
     async fn status(&self, id: &RequestId) -> Result<HelpStatusResponse, Error> {
+        // The semaphore is never closed; should it be, reading anyway is the safe side.
+        let _turn = self.wait_reads.acquire().await.ok();
         self.get_status(id, None).await
     }
 

@@ -41,6 +41,8 @@ pub(crate) struct Inner {
     pub(crate) streams: StreamOpener,
     /// The one event stream of the client key that all waits share.
     pub(crate) stream_hub: StreamHub,
+    /// Turns for the status reads of waits ([`super::api::WAIT_READS_AT_ONCE`]).
+    pub(crate) wait_reads: tokio::sync::Semaphore,
 }
 
 /// How calls that are safe to repeat are retried.
@@ -185,6 +187,7 @@ impl ConnectionSettings {
                 .unwrap_or_else(|| Arc::new(MemoryKeyStore::new())),
             streams,
             stream_hub,
+            wait_reads: tokio::sync::Semaphore::new(super::api::WAIT_READS_AT_ONCE),
         })
     }
 }

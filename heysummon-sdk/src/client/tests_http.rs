@@ -31,6 +31,11 @@ struct Stub {
     answer_from_stream: usize,
     /// Streams stay open after their frames (and are not answered differently).
     hold_stream_open: bool,
+    /// How long a status read takes.
+    status_delay: Duration,
+    /// Status reads being answered now, and the most at once.
+    status_in_flight: AtomicUsize,
+    most_status_in_flight: AtomicUsize,
     statuses: AtomicUsize,
     help: Mutex<Vec<(String, Option<String>)>>,
     streams: Mutex<Vec<StreamCall>>,
@@ -70,6 +75,10 @@ async fn help(
             .into_response();
     }
     stub.help.lock().unwrap().push((id.clone(), query));
+    let now = stub.status_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    stub.most_status_in_flight.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(stub.status_delay).await;
+    stub.status_in_flight.fetch_sub(1, Ordering::SeqCst);
     let n = stub.statuses.fetch_add(1, Ordering::SeqCst) + 1;
     let streams = stub.streams.lock().unwrap().len();
     let answered = (stub.answer_from_status != 0 && n >= stub.answer_from_status)
@@ -272,17 +281,18 @@ async fn sse_wait_uses_the_client_stream_resumes_with_last_event_id_and_sends_th
 }
 
 #[tokio::test]
-async fn concurrent_waits_of_a_client_and_its_clones_share_one_stream() {
+async fn concurrent_waits_of_a_client_and_its_clones_share_one_stream_and_a_few_connections() {
     let stub = Stub {
         hold_stream_open: true,
+        status_delay: Duration::from_millis(10),
         ..Stub::default()
     };
     let (base, stub) = serve(stub, true).await;
     let client = client(&base, KEY);
     let options = WaitOptions::default()
         .with_strategy(WaitStrategy::Sse)
-        .with_timeout(Duration::from_millis(1500));
-    let waits = (0..20).map(|n| {
+        .with_timeout(Duration::from_millis(2500));
+    let waits = (0..100).map(|n| {
         let client = client.clone();
         let options = options.clone();
         tokio::spawn(async move { client.wait(&RequestId::new(format!("r{n}")), options).await })
@@ -294,7 +304,13 @@ async fn concurrent_waits_of_a_client_and_its_clones_share_one_stream() {
     assert_eq!(stub.streams.lock().unwrap().len(), 1);
     // Each wait read its status when it started and when it joined the stream; r1 once more,
     // for the event of r1 on the stream (the others' waits never saw it).
-    assert_eq!(stub.statuses.load(Ordering::SeqCst), 41);
+    assert_eq!(stub.statuses.load(Ordering::SeqCst), 201);
+    // A hundred waits starting together took turns for their reads.
+    let most = stub.most_status_in_flight.load(Ordering::SeqCst);
+    assert!(
+        most <= super::api::WAIT_READS_AT_ONCE,
+        "{most} reads at once"
+    );
 }
 
 #[tokio::test]
