@@ -57,6 +57,15 @@ fn may_retry(retry: Retry, error: &Error) -> bool {
 }
 
 impl Inner {
+    /// Waits for a turn to have a request in flight (see
+    /// [`ClientBuilder::concurrent_requests`](super::ClientBuilder::concurrent_requests)); the
+    /// turn ends when the returned permit is dropped, after the answer's body was read (so its
+    /// connection is back in the pool).
+    async fn turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // The semaphore is never closed; were it, going ahead is the safe side.
+        self.in_flight.acquire().await.ok()
+    }
+
     /// One attempt: headers, signature, timeout.
     pub(crate) async fn send_once(
         &self,
@@ -125,6 +134,7 @@ impl Inner {
         let mut backoff = Backoff::new(self.retry.backoff);
         let mut attempt = 1u32;
         loop {
+            let turn = self.turn().await;
             let result = match self
                 .send_once(
                     &method,
@@ -139,6 +149,7 @@ impl Inner {
                 Ok(response) => read_json(response).await,
                 Err(error) => Err(error),
             };
+            drop(turn);
             match result {
                 Err(error) if attempt < self.retry.attempts && may_retry(retry, &error) => {
                     attempt += 1;
@@ -176,6 +187,12 @@ impl Inner {
             url.query_pairs_mut().append_pair("wait", &secs.to_string());
             timeout = timeout.saturating_add(Duration::from_secs(secs));
         }
+        // A long-poll holds its connection for up to 50 s: it does not wait for a turn, nor
+        // take one.
+        let _turn = match hold {
+            None => Some(self.turn().await),
+            Some(_) => None,
+        };
         let response = self
             .send_once(&Method::GET, &url, None, &[], timeout, true)
             .await?;
@@ -312,17 +329,10 @@ impl Inner {
     }
 }
 
-/// Status reads of waits at once, per client and its clones: a thousand waits that start (or
-/// hear of their streams) together share this many pooled connections instead of opening one
-/// each, which the pool would then keep.
-pub(crate) const WAIT_READS_AT_ONCE: usize = 32;
-
 impl Transport for Inner {
     type Stream = Subscription;
 
     async fn status(&self, id: &RequestId) -> Result<HelpStatusResponse, Error> {
-        // The semaphore is never closed; should it be, reading anyway is the safe side.
-        let _turn = self.wait_reads.acquire().await.ok();
         self.get_status(id, None).await
     }
 

@@ -25,6 +25,11 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default number of attempts of a call that is safe to repeat (the first and three retries).
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 4;
 
+/// The default number of requests a client and its clones have in flight at once (long-polls and
+/// event streams aside); more wait their turn. A thousand asks made or waited on together then
+/// share this many pooled connections instead of opening (and keeping) one each.
+pub const DEFAULT_CONCURRENT_REQUESTS: usize = 32;
+
 /// What the clones of a client share.
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
@@ -41,8 +46,8 @@ pub(crate) struct Inner {
     pub(crate) streams: StreamOpener,
     /// The one event stream of the client key that all waits share.
     pub(crate) stream_hub: StreamHub,
-    /// Turns for the status reads of waits ([`super::api::WAIT_READS_AT_ONCE`]).
-    pub(crate) wait_reads: tokio::sync::Semaphore,
+    /// Turns for requests in flight (long-polls and streams aside).
+    pub(crate) in_flight: tokio::sync::Semaphore,
 }
 
 /// How calls that are safe to repeat are retried.
@@ -100,6 +105,7 @@ pub(crate) struct ConnectionSettings {
     pub(crate) built_in_roots: Option<bool>,
     pub(crate) retry_attempts: Option<u32>,
     pub(crate) retry_backoff: Option<BackoffPolicy>,
+    pub(crate) concurrent_requests: Option<usize>,
     pub(crate) key_store: Option<Arc<dyn KeyStore>>,
 }
 
@@ -156,6 +162,12 @@ impl ConnectionSettings {
         if attempts == 0 {
             return Err(Error::config("retry attempts must be at least 1"));
         }
+        let concurrent_requests = self
+            .concurrent_requests
+            .unwrap_or(DEFAULT_CONCURRENT_REQUESTS);
+        if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&concurrent_requests) {
+            return Err(Error::config("concurrent requests must be at least 1"));
+        }
         let credentials = Arc::new(Credentials {
             api_key,
             device_token,
@@ -187,7 +199,7 @@ impl ConnectionSettings {
                 .unwrap_or_else(|| Arc::new(MemoryKeyStore::new())),
             streams,
             stream_hub,
-            wait_reads: tokio::sync::Semaphore::new(super::api::WAIT_READS_AT_ONCE),
+            in_flight: tokio::sync::Semaphore::new(concurrent_requests),
         })
     }
 }
@@ -296,6 +308,16 @@ macro_rules! connection_setters {
         pub fn retries(mut self, attempts: u32, backoff: $crate::client::BackoffPolicy) -> Self {
             self.connection.retry_attempts = Some(attempts);
             self.connection.retry_backoff = Some(backoff);
+            self
+        }
+
+        /// How many requests the client and its clones have in flight at once; more wait their
+        /// turn (default [`DEFAULT_CONCURRENT_REQUESTS`](crate::client::DEFAULT_CONCURRENT_REQUESTS)).
+        /// Long-polls and event streams are not counted. Each request in flight may need a
+        /// connection of its own, which the pool keeps afterwards; `build` refuses 0.
+        #[must_use]
+        pub fn concurrent_requests(mut self, requests: usize) -> Self {
+            self.connection.concurrent_requests = Some(requests);
             self
         }
 

@@ -58,7 +58,10 @@ use reqwest::Url;
 pub use crate::backoff::BackoffPolicy;
 pub use ask::Notification;
 pub use builder::{ClientBuilder, ExpertClientBuilder};
-pub use connection::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RETRY_ATTEMPTS};
+pub use connection::{
+    DEFAULT_CONCURRENT_REQUESTS, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_RETRY_ATTEMPTS,
+};
 pub use conversation::Conversation;
 pub use expert::{EXPERT_IDENTITY, ExpertClient, ExpertRequest, IncomingRequest};
 pub use message::{Content, ConversationMessage};

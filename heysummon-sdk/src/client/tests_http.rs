@@ -33,6 +33,8 @@ struct Stub {
     hold_stream_open: bool,
     /// How long a status read takes.
     status_delay: Duration,
+    /// A long-poll (`?wait=`) is held for a second.
+    hold_long_polls: bool,
     /// Status reads being answered now, and the most at once.
     status_in_flight: AtomicUsize,
     most_status_in_flight: AtomicUsize,
@@ -73,6 +75,9 @@ async fn help(
             axum::Json(body),
         )
             .into_response();
+    }
+    if stub.hold_long_polls && query.as_deref().is_some_and(|q| q.contains("wait=")) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     stub.help.lock().unwrap().push((id.clone(), query));
     let now = stub.status_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -308,9 +313,58 @@ async fn concurrent_waits_of_a_client_and_its_clones_share_one_stream_and_a_few_
     // A hundred waits starting together took turns for their reads.
     let most = stub.most_status_in_flight.load(Ordering::SeqCst);
     assert!(
-        most <= super::api::WAIT_READS_AT_ONCE,
+        most <= super::DEFAULT_CONCURRENT_REQUESTS,
         "{most} reads at once"
     );
+}
+
+#[tokio::test]
+async fn requests_take_turns_but_a_long_poll_does_not_hold_one() {
+    let stub = Stub {
+        status_delay: Duration::from_millis(20),
+        hold_long_polls: true,
+        ..Stub::default()
+    };
+    let (base, stub) = serve(stub, false).await;
+    let client = Client::builder()
+        .base_url(&base)
+        .api_key(KEY)
+        .concurrent_requests(3)
+        .build()
+        .unwrap();
+    let reads = (0..12).map(|n| {
+        let client = client.clone();
+        tokio::spawn(async move { client.status(&RequestId::new(format!("r{n}"))).await })
+    });
+    for read in futures_util::future::join_all(reads).await {
+        read.unwrap().unwrap();
+    }
+    assert_eq!(stub.most_status_in_flight.load(Ordering::SeqCst), 3);
+
+    // With one turn only, a long-poll in flight leaves it to an ordinary call.
+    let single = Client::builder()
+        .base_url(&base)
+        .api_key(KEY)
+        .concurrent_requests(1)
+        .build()
+        .unwrap();
+    let polling = {
+        let single = single.clone();
+        tokio::spawn(async move {
+            single
+                .long_poll(&RequestId::new("held"), Duration::from_secs(1))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    tokio::time::timeout(
+        Duration::from_millis(500),
+        single.status(&RequestId::new("r1")),
+    )
+    .await
+    .expect("the long-poll held the only turn")
+    .unwrap();
+    polling.await.unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -398,6 +452,13 @@ fn builder_refuses_what_cannot_work() {
         Client::builder()
             .base_url("http://h")
             .api_key("a\nb")
+            .build()
+    ));
+    assert!(config(
+        Client::builder()
+            .base_url("http://h")
+            .api_key(KEY)
+            .concurrent_requests(0)
             .build()
     ));
     let prefixed = client("https://example.com/heysummon", KEY);

@@ -144,7 +144,7 @@ pub fn canonical_text_with_key_hash(
 }
 
 /// The lowercase hex SHA-256 of an `x-api-key` value, as the canonical text writes it: compute it
-/// once for a key that signs many requests, then use [`RequestSigner::sign_with_key_hash`].
+/// once for a key that signs many requests, then use [`RequestSigner::sign_with_key_hash`](super::RequestSigner::sign_with_key_hash).
 /// `Debug` does not print it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKeyHash(String);

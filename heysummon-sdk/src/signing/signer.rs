@@ -18,7 +18,7 @@ impl RequestSigner {
         Self { key, device_id }
     }
 
-    /// The device id that goes into [`HEADER_DEVICE`].
+    /// The device id that goes into [`HEADER_DEVICE`](super::HEADER_DEVICE).
     pub fn device_id(&self) -> &str {
         &self.device_id
     }
