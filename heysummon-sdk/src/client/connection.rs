@@ -166,7 +166,10 @@ impl ConnectionSettings {
             .concurrent_requests
             .unwrap_or(DEFAULT_CONCURRENT_REQUESTS);
         if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&concurrent_requests) {
-            return Err(Error::config("concurrent requests must be at least 1"));
+            return Err(Error::config(format!(
+                "concurrent requests must be between 1 and {}",
+                tokio::sync::Semaphore::MAX_PERMITS
+            )));
         }
         let credentials = Arc::new(Credentials {
             api_key,

@@ -1,6 +1,6 @@
 -- Events as their transactions write them: without a lock, so that those transactions commit
 -- side by side (and share their WAL flushes). A sequencer moves them into `events` in batches,
--- under the append lock, which gives the log its positions in commit order
+-- under the sequencer lock, which gives the log its positions in commit order
 -- (see src/store/postgres/sequencer.rs).
 CREATE TABLE event_inbox (
     seq             BIGINT PRIMARY KEY,
@@ -21,5 +21,33 @@ BEGIN
         'ALTER TABLE event_inbox ALTER COLUMN seq SET DEFAULT nextval(%L::regclass)',
         pg_get_serial_sequence('events', 'id')
     );
+END
+$$;
+
+-- One sequencer pass, in the calling statement's own transaction: nothing to do when the inbox
+-- is empty; otherwise, under the sequencer lock (held until that transaction commits, so
+-- passes commit one after the other), every event committed to the inbox moves into the log,
+-- oldest stamp first, and the listening instances are notified. Returns how many moved.
+CREATE FUNCTION heysummon_sequence_events() RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+DECLARE
+    moved BIGINT;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM event_inbox) THEN
+        RETURN 0;
+    END IF;
+    PERFORM pg_advisory_xact_lock(5207666758572113922);
+    WITH staged AS (
+        DELETE FROM event_inbox
+        RETURNING seq, event_type, request_id, client_key_id, expert_id, payload, created_at
+    )
+    INSERT INTO events (event_type, request_id, client_key_id, expert_id, payload, created_at)
+    SELECT event_type, request_id, client_key_id, expert_id, payload, created_at
+    FROM staged ORDER BY seq;
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    IF moved > 0 THEN
+        PERFORM pg_notify('heysummon_events', '');
+    END IF;
+    RETURN moved;
 END
 $$;

@@ -20,14 +20,14 @@ use crate::error::NetworkErrorKind;
 use crate::wire::RequestId;
 
 /// Runs until nobody has subscribed for [`LINGER`]. If the task is dropped instead (its runtime
-/// shut down), every subscription is ended so that its wait reconnects through a new task.
-pub(super) async fn drive(shared: Arc<Shared>) {
-    let mut guard = Guard {
-        shared: Arc::clone(&shared),
-        done: false,
-    };
+/// shut down, even before it first ran), the guard ends every subscription so that its wait
+/// reconnects through a new task.
+pub(super) async fn drive(mut guard: Guard) {
+    let shared = Arc::clone(&guard.shared);
+    // After a connection closed for want of subscribers, the linger is over.
+    let mut patience = LINGER;
     loop {
-        if !demand(&shared).await {
+        if !demand(&shared, patience).await {
             guard.done = true;
             return;
         }
@@ -43,16 +43,20 @@ pub(super) async fn drive(shared: Arc<Shared>) {
         let failure = read(&shared, stream, idle).await;
         let mut state = shared.lock();
         state.link = Link::Down;
-        if let Some(failure) = failure {
-            state.fail_all(|| failure.copy());
+        match failure {
+            Some(failure) => {
+                state.fail_all(shared.heard(), || failure.copy());
+                patience = LINGER;
+            }
+            None => patience = Duration::ZERO,
         }
     }
 }
 
 /// Waits for a subscriber: `true` once there is one, `false` (and the task is over) after
-/// [`LINGER`] without.
-async fn demand(shared: &Shared) -> bool {
-    let give_up = Instant::now() + LINGER;
+/// `patience` without.
+async fn demand(shared: &Shared, patience: Duration) -> bool {
+    let give_up = Instant::now() + patience;
     loop {
         let changed = shared.changed.notified();
         {
@@ -117,16 +121,17 @@ async fn read(shared: &Shared, mut stream: SseStream, idle: Duration) -> Option<
 
 /// Hands one item to the subscribers it concerns; a failure when the item ends the connection.
 fn hand_out(shared: &Shared, item: SseItem) -> Option<Failure> {
+    let heard = shared.heard();
     let mut state = shared.lock();
     match item {
         SseItem::Connected { event_stream: true } => {
             state.link = Link::Up;
-            state.broadcast(|| Ok(SseItem::Connected { event_stream: true }));
+            state.broadcast(heard, || Ok(SseItem::Connected { event_stream: true }));
         }
         SseItem::Connected {
             event_stream: false,
         } => {
-            state.broadcast(|| {
+            state.broadcast(heard, || {
                 Ok(SseItem::Connected {
                     event_stream: false,
                 })
@@ -145,12 +150,12 @@ fn hand_out(shared: &Shared, item: SseItem) -> Option<Failure> {
                 Some(request) => {
                     if let Some(list) = state.waits.get(&request) {
                         for (_, mailbox) in list {
-                            mailbox.push(Ok(SseItem::Event(event.clone())));
+                            mailbox.push(heard, Ok(SseItem::Event(event.clone())));
                         }
                     }
                 }
                 // An event we cannot read may concern anyone: their status checks settle it.
-                None => state.broadcast(|| Ok(SseItem::Event(event.clone()))),
+                None => state.broadcast(heard, || Ok(SseItem::Event(event.clone()))),
             }
         }
     }
@@ -176,9 +181,18 @@ fn request_of(event: &SseEvent) -> Option<RequestId> {
 }
 
 /// Ends every subscription if the task is dropped before it is done.
-struct Guard {
+pub(super) struct Guard {
     shared: Arc<Shared>,
     done: bool,
+}
+
+impl Guard {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        Self {
+            shared,
+            done: false,
+        }
+    }
 }
 
 impl Drop for Guard {
@@ -190,7 +204,7 @@ impl Drop for Guard {
         state.link = Link::NoTask;
         state.last_event_id = None;
         state.idle_timeout = None;
-        state.fail_all(|| {
+        state.fail_all(self.shared.heard(), || {
             network(
                 NetworkErrorKind::Interrupted,
                 "the event stream task stopped",

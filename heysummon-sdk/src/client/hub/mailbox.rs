@@ -19,7 +19,8 @@ pub(super) struct Mailbox(Mutex<Queue>);
 
 #[derive(Default)]
 struct Queue {
-    items: VecDeque<Result<SseItem, Error>>,
+    /// Each item with how many signs of life the shared connection had shown when it came.
+    items: VecDeque<(u64, Result<SseItem, Error>)>,
     waker: Option<Waker>,
     /// No more items will come.
     closed: bool,
@@ -30,13 +31,13 @@ impl Mailbox {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `item` and wakes the subscriber.
-    pub(super) fn push(&self, item: Result<SseItem, Error>) {
+    /// Queues `item`, which came after `heard` signs of life, and wakes the subscriber.
+    pub(super) fn push(&self, heard: u64, item: Result<SseItem, Error>) {
         let mut queue = self.lock();
         if queue.closed {
             return;
         }
-        queue.items.push_back(item);
+        queue.items.push_back((heard, item));
         let waker = queue.waker.take();
         drop(queue);
         if let Some(waker) = waker {
@@ -92,12 +93,19 @@ impl Stream for Subscription {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         let mut queue = this.mailbox.lock();
-        if let Some(item) = queue.items.pop_front() {
+        // The connection's end comes after what it proved: a wait judges a connection that
+        // lived on keep-alives as healthy, so it hears of them before it hears of the end.
+        let ending = queue.closed || matches!(queue.items.front(), Some((_, Err(_))));
+        if ending && this.connected && this.shared.heard() > this.noted {
+            this.noted = this.shared.heard();
+            return Poll::Ready(Some(Ok(SseItem::Comment)));
+        }
+        if let Some((heard, item)) = queue.items.pop_front() {
             drop(queue);
             if matches!(item, Ok(SseItem::Connected { event_stream: true })) {
                 this.connected = true;
             }
-            this.noted = this.shared.heard();
+            this.noted = this.noted.max(heard);
             return Poll::Ready(Some(item));
         }
         if queue.closed {

@@ -16,9 +16,10 @@
 //!
 //! Reconnecting stays the waits' decision, with their backoff: after a failure, the next
 //! subscription makes the hub connect again, resuming after the last event id it saw. The hub
-//! also ends a connection that has been silent for longer than the shortest liveness window its
-//! subscribers asked for. With no subscriber left the connection is kept for [`LINGER`] (a loop
-//! that asks and waits reuses it), then closed, and the task ends until the next subscription.
+//! also ends a connection that has been silent for longer than the longest liveness window its
+//! subscribers asked for (each wait judges its own window from the connection's signs of life).
+//! With no subscriber left the connection is kept for [`LINGER`] (a loop that asks and waits
+//! reuses it), then closed, and the task ends until the next subscription.
 //!
 //! `driver.rs` is the task that reads the stream; `mailbox.rs` a subscription's queue;
 //! `failure.rs` how one error reaches every subscriber.
@@ -87,7 +88,8 @@ struct State {
     link: Link,
     /// The last event id seen, for `Last-Event-ID`; forgotten when the task ends.
     last_event_id: Option<String>,
-    /// The shortest liveness window asked for since the task started.
+    /// The longest liveness window asked for since the task started: the hub ends a connection
+    /// silent for longer.
     idle_timeout: Option<Duration>,
 }
 
@@ -113,7 +115,7 @@ impl StreamHub {
     }
 
     /// A connection of `id`'s own on the shared stream. `idle_timeout` is the wait's liveness
-    /// window; the shared connection is ended after the shortest one of its subscribers. Must
+    /// window; the shared connection is ended after the longest one of its subscribers. Must
     /// be called within a tokio runtime (the hub's task is spawned on it); otherwise the
     /// subscription yields a configuration error.
     pub(crate) fn subscribe(&self, id: &RequestId, idle_timeout: Duration) -> Subscription {
@@ -127,22 +129,31 @@ impl StreamHub {
             .or_default()
             .push((key, Arc::clone(&mailbox)));
         state.count += 1;
+        // The longest window asked for: each subscription judges its own window from the
+        // connection's signs of life, so a short one must not cut the connection for all.
         state.idle_timeout = Some(
             state
                 .idle_timeout
-                .map_or(idle_timeout, |shortest| shortest.min(idle_timeout)),
+                .map_or(idle_timeout, |longest| longest.max(idle_timeout)),
         );
+        let mut start = None;
         match state.link {
-            Link::Up => mailbox.push(Ok(SseItem::Connected { event_stream: true })),
+            Link::Up => mailbox.push(
+                self.shared.heard(),
+                Ok(SseItem::Connected { event_stream: true }),
+            ),
             Link::NoTask => match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
                     state.link = Link::Down;
-                    runtime.spawn(driver::drive(Arc::clone(&self.shared)));
+                    start = Some(runtime);
                 }
                 Err(_) => {
-                    mailbox.push(Err(Error::config(
-                        "waiting on the event stream needs a tokio runtime",
-                    )));
+                    mailbox.push(
+                        0,
+                        Err(Error::config(
+                            "waiting on the event stream needs a tokio runtime",
+                        )),
+                    );
                     mailbox.close();
                 }
             },
@@ -150,10 +161,16 @@ impl StreamHub {
         }
         let first = state.count == 1;
         drop(state);
+        let subscription = Subscription::new(Arc::clone(&self.shared), id.clone(), key, mailbox);
+        if let Some(runtime) = start {
+            // Spawned without the state's lock: a runtime shutting down drops the task at once,
+            // and its guard then ends every subscription (taking the lock).
+            runtime.spawn(driver::drive(driver::Guard::new(Arc::clone(&self.shared))));
+        }
         if first {
             self.shared.changed.notify_one();
         }
-        Subscription::new(Arc::clone(&self.shared), id.clone(), key, mailbox)
+        subscription
     }
 
     /// How many subscriptions are open, and whether the shared connection is up (for tests).
@@ -216,17 +233,18 @@ impl State {
         self.waits.values().flatten().map(|(_, mailbox)| mailbox)
     }
 
-    /// Hands `item` to every subscriber (made afresh for each).
-    fn broadcast(&self, item: impl Fn() -> Result<SseItem, Error>) {
+    /// Hands `item` to every subscriber (made afresh for each); it came after `heard` signs of
+    /// life.
+    fn broadcast(&self, heard: u64, item: impl Fn() -> Result<SseItem, Error>) {
         for mailbox in self.mailboxes() {
-            mailbox.push(item());
+            mailbox.push(heard, item());
         }
     }
 
     /// Ends every subscription: each gets `error`, then its end; the hub forgets them all.
-    fn fail_all(&mut self, error: impl Fn() -> Error) {
+    fn fail_all(&mut self, heard: u64, error: impl Fn() -> Error) {
         for mailbox in self.mailboxes() {
-            mailbox.push(Err(error()));
+            mailbox.push(heard, Err(error()));
             mailbox.close();
         }
         self.waits.clear();

@@ -235,7 +235,7 @@ async fn the_connection_lingers_for_the_next_wait_then_closes() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_silent_connection_is_ended_after_the_shortest_liveness_window() {
+async fn a_silent_connection_is_ended_after_the_longest_liveness_window() {
     let script = Script::default();
     let hub = script.hub();
     let mut patient = hub.subscribe(&RequestId::new("r1"), IDLE);
@@ -243,19 +243,19 @@ async fn a_silent_connection_is_ended_after_the_shortest_liveness_window() {
     settle().await;
     script.send(connected());
     settle().await;
-    tokio::time::sleep(Duration::from_secs(9)).await;
+    // A wait with a short window judges it on its own; the connection stays for the others.
+    tokio::time::sleep(Duration::from_secs(30)).await;
     script.send(Ok(SseItem::Comment));
-    tokio::time::sleep(Duration::from_secs(9)).await;
+    tokio::time::sleep(Duration::from_secs(44)).await;
     assert!(script.open(), "a keep-alive keeps it");
     tokio::time::sleep(Duration::from_secs(2)).await;
     for wait in [&mut patient, &mut strict] {
         let items = received(wait).await;
-        let error = items[items.len() - 2]
-            .as_ref()
-            .unwrap()
-            .as_ref()
-            .unwrap_err();
+        // What the connection proved comes before its end.
+        assert_eq!(items[1], ok(Ok(SseItem::Comment)), "{items:?}");
+        let error = items[2].as_ref().unwrap().as_ref().unwrap_err();
         assert!(error.contains("not even a keep-alive"), "{error}");
+        assert!(items[3].is_none());
     }
     assert!(!script.open());
 }
@@ -296,4 +296,31 @@ fn outside_a_runtime_a_wait_is_told_why() {
     let item = futures_util::FutureExt::now_or_never(wait.next()).unwrap();
     let error = item.unwrap().unwrap_err();
     assert!(error.to_string().contains("tokio runtime"), "{error}");
+}
+
+#[test]
+fn a_task_its_runtime_never_ran_ends_the_waits_and_the_next_wait_starts_another() {
+    let script = Script::default();
+    let hub = script.hub();
+    let gone = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = gone.handle().clone();
+    gone.shutdown_background();
+    let mut wait = {
+        let _inside = handle.enter();
+        hub.subscribe(&RequestId::new("r1"), IDLE)
+    };
+    let item = futures_util::FutureExt::now_or_never(wait.next()).unwrap();
+    assert!(matches!(item, Some(Err(Error::Network { .. }))), "{item:?}");
+    let live = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    live.block_on(async {
+        let _next = hub.subscribe(&RequestId::new("r1"), IDLE);
+        settle().await;
+        assert_eq!(script.resumed_from(), [None]);
+    });
 }

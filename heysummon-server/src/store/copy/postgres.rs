@@ -21,6 +21,8 @@ use crate::store::postgres::{PgStore, pg, sequence};
 pub(super) async fn read(db: &PgStore, sender: &mpsc::Sender<Item>) -> Result<(), CopyError> {
     let mut client = db.client().await?;
     // Events an instance staged but did not sequence (it died) belong in the copied log.
+    // (A copy is made from a store no server is writing to: what a live one stages after this
+    // pass would be left behind.)
     sequence(&client).await.map_err(pg)?;
     let tx = client
         .build_transaction()

@@ -14,8 +14,8 @@ use tokio::sync::Notify;
 use super::log::catch_up_on;
 use super::{Inner, PgResult, PgStore, pg, sequencer};
 
-/// The channel instances notify each other on.
-pub(super) const CHANNEL: &str = "heysummon_events";
+/// The channel instances notify each other on (the sequencer's function notifies on it too).
+const CHANNEL: &str = "heysummon_events";
 
 /// How long a write waits for its events to be published on this instance's bus.
 const PUBLISH_WAIT: Duration = Duration::from_secs(2);

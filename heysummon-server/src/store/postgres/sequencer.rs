@@ -8,10 +8,12 @@
 //!
 //! Instead a writer inserts its events into `event_inbox`, like any other row of its
 //! transaction, and commits side by side with the others (PostgreSQL's group commit shares
-//! their WAL flushes). A sequencer then moves what the inbox holds into `events`, in stamp
-//! order, in one transaction under the append lock: positions are handed out only there, and
-//! sequencer transactions commit one after the other, so positions become visible in order. A
-//! pass moves every event committed before it began, so its cost is shared by all of them.
+//! their WAL flushes). A sequencer pass then moves what the inbox holds into `events`, in stamp
+//! order, in one transaction under an advisory lock: positions are handed out only there, and
+//! passes commit one after the other, so positions become visible in order. A pass moves every
+//! event committed before it began, so its cost is shared by all of them. The pass commits
+//! synchronously: were it lost in a crash, the sequence could hand out again positions that
+//! readers saw.
 //!
 //! Each instance's event listener runs a pass before each scan of the log, and at least every
 //! second; so writers wait for one pass (see `events.rs`), and what an instance that died left
@@ -19,20 +21,7 @@
 //! it orders a request's events, and is what the request records as its latest status and
 //! expert events.
 
-use super::events::CHANNEL;
 use crate::store::NewEvent;
-
-/// The advisory lock key that serialises sequencer passes (any constant unique to this use).
-const SEQUENCER_LOCK: i64 = 0x4845_5953_554d_0002;
-
-/// Moves the inbox into the log, oldest stamp first.
-const MOVE: &str = "WITH moved AS (
-        DELETE FROM event_inbox
-        RETURNING seq, event_type, request_id, client_key_id, expert_id, payload, created_at
-    )
-    INSERT INTO events (event_type, request_id, client_key_id, expert_id, payload, created_at)
-    SELECT event_type, request_id, client_key_id, expert_id, payload, created_at
-    FROM moved ORDER BY seq";
 
 /// Inserts `events` into the inbox within the writer's transaction; returns their stamps, in
 /// order.
@@ -71,38 +60,20 @@ pub(super) async fn stage(
 }
 
 /// One pass: moves every event committed to the inbox into the log and notifies the listening
-/// instances; returns how many. Cheap when the inbox is empty (one read, no lock).
+/// instances; returns how many. One statement (the function `heysummon_sequence_events` of
+/// migration 0003, its lock key `0x4845_5953_554d_0002`), so the pass commits or rolls back on
+/// its own, whatever becomes of the caller: a connection never goes back to a pool inside a
+/// pass. Cheap when the inbox is empty (one read, no lock).
 pub(crate) async fn sequence(
     client: &tokio_postgres::Client,
 ) -> Result<u64, tokio_postgres::Error> {
-    let pending: bool = client
-        .query_one("SELECT EXISTS (SELECT 1 FROM event_inbox)", &[])
+    let began = std::time::Instant::now();
+    let moved: i64 = client
+        .query_one("SELECT heysummon_sequence_events()", &[])
         .await?
         .get(0);
-    if !pending {
-        return Ok(0);
-    }
-    let began = std::time::Instant::now();
-    client.batch_execute("BEGIN").await?;
-    let pass = async {
-        client
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])
-            .await?;
-        let moved = client.execute(MOVE, &[]).await?;
-        if moved > 0 {
-            client
-                .execute("SELECT pg_notify($1, '')", &[&CHANNEL])
-                .await?;
-        }
-        client.batch_execute("COMMIT").await?;
-        Ok::<u64, tokio_postgres::Error>(moved)
-    };
-    let moved = pass.await;
-    if moved.is_err() {
-        // Leaves the connection usable; if it is broken, the caller finds out.
-        let _ = client.batch_execute("ROLLBACK").await;
-    } else {
+    if moved > 0 {
         crate::telemetry::commit(began.elapsed());
     }
-    moved
+    Ok(u64::try_from(moved).unwrap_or(0))
 }
