@@ -1,8 +1,10 @@
 //! The crash test: the real `heysummon-server` binary under concurrent load (agents creating
 //! requests, the expert answering them), killed with SIGKILL at a random moment, restarted on
-//! the same SQLite file, several rounds. Every write the server acknowledged must be there after
-//! the restart, exactly once; a creation retried with its `Idempotency-Key` after the crash must
-//! not page twice.
+//! the same store, several rounds: an SQLite file, or a PostgreSQL database of its own when the
+//! suite runs on PostgreSQL. Every write the server acknowledged must be there after the
+//! restart, exactly once, and so must the event that announced each acknowledged creation (on
+//! PostgreSQL, events staged but not yet sequenced at the kill are sequenced after it); a
+//! creation retried with its `Idempotency-Key` after the crash must not page twice.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
@@ -14,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::process::serve_command;
-use heysummon_server::store::Store;
+use heysummon_server::store::{EventScope, Store};
+use heysummon_server::testing::postgres::{TestDatabase, suite_on_postgres};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -153,7 +156,15 @@ async fn agent(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("crash.db").display());
+    let postgres = if suite_on_postgres() {
+        TestDatabase::create().await
+    } else {
+        None
+    };
+    let db = match &postgres {
+        Some(database) => database.url().to_owned(),
+        None => format!("sqlite://{}", dir.path().join("crash.db").display()),
+    };
     let (server, first_run) = tokio::task::spawn_blocking({
         let db = db.clone();
         move || Server::start(&db, true)
@@ -219,6 +230,46 @@ async fn everything(db: &str) -> Vec<heysummon_server::store::RequestRecord> {
         .unwrap()
 }
 
+/// Each acknowledged creation's `new_request` is in the event log exactly once (waiting a few
+/// seconds for what was staged at the kill to be sequenced, on PostgreSQL).
+async fn announced_once(db: &str, created: &[(String, String)]) {
+    let store = Store::open(db).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut announced = std::collections::HashMap::<String, usize>::new();
+        let mut after = 0;
+        loop {
+            let (events, scanned) = store
+                .events_after(after, EventScope::All, 1_000)
+                .await
+                .unwrap();
+            for event in events.iter().filter(|e| e.event_type == "new_request") {
+                *announced.entry(event.request_id.clone()).or_default() += 1;
+            }
+            match scanned {
+                Some(scanned) => after = scanned,
+                None => break,
+            }
+        }
+        let missing: Vec<&str> = created
+            .iter()
+            .filter(|(_, id)| !announced.contains_key(id))
+            .map(|(_, id)| id.as_str())
+            .collect();
+        for (_, id) in created {
+            assert!(
+                announced.get(id).is_none_or(|n| *n == 1),
+                "{id} announced twice"
+            );
+        }
+        if missing.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never announced: {missing:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Every acknowledged creation and answer is there exactly once; a creation in flight at the
 /// kill, retried with its idempotency key, exists at most once.
 async fn verify(base: &str, db: &str, client_key: &str, expert_key: &str, ledger: &Mutex<Ledger>) {
@@ -239,6 +290,7 @@ async fn verify(base: &str, db: &str, client_key: &str, expert_key: &str, ledger
             "acknowledged request {id} ({key})"
         );
     }
+    announced_once(db, &created).await;
     for (id, text) in &answered {
         let messages: Value = http
             .get(format!("{base}/api/v1/messages/{id}"))
