@@ -1,9 +1,10 @@
 //! The agent tools' own cost (issue 14 item 6), beside a baseline measured in the same run:
 //!
 //! - MCP `ask_human` round trip over the guard's streamable HTTP endpoint (`/mcp`, JSON-RPC,
-//!   `rmcp`), against the same question asked directly with the SDK's `Client` (submit and
-//!   wait for the answer) over the same guard credentials; an expert that answers every
-//!   request as it arrives (its event stream) on a real server. Target: ≤ 2 ms added at p50.
+//!   `rmcp`), and over stdio (`heysummon-guard mcp` as a child process, as a coding agent starts
+//!   it), against the same question asked directly with the SDK's `Client` (submit and wait for
+//!   the answer) over the same guard credentials; an expert that answers every request as it
+//!   arrives (its event stream) on a real server. Target: ≤ 2 ms added at p50.
 //! - `heysummon`'s start-to-request time: from spawning the command to the first request's
 //!   bytes reaching a loopback listener, beside spawning `true` (process creation alone).
 //!   Target: ≤ 20 ms with a warm page cache.
@@ -19,6 +20,9 @@
     dead_code
 )]
 
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
@@ -31,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 #[path = "../tests/mcp/support.rs"]
 mod support;
 
-use support::{expert, running_guard};
+use support::{expert, guard_env, running_guard};
 
 const QUESTION: &str = "May I run the database migration 2026_12_01_add_index on production now?";
 
@@ -128,31 +132,121 @@ async fn mcp_overhead(server: &TestApp, asks: usize) {
             elapsed
         }
     };
+    // The stdio server: its own process and key store, the same enrolled device key (the
+    // client key is bound to its first device). Its calls block this thread, which has nothing
+    // else to do meanwhile (the server runs on its own).
+    let mut stdio = StdioMcp::start(server, dir.path());
     for id in 0..20 {
         direct_ask().await;
         mcp_ask(id + 1).await;
+        stdio.ask(id + 1);
     }
-    let (mut direct, mut tool) = (Vec::new(), Vec::new());
+    let (mut direct, mut tool, mut piped) = (Vec::new(), Vec::new(), Vec::new());
     for id in 0..asks {
         direct.push(direct_ask().await);
         tool.push(mcp_ask(id + 100).await);
+        piped.push(stdio.ask(id + 100));
     }
     let (d50, d99) = percentiles(&mut direct);
     let (m50, m99) = percentiles(&mut tool);
+    let (s50, s99) = percentiles(&mut piped);
     println!(
         "ask round trip, expert answering at once ({asks} each, alternating):\n  \
          direct SDK ask (submit + answer): p50 {:.2} ms, p99 {:.2} ms\n  \
          MCP ask_human over /mcp:          p50 {:.2} ms, p99 {:.2} ms\n  \
-         MCP overhead: p50 +{:.2} ms, p99 +{:.2} ms (ratio {:.2}x at p50; target ≤ 2 ms)",
+         MCP ask_human over stdio:         p50 {:.2} ms, p99 {:.2} ms\n  \
+         MCP overhead, /mcp:  p50 +{:.2} ms, p99 +{:.2} ms (ratio {:.2}x at p50; target ≤ 2 ms)\n  \
+         MCP overhead, stdio: p50 +{:.2} ms, p99 +{:.2} ms (ratio {:.2}x at p50; target ≤ 2 ms)",
         ms(d50),
         ms(d99),
         ms(m50),
         ms(m99),
+        ms(s50),
+        ms(s99),
         ms(m50.saturating_sub(d50)),
         ms(m99.saturating_sub(d99)),
-        m50.as_secs_f64() / d50.as_secs_f64()
+        m50.as_secs_f64() / d50.as_secs_f64(),
+        ms(s50.saturating_sub(d50)),
+        ms(s99.saturating_sub(d99)),
+        s50.as_secs_f64() / d50.as_secs_f64()
     );
     stop.cancel();
+}
+
+/// `heysummon-guard mcp` as a coding agent starts it: a child process speaking JSON-RPC, one
+/// message per line, on its stdin and stdout.
+struct StdioMcp {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl StdioMcp {
+    fn start(server: &TestApp, dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_heysummon-guard"))
+            .arg("mcp")
+            .envs(guard_env(server, dir, Duration::from_secs(45)))
+            .env("HEYSUMMON_KEY_STORE_DIR", dir.join("stdio-keys"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut mcp = Self {
+            child,
+            stdin,
+            stdout,
+        };
+        let answer = mcp.call(json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": { "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": { "name": "bench", "version": "0" } } }));
+        assert!(answer["result"]["serverInfo"].is_object(), "{answer}");
+        mcp.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+        mcp
+    }
+
+    fn send(&mut self, message: &Value) {
+        writeln!(self.stdin, "{message}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// Sends a request and reads lines until its response.
+    fn call(&mut self, message: Value) -> Value {
+        self.send(&message);
+        loop {
+            let mut line = String::new();
+            assert!(
+                self.stdout.read_line(&mut line).unwrap() > 0,
+                "the guard ended"
+            );
+            let answer: Value = serde_json::from_str(&line).unwrap();
+            if answer["id"] == message["id"] {
+                return answer;
+            }
+        }
+    }
+
+    /// One `ask_human` call, timed from the request's write to its response's read.
+    fn ask(&mut self, id: usize) -> Duration {
+        let started = Instant::now();
+        let answer = self.call(json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "ask_human", "arguments": { "question": QUESTION } } }));
+        let elapsed = started.elapsed();
+        assert_eq!(
+            answer["result"]["structuredContent"]["status"], "answered",
+            "{answer}"
+        );
+        elapsed
+    }
+}
+
+impl Drop for StdioMcp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// `heysummon` from spawn to its first request arriving, beside spawning `true`.
