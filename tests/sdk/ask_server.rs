@@ -113,8 +113,14 @@ async fn heysummon_compatible_flow_with_follow_ups() {
     assert_eq!(answer.text, "eu-west-1");
     assert!(answer.end_to_end);
 
-    // A follow-up goes encrypted to the exchanged keys; replies stream in.
-    let mut replies = Box::pin(conversation.replies(WaitOptions::new()));
+    // A follow-up goes encrypted to the exchanged keys; replies stream in, woken by the
+    // client's shared event stream (the safety-net re-read is a minute away).
+    let slow_rereads = WaitOptions::new().with_smart_poll(
+        Duration::from_secs(60),
+        Duration::from_secs(3600),
+        Duration::from_secs(300),
+    );
+    let mut replies = Box::pin(conversation.replies(slow_rereads));
     let first = replies.next().await.unwrap().unwrap();
     assert_eq!(first.content, Content::Text("eu-west-1".into()));
     conversation
@@ -132,9 +138,9 @@ async fn heysummon_compatible_flow_with_follow_ups() {
         .reply(conversation.request_id(), "Frankfurt")
         .await
         .unwrap();
-    let second = tokio::time::timeout(LIMIT, replies.next())
+    let second = tokio::time::timeout(Duration::from_secs(10), replies.next())
         .await
-        .unwrap()
+        .expect("the reply was not announced on the event stream")
         .unwrap()
         .unwrap();
     assert_eq!(second.content, Content::Text("Frankfurt".into()));

@@ -10,7 +10,7 @@ use futures_util::Stream;
 use super::message::{
     Content, ConversationMessage, decrypt_messages, expert_keys_of, latest_expert_text,
 };
-use super::nudge::{Source, feed};
+use super::nudge::{Source, Wakes, feed};
 use super::outcome::{Answer, Approval, EncryptionPolicy};
 use super::{Client, WaitOptions, wait};
 use crate::Error;
@@ -248,14 +248,12 @@ impl Conversation {
         &self,
         options: WaitOptions,
     ) -> impl Stream<Item = Result<ConversationMessage, Error>> + Send + 'static {
-        let mut url = self.client.inner.endpoint(&["events", "stream"]);
-        url.query_pairs_mut()
-            .append_pair("requestId", self.request_id.as_str());
         let source = Replies {
             conversation: self.clone(),
             seen: HashSet::new(),
         };
-        feed(self.client.inner.clone(), source, url, options)
+        let wakes = Wakes::Request(self.request_id.clone());
+        feed(self.client.inner.clone(), source, wakes, options)
     }
 
     /// Closes the conversation (`POST /close/:id`; idempotent, retried).

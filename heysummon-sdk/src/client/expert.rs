@@ -13,7 +13,7 @@ use super::connection::Inner;
 use super::message::{
     Content, ConversationMessage, consumer_keys_of, decrypt_messages, expert_keys_of,
 };
-use super::nudge::{Source, feed};
+use super::nudge::{Source, Wakes, feed};
 use crate::Error;
 use crate::envelope::Channel;
 use crate::keys::{Fingerprint, PartyKeys};
@@ -174,7 +174,7 @@ impl ExpertClient {
             expert: self.clone(),
             seen: HashSet::new(),
         };
-        feed(self.inner.clone(), source, url, options)
+        feed(self.inner.clone(), source, Wakes::Stream(url), options)
     }
 
     /// Marks a request as seen (`POST /events/ack/:id`): it leaves the pending feed until

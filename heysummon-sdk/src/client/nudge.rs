@@ -17,6 +17,7 @@ use super::sse::SseStream;
 use super::transport::SseItem;
 use crate::Error;
 use crate::backoff::Backoff;
+use crate::wire::RequestId;
 
 /// What a [`feed`] reads: each read returns the items not returned before, and whether nothing
 /// more can come.
@@ -28,14 +29,22 @@ pub(crate) trait Source: Send + 'static {
     fn read(&mut self) -> impl Future<Output = Result<(Vec<Self::Item>, bool), Error>> + Send;
 }
 
-/// The items of `source` as they come: read now, then again on every event of the stream at
-/// `url` (and at least every [`WaitOptions::first_phase_interval`]) until the source says it
-/// ended. Transient failures are retried with the backoff; the stream ends after an error that
-/// is not retryable, which it yields. Invalid options are yielded as the only item.
+/// Where a feed hears that something may have changed.
+pub(crate) enum Wakes {
+    /// An event stream of its own, at this URL (an expert's stream).
+    Stream(Url),
+    /// The events of one request on the client's shared stream ([`super::hub`]).
+    Request(RequestId),
+}
+
+/// The items of `source` as they come: read now, then again on every event `wakes` delivers
+/// (and at least every [`WaitOptions::first_phase_interval`]) until the source says it ended.
+/// Transient failures are retried with the backoff; the stream ends after an error that is not
+/// retryable, which it yields. Invalid options are yielded as the only item.
 pub(crate) fn feed<S: Source>(
     inner: Arc<Inner>,
     source: S,
-    url: Url,
+    wakes: Wakes,
     options: WaitOptions,
 ) -> impl Stream<Item = Result<S::Item, Error>> + Send + 'static {
     if let Err(error) = options.validate() {
@@ -44,7 +53,11 @@ pub(crate) fn feed<S: Source>(
     let state = Feed {
         source,
         inner,
-        nudge: Nudge::new(url, options.first_phase_interval),
+        nudge: Nudge::new(
+            wakes,
+            options.first_phase_interval,
+            options.sse_idle_timeout,
+        ),
         backoff: Backoff::new(options.backoff),
         queue: VecDeque::new(),
         ended: false,
@@ -97,20 +110,24 @@ impl<S: Source> Feed<S> {
     }
 }
 
-/// One event stream kept open across waits, resumed by event id after a break.
+/// One event stream kept open across waits, resumed by event id after a break (the shared
+/// stream resumes by itself).
 pub(crate) struct Nudge {
-    url: Url,
+    wakes: Wakes,
     interval: Duration,
+    /// The liveness window asked of the shared stream.
+    idle_timeout: Duration,
     events: Option<SseStream>,
     last_event_id: Option<String>,
 }
 
 impl Nudge {
-    /// Wakes on events of the stream at `url`, and at least every `interval`.
-    pub(crate) fn new(url: Url, interval: Duration) -> Self {
+    /// Wakes on events from `wakes`, and at least every `interval`.
+    pub(crate) fn new(wakes: Wakes, interval: Duration, idle_timeout: Duration) -> Self {
         Self {
-            url,
+            wakes,
             interval,
+            idle_timeout,
             events: None,
             last_event_id: None,
         }
@@ -121,9 +138,10 @@ impl Nudge {
     /// the interval.
     pub(crate) async fn wait(&mut self, inner: &Inner) {
         let deadline = Instant::now() + self.interval;
-        let events = self
-            .events
-            .get_or_insert_with(|| inner.streams.open(&self.url, self.last_event_id.as_deref()));
+        let events = self.events.get_or_insert_with(|| match &self.wakes {
+            Wakes::Stream(url) => inner.streams.open(url, self.last_event_id.as_deref()),
+            Wakes::Request(id) => Box::pin(inner.stream_hub.subscribe(id, self.idle_timeout)),
+        });
         loop {
             match timeout_at(deadline, events.next()).await {
                 Err(_) => return,
