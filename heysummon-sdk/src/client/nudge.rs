@@ -14,7 +14,7 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 use super::WaitOptions;
 use super::connection::Inner;
 use super::sse::SseStream;
-use super::transport::SseItem;
+use super::transport::{SseItem, resumable_event_id};
 use crate::Error;
 use crate::backoff::Backoff;
 use crate::wire::RequestId;
@@ -146,7 +146,7 @@ impl Nudge {
             match timeout_at(deadline, events.next()).await {
                 Err(_) => return,
                 Ok(Some(Ok(SseItem::Event(event)))) => {
-                    if let Some(id) = event.id.filter(|id| !id.is_empty()) {
+                    if let Some(id) = event.id.filter(|id| resumable_event_id(id)) {
                         self.last_event_id = Some(id);
                     }
                     return;

@@ -189,10 +189,7 @@ pub(crate) async fn catch_up_and_writes_together_publish_the_log_exactly_once(db
     let t = tenant(&store, "a").await;
     let mut feed = store.subscribe(&EventScope::All);
     let writer = |target: Store, prefix: &'static str| {
-        let t = crate::support::Tenant {
-            expert: t.expert.clone(),
-            key: t.key.clone(),
-        };
+        let t = t.clone();
         tokio::spawn(async move {
             for i in 0..40 {
                 target

@@ -10,7 +10,7 @@ use heysummon_server::store::{EventScope, Store};
 use tokio_postgres::NoTls;
 
 use crate::log::{ids, read_all};
-use crate::support::{Tenant, TestDb, creation, request_of, tenant};
+use crate::support::{TestDb, creation, request_of, tenant};
 
 async fn raw_client(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
@@ -61,17 +61,11 @@ async fn a_reader_never_finds_a_position_behind_its_cursor_while_two_instances_w
     let other = db.open_another().await;
     let t = tenant(&db.store, "a").await;
     let writer = |store: Store, prefix: &'static str| {
-        let t = Tenant {
-            expert: t.expert.clone(),
-            key: t.key.clone(),
-        };
+        let t = t.clone();
         tokio::spawn(async move {
             let batches = (0..8).map(|batch| {
                 let store = store.clone();
-                let t = Tenant {
-                    expert: t.expert.clone(),
-                    key: t.key.clone(),
-                };
+                let t = t.clone();
                 async move {
                     for i in 0..15 {
                         let id = format!("{prefix}{batch}-{i}");

@@ -65,6 +65,7 @@ impl TestDb {
 }
 
 /// An expert and a client key routed to it.
+#[derive(Clone)]
 pub(crate) struct Tenant {
     /// The expert id.
     pub(crate) expert: String,

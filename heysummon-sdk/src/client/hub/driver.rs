@@ -65,9 +65,7 @@ async fn demand(shared: &Shared, patience: Duration) -> bool {
                 return true;
             }
             if Instant::now() >= give_up {
-                state.link = Link::NoTask;
-                state.last_event_id = None;
-                state.idle_timeout = None;
+                state.retire();
                 return false;
             }
         }
@@ -201,9 +199,7 @@ impl Drop for Guard {
             return;
         }
         let mut state = self.shared.lock();
-        state.link = Link::NoTask;
-        state.last_event_id = None;
-        state.idle_timeout = None;
+        state.retire();
         state.fail_all(self.shared.heard(), || {
             network(
                 NetworkErrorKind::Interrupted,

@@ -8,49 +8,59 @@ use std::sync::Arc;
 
 use crate::Error;
 
-/// The error, with its cause (if any) behind an `Arc`.
-pub(super) struct Failure {
-    error: Error,
-    cause: Option<SharedCause>,
+/// The error's parts, its cause (if any) behind an `Arc`.
+pub(super) enum Failure {
+    Http {
+        status: u16,
+        body: Option<Box<crate::wire::ErrorBody>>,
+        retry_after: Option<std::time::Duration>,
+    },
+    Network {
+        kind: crate::error::NetworkErrorKind,
+        cause: SharedCause,
+    },
+    Protocol(String),
+    Config {
+        message: String,
+        cause: Option<SharedCause>,
+    },
+    Timeout {
+        waited: std::time::Duration,
+    },
+    /// An event stream fails in none of the other ways; what it said, not less.
+    Other(String),
 }
 
 impl Failure {
     pub(super) fn new(error: Error) -> Self {
         match error {
-            Error::Network { kind, source } => {
-                let cause = SharedCause(Arc::from(source));
-                Self {
-                    error: Error::Network {
-                        kind,
-                        source: Box::new(cause.clone()),
-                    },
-                    cause: Some(cause),
-                }
-            }
-            Error::Config { message, source } => {
-                let cause = source.map(|source| SharedCause(Arc::from(source)));
-                Self {
-                    error: Error::Config {
-                        message,
-                        source: cause.clone().map(|c| Box::new(c) as _),
-                    },
-                    cause,
-                }
-            }
-            error => Self { error, cause: None },
+            Error::Http {
+                status,
+                body,
+                retry_after,
+            } => Self::Http {
+                status,
+                body,
+                retry_after,
+            },
+            Error::Network { kind, source } => Self::Network {
+                kind,
+                cause: SharedCause(Arc::from(source)),
+            },
+            Error::Protocol(message) => Self::Protocol(message),
+            Error::Config { message, source } => Self::Config {
+                message,
+                cause: source.map(|source| SharedCause(Arc::from(source))),
+            },
+            Error::Timeout { waited } => Self::Timeout { waited },
+            other => Self::Other(other.to_string()),
         }
     }
 
     /// A subscriber's own copy.
     pub(super) fn copy(&self) -> Error {
-        let cause = || -> crate::error::BoxError {
-            match &self.cause {
-                Some(cause) => Box::new(cause.clone()),
-                None => "no cause".into(),
-            }
-        };
-        match &self.error {
-            Error::Http {
+        match self {
+            Self::Http {
                 status,
                 body,
                 retry_after,
@@ -59,25 +69,23 @@ impl Failure {
                 body: body.clone(),
                 retry_after: *retry_after,
             },
-            Error::Network { kind, .. } => Error::Network {
+            Self::Network { kind, cause } => Error::Network {
                 kind: *kind,
-                source: cause(),
+                source: Box::new(cause.clone()),
             },
-            Error::Protocol(message) => Error::Protocol(message.clone()),
-            Error::Config { message, .. } => Error::Config {
+            Self::Protocol(message) | Self::Other(message) => Error::Protocol(message.clone()),
+            Self::Config { message, cause } => Error::Config {
                 message: message.clone(),
-                source: self.cause.is_some().then(cause),
+                source: cause.clone().map(|cause| Box::new(cause) as _),
             },
-            Error::Timeout { waited } => Error::Timeout { waited: *waited },
-            // An event stream fails in none of the other ways; say what it was, not less.
-            other => Error::Protocol(other.to_string()),
+            Self::Timeout { waited } => Error::Timeout { waited: *waited },
         }
     }
 }
 
 /// One underlying error shared by the copies.
 #[derive(Clone)]
-struct SharedCause(Arc<dyn StdError + Send + Sync>);
+pub(super) struct SharedCause(Arc<dyn StdError + Send + Sync>);
 
 impl fmt::Display for SharedCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -228,6 +228,13 @@ impl Shared {
 }
 
 impl State {
+    /// The task is over: the next subscription starts another, from nothing.
+    fn retire(&mut self) {
+        self.link = Link::NoTask;
+        self.last_event_id = None;
+        self.idle_timeout = None;
+    }
+
     /// Every subscriber's mailbox.
     fn mailboxes(&self) -> impl Iterator<Item = &Arc<Mailbox>> {
         self.waits.values().flatten().map(|(_, mailbox)| mailbox)

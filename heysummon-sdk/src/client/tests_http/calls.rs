@@ -41,13 +41,7 @@ async fn long_polls_ask_for_at_most_50_seconds() {
         .long_poll(&RequestId::new("r1"), Duration::from_millis(7_900))
         .await
         .unwrap();
-    let queries: Vec<_> = stub
-        .help
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, q)| q.clone())
-        .collect();
+    let queries = stub.queries();
     assert_eq!(
         queries,
         [Some("wait=50".to_owned()), Some("wait=7".to_owned())]

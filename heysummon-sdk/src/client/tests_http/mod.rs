@@ -46,6 +46,14 @@ struct Stub {
     streams: Mutex<Vec<StreamCall>>,
 }
 
+impl Stub {
+    /// The query of every status read so far, in order.
+    fn queries(&self) -> Vec<Option<String>> {
+        let help = self.help.lock().unwrap();
+        help.iter().map(|(_, query)| query.clone()).collect()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct StreamCall {
     query: Option<String>,

@@ -87,13 +87,7 @@ async fn auto_against_a_v1_server_falls_back_to_polling() {
         .unwrap();
     assert_eq!(status.status, Status::Responded);
     // The first look, three long-polls answered at once, then plain polls until the answer.
-    let queries: Vec<_> = stub
-        .help
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, q)| q.clone())
-        .collect();
+    let queries = stub.queries();
     let wait50 = Some("wait=50".to_owned());
     assert_eq!(
         queries,
