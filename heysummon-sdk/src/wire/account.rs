@@ -11,6 +11,7 @@ use super::{ApprovalDecision, ExpertId, KeyId, OwnerId, RefCode, RequestId, Stat
 
 /// The answer to `GET /api/v1/whoami`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WhoamiResponse {
     /// The key's record (never the key itself).
@@ -28,6 +29,7 @@ pub struct WhoamiResponse {
 
 /// An expert as `whoami` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExpertSummary {
     /// The expert.
@@ -40,6 +42,7 @@ pub struct ExpertSummary {
 
 /// The owner (tenant) of a key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerSummary {
     /// The owner.
@@ -51,6 +54,7 @@ pub struct OwnerSummary {
 
 /// The answer to `GET /api/v1/experts`: only the experts this key is linked to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExpertsResponse {
     /// The experts.
@@ -59,6 +63,7 @@ pub struct ExpertsResponse {
 
 /// An expert as `GET /experts` lists it, with the published keys of B3 when there are any.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExpertInfo {
     /// The expert.
@@ -80,6 +85,7 @@ pub struct ExpertInfo {
 
 /// The body of `PUT /api/v1/expert/keys`: an expert publishes long-term public keys (B3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PublishExpertKeysRequest {
     /// The Ed25519 public key, hex of DER SPKI.
@@ -90,6 +96,7 @@ pub struct PublishExpertKeysRequest {
 
 /// The answer to `PUT /api/v1/expert/keys`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PublishExpertKeysResponse {
     /// The fingerprint of the published keys, lowercase hex.
@@ -98,6 +105,7 @@ pub struct PublishExpertKeysResponse {
 
 /// The body of `POST /api/v1/devices`: a client key enrols its first device key (B4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EnrollDeviceRequest {
     /// The device's Ed25519 public key, lowercase hex of DER SPKI.
@@ -106,6 +114,7 @@ pub struct EnrollDeviceRequest {
 
 /// The answer to `POST /api/v1/devices`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EnrollDeviceResponse {
     /// Lowercase hex SHA-256 of the device's DER SPKI: the `x-heysummon-device` value.
@@ -116,6 +125,7 @@ pub struct EnrollDeviceResponse {
 
 /// The answer to `GET /api/v1/requests/by-ref/:refCode`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ByRefResponse {
     /// The request.
@@ -128,6 +138,7 @@ pub struct ByRefResponse {
 
 /// The answer to `GET /api/v1/requests`, and the output of `request list --json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RequestsListResponse {
     /// The requests, newest first.
@@ -136,6 +147,7 @@ pub struct RequestsListResponse {
 
 /// A request as the expert list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RequestSummary {
     /// The request.
@@ -184,6 +196,7 @@ fn null_as_true<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<boo
 
 /// The answer to the health endpoints: `{"status":"ok",…}`, or `{"status":"error"}` with 503.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HealthResponse {
     /// `ok` or `error`.
@@ -208,6 +221,7 @@ impl HealthResponse {
 
 /// Printed by `heysummon-server expert add --json`. The key is redacted from `Debug` output.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExpertAdded {
     /// The new expert.
@@ -218,6 +232,7 @@ pub struct ExpertAdded {
 
 /// Printed by `heysummon-server client add --json`. The key is redacted from `Debug` output.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClientAdded {
     /// The new key's record.
@@ -228,6 +243,7 @@ pub struct ClientAdded {
 
 /// Printed by `heysummon-server client revoke --json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClientRevoked {
     /// The revoked key's record.
@@ -238,6 +254,7 @@ pub struct ClientRevoked {
 
 /// Printed by `heysummon-server client rotate --json`. The key is redacted from `Debug` output.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClientRotated {
     /// The key's record (unchanged by rotation).
@@ -250,6 +267,7 @@ pub struct ClientRotated {
 
 /// Printed by `heysummon-server request expire --json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RequestExpired {
     /// The request.

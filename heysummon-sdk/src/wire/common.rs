@@ -62,6 +62,7 @@ impl ErrorBody {
 /// This is the shape of `sealedQuestion` on `POST /help` and of the encrypted form of
 /// `POST /message`; [`crate::envelope`] produces and opens it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EncryptedPayload {
     /// AES-256-GCM ciphertext without the tag.

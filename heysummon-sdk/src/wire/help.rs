@@ -21,6 +21,7 @@ pub const MAX_WAIT_SECS: u64 = 50;
 ///
 /// The client key travels in the body (`apiKey`) and is redacted from `Debug` output.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateHelpRequest {
     /// The client key; authenticates this call (the `x-api-key` header is ignored here).
@@ -171,6 +172,7 @@ impl fmt::Debug for CreateHelpRequest {
 
 /// The answer to `POST /api/v1/help`: the request was created.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateHelpResponse {
     /// The new request.
@@ -189,6 +191,7 @@ pub struct CreateHelpResponse {
 /// HeySummon's answer to `POST /help` when the expert is outside their availability window:
 /// HTTP 200 with `{"rejected":true,…}` and no request created. Our server never sends it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HelpRejected {
     /// Always `true`.
@@ -206,6 +209,7 @@ pub struct HelpRejected {
 
 /// Any 200 answer to `POST /help`: created, or (HeySummon only) rejected for availability.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum CreateHelpOutcome {
     /// The request was created.
@@ -219,6 +223,7 @@ pub enum CreateHelpOutcome {
 /// A request that expired lazily on this read comes back reduced to `requestId`, `refCode` and
 /// `status`, hence the optional timestamps.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HelpStatusResponse {
     /// The request.
@@ -247,6 +252,7 @@ pub struct HelpStatusResponse {
 
 /// The answer to `POST /api/v1/help/:id/timeout`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TimeoutResponse {
     /// Always `true` on success.

@@ -11,6 +11,7 @@ pub const MAX_RATING: u8 = 5;
 
 /// The body of `POST /api/v1/key-exchange/:id`: the expert's public keys for this request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct KeyExchangeRequest {
     /// The expert's Ed25519 public key, hex of DER SPKI.
@@ -31,6 +32,7 @@ impl KeyExchangeRequest {
 
 /// The answer to `POST /api/v1/key-exchange/:id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct KeyExchangeResponse {
     /// Always `true` on success.
@@ -44,6 +46,7 @@ pub struct KeyExchangeResponse {
 /// HeySummon answers a close of an already acknowledged or expired notification with
 /// `{"success","status","acknowledgedAt"}` and no `previousStatus`/`closedAt`, hence the options.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CloseResponse {
     /// Always `true` on success.
@@ -63,6 +66,7 @@ pub struct CloseResponse {
 
 /// The answer to `POST /api/v1/acknowledge/:id` (notifications only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AcknowledgeResponse {
     /// Always `true` on success.
@@ -75,6 +79,7 @@ pub struct AcknowledgeResponse {
 
 /// The body of `POST /api/v1/approve/:id`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApproveRequest {
     /// The expert's decision.
@@ -83,6 +88,7 @@ pub struct ApproveRequest {
 
 /// The answer to `POST /api/v1/approve/:id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApproveResponse {
     /// Always `true` on success.
@@ -95,6 +101,7 @@ pub struct ApproveResponse {
 
 /// The body of `POST /api/v1/rate/:id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RateRequest {
     /// From [`MIN_RATING`] to [`MAX_RATING`].
@@ -128,6 +135,7 @@ impl RateRequest {
 
 /// The answer to `POST /api/v1/rate/:id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RateResponse {
     /// Always `true` on success.

@@ -18,6 +18,7 @@ const CHANNEL_PLAINTEXT_PREFIX: &str = "plaintext:";
 
 /// The body of `POST /api/v1/message/:id`: either `plaintext`, or all five encrypted members.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SendMessageRequest {
     /// The sending side; must match the role of the key.
@@ -102,6 +103,7 @@ impl SendMessageRequest {
 
 /// The answer to `POST /api/v1/message/:id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SendMessageResponse {
     /// Always `true` on success.
@@ -119,6 +121,7 @@ pub struct SendMessageResponse {
 /// The answer to `GET /api/v1/messages/:id`: the keys of both sides and the messages, oldest
 /// first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MessagesResponse {
     /// The request.
@@ -155,6 +158,7 @@ pub struct MessagesResponse {
 /// The encrypted members are optional because HeySummon lists messages that arrived through a
 /// notification channel with only `plaintext`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MessageItem {
     /// The stored row.

@@ -15,6 +15,8 @@ mod help;
 mod ids;
 mod lifecycle;
 mod messages;
+#[cfg(feature = "openapi")]
+mod schema;
 mod status;
 mod time;
 

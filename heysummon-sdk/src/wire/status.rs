@@ -118,6 +118,7 @@ impl<'de> Deserialize<'de> for Status {
 
 /// An expert's decision on an approval request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ApprovalDecision {
     /// The expert approved.
@@ -144,6 +145,7 @@ impl fmt::Display for ApprovalDecision {
 
 /// Which side of a request sent a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Sender {
     /// The agent that asked.

@@ -5,6 +5,7 @@
 //! that production does not.
 
 mod edge;
+pub(crate) mod openapi;
 mod router;
 mod serve;
 

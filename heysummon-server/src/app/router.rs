@@ -3,60 +3,87 @@
 
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use tower_http::trace::TraceLayer;
 
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::{ApiDoc, Failure, Served};
 use crate::error::ApiError;
 use crate::routes::{account, events, health, help, lifecycle, messages, metrics, stream};
 use crate::state::AppState;
 
-/// The full router over a state.
+/// The full router over a state, and the OpenAPI document of its API.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(health::health_v1))
-        .route("/help", post(help::create))
-        .route("/help/{id}", get(help::status))
-        .route("/help/{id}/timeout", post(help::timeout))
-        .route("/message/{id}", post(messages::send))
-        .route("/messages/{id}", get(messages::list))
-        .route("/key-exchange/{id}", post(lifecycle::key_exchange))
-        .route("/close/{id}", post(lifecycle::close))
-        .route("/acknowledge/{id}", post(lifecycle::acknowledge))
-        .route("/approve/{id}", post(lifecycle::approve))
-        .route("/rate/{id}", post(lifecycle::rate))
-        .route("/events/pending", get(events::pending))
-        .route("/events/ack/{id}", post(events::ack))
-        .route("/events/stream", get(stream::stream))
-        .route("/whoami", get(account::whoami))
-        .route("/experts", get(account::experts))
-        .route("/requests", get(account::list))
-        .route("/requests/by-ref/{code}", get(account::by_ref))
-        .route("/expert/keys", put(account::publish_keys))
-        .route("/devices", post(account::enroll_device))
+    let api = OpenApiRouter::new()
+        .routes(routes!(health::health_v1))
+        .routes(routes!(help::create))
+        .routes(routes!(help::status))
+        .routes(routes!(help::timeout))
+        .routes(routes!(messages::send))
+        .routes(routes!(messages::list))
+        .routes(routes!(lifecycle::key_exchange))
+        .routes(routes!(lifecycle::close))
+        .routes(routes!(lifecycle::acknowledge))
+        .routes(routes!(lifecycle::approve))
+        .routes(routes!(lifecycle::rate))
+        .routes(routes!(events::pending))
+        .routes(routes!(events::ack))
+        .routes(routes!(stream::stream))
+        .routes(routes!(account::whoami))
+        .routes(routes!(account::experts))
+        .routes(routes!(account::list))
+        .routes(routes!(account::by_ref))
+        .routes(routes!(account::publish_keys))
+        .routes(routes!(account::enroll_device));
+    let (api, api_document) = api.split_for_parts();
+    let api = api
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), ip_limits));
 
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/api/health", get(health::health))
-        .route("/metrics", get(metrics::metrics))
-        .route("/.well-known/mercure", get(stream::mercure_subscribe))
-        .nest("/api/v1", api)
+    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(health::health_api))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(openapi_json))
+        .routes(routes!(stream::mercure_subscribe))
         .merge(crate::web::routes(state.clone()))
+        .split_for_parts();
+    let document = document.nest("/api/v1", api_document);
+    router
+        .nest("/api/v1", api)
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        .layer(Extension(Served::new(document)))
         .layer(middleware::map_response(super::edge::json_errors))
         .layer(middleware::map_response(super::edge::private_by_default))
         .layer(middleware::from_fn(super::edge::request_limits))
         .layer(TraceLayer::new_for_http().make_span_with(super::edge::request_span))
         .layer(middleware::from_fn(super::edge::request_id))
         .with_state(state)
+}
+
+/// `GET /api/openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this API",
+            content_type = "application/json", body = Object),
+        Failure,
+    ),
+)]
+async fn openapi_json(Extension(document): Extension<Served>) -> Served {
+    document
 }
 
 async fn not_found() -> Response {

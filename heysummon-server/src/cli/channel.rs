@@ -168,7 +168,11 @@ pub(super) async fn run(
             let mut views = Vec::new();
             for channel in store.channels_of(Some(&expert)).await? {
                 let links = store.channel_links(&channel.id).await?;
-                views.push(manage::view(&channel, &links, failing_after));
+                views.push(serde_json::to_value(manage::view(
+                    &channel,
+                    &links,
+                    failing_after,
+                ))?);
             }
             let list = json!({ "channels": views });
             print(json, &list, |l| {
@@ -218,7 +222,7 @@ pub(super) async fn run(
         }
         ChannelCommand::Connect { channel_id } => {
             let found = channel(channel_id).await?;
-            let code = manage::connect_code(state, &found).await?;
+            let code = serde_json::to_value(manage::connect_code(state, &found).await?)?;
             print(json, &code, |c| {
                 format!(
                     "{} (valid once, until {})",

@@ -2,8 +2,11 @@
 //! options checked, a webhook's target checked, a Telegram bot's webhook registered), sending a
 //! test notification, issuing connect codes, and the JSON a channel is shown as.
 
+use heysummon_sdk::wire::Timestamp;
 use rand_core::{OsRng, RngCore};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::content::Notice;
 use super::outbound::SendError;
@@ -182,7 +185,10 @@ pub async fn test(state: &AppState, channel: &ChannelRecord) -> Result<(), Manag
 }
 
 /// A one-time code that links a chat user to the channel's expert, with how to use it.
-pub async fn connect_code(state: &AppState, channel: &ChannelRecord) -> Result<Value, ManageError> {
+pub async fn connect_code(
+    state: &AppState,
+    channel: &ChannelRecord,
+) -> Result<ConnectCode, ManageError> {
     let kind = ChannelKind::parse(&channel.kind)
         .filter(|kind| kind.is_chat())
         .ok_or_else(|| {
@@ -205,7 +211,11 @@ pub async fn connect_code(state: &AppState, channel: &ChannelRecord) -> Result<V
         ChannelKind::Slack => format!("Type /heysummon connect {code} in Slack."),
         _ => format!("Use the command /heysummon code:{code} in Discord."),
     };
-    Ok(json!({ "code": code, "expiresAt": timestamp(expires_at), "instructions": instructions }))
+    Ok(ConnectCode {
+        code,
+        expires_at: timestamp(expires_at),
+        instructions,
+    })
 }
 
 /// Whether a channel shows as `active`, `paused` or `failing`.
@@ -219,26 +229,78 @@ pub fn status(channel: &ChannelRecord, failing_after: u32) -> &'static str {
     }
 }
 
+/// The view of a channel.
+pub fn view(channel: &ChannelRecord, links: &[ChannelLink], failing_after: u32) -> ChannelView {
+    ChannelView {
+        channel_id: channel.id.clone(),
+        kind: channel.kind.clone(),
+        name: channel.name.clone(),
+        status: status(channel, failing_after),
+        last_error: channel.last_error.clone(),
+        last_error_at: channel.last_error_at.map(timestamp),
+        last_delivered_at: channel.last_delivered_at.map(timestamp),
+        created_at: timestamp(channel.created_at),
+        pending: channel.pending,
+        settings: serde_json::from_str(&channel.settings).unwrap_or_else(|_| json!({})),
+        linked_users: links
+            .iter()
+            .map(|link| LinkedUser {
+                user_id: link.user_id.clone(),
+                display_name: link.display_name.clone(),
+            })
+            .collect(),
+    }
+}
+
 /// A channel as the dashboard and `channel list --json` show it: never a secret.
-pub fn view(channel: &ChannelRecord, links: &[ChannelLink], failing_after: u32) -> Value {
-    let settings: Value = serde_json::from_str(&channel.settings).unwrap_or_else(|_| json!({}));
-    let links: Vec<Value> = links
-        .iter()
-        .map(|link| json!({ "userId": link.user_id, "displayName": link.display_name }))
-        .collect();
-    json!({
-        "channelId": channel.id,
-        "kind": channel.kind,
-        "name": channel.name,
-        "status": status(channel, failing_after),
-        "lastError": channel.last_error,
-        "lastErrorAt": channel.last_error_at.map(timestamp),
-        "lastDeliveredAt": channel.last_delivered_at.map(timestamp),
-        "createdAt": timestamp(channel.created_at),
-        "pending": channel.pending,
-        "settings": settings,
-        "linkedUsers": links,
-    })
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelView {
+    /// The channel's id.
+    pub channel_id: String,
+    /// `webhook`, `slack`, `telegram`, `discord` or `email`.
+    pub kind: String,
+    /// Its label.
+    pub name: String,
+    /// `active`, `paused` or `failing`.
+    pub status: &'static str,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+    /// When it happened.
+    pub last_error_at: Option<Timestamp>,
+    /// The last delivery that succeeded.
+    pub last_delivered_at: Option<Timestamp>,
+    /// When the channel was added.
+    pub created_at: Timestamp,
+    /// Notifications waiting to be delivered.
+    pub pending: u64,
+    /// The kind's settings that are not secrets (URL, chat, address, …).
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    /// The chat users who may answer through it.
+    pub linked_users: Vec<LinkedUser>,
+}
+
+/// A chat user linked to a channel's expert.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkedUser {
+    /// The chat's user id.
+    pub user_id: String,
+    /// A name to show, when the chat gave one.
+    pub display_name: Option<String>,
+}
+
+/// A one-time code linking a chat user, and how to use it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectCode {
+    /// `ABCD-EFGH`.
+    pub code: String,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// What to type, where.
+    pub instructions: String,
 }
 
 /// 32 random bytes in hex: Telegram's webhook secret token.

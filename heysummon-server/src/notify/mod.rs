@@ -27,28 +27,16 @@ pub(crate) mod worker;
 pub(crate) use delivery::run;
 pub use spec::{ChannelKind, ChannelOptions};
 
-use axum::Router;
-use axum::routing::post;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
 /// The routes chats call back on.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/channels/telegram/{channel_id}",
-            post(inbound::telegram::webhook),
-        )
-        .route(
-            "/api/channels/slack/{channel_id}/interactions",
-            post(inbound::slack::interactions),
-        )
-        .route(
-            "/api/channels/slack/{channel_id}/commands",
-            post(inbound::slack::commands),
-        )
-        .route(
-            "/api/channels/discord/{channel_id}/interactions",
-            post(inbound::discord::interactions),
-        )
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(inbound::telegram::webhook))
+        .routes(routes!(inbound::slack::interactions))
+        .routes(routes!(inbound::slack::commands))
+        .routes(routes!(inbound::discord::interactions))
 }

@@ -33,6 +33,13 @@ fn expert_info(expert: &ExpertRecord) -> ExpertInfo {
 }
 
 /// `GET /api/v1/whoami` (client keys).
+#[utoipa::path(
+    get,
+    path = "/whoami",
+    tag = "agents",
+    security(("apiKey" = [])),
+    responses((status = 200, description = "The key and its expert", body = heysummon_sdk::wire::WhoamiResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn whoami(State(state): State<AppState>, req: ApiRequest) -> ApiResult<Response> {
     let key = state
         .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
@@ -55,6 +62,13 @@ pub(crate) async fn whoami(State(state): State<AppState>, req: ApiRequest) -> Ap
 }
 
 /// `GET /api/v1/experts` (client keys): only the expert this key is linked to.
+#[utoipa::path(
+    get,
+    path = "/experts",
+    tag = "agents",
+    security(("apiKey" = [])),
+    responses((status = 200, description = "The expert this key reaches", body = heysummon_sdk::wire::ExpertsResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn experts(State(state): State<AppState>, req: ApiRequest) -> ApiResult<Response> {
     let key = state
         .authenticate_client(&req, req.api_key(), CLIENT_MESSAGES)
@@ -70,6 +84,14 @@ pub(crate) async fn experts(State(state): State<AppState>, req: ApiRequest) -> A
 }
 
 /// `GET /api/v1/requests/by-ref/:refCode` (the creator or the assigned expert).
+#[utoipa::path(
+    get,
+    path = "/requests/by-ref/{code}",
+    tag = "agents",
+    params(("code" = String, Path, description = "A reference code, HS-XXXXXXXX, any case")),
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "The request with this reference code", body = heysummon_sdk::wire::ByRefResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn by_ref(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -134,6 +156,14 @@ impl ListQuery {
 }
 
 /// `GET /api/v1/requests` (expert keys): requests routed to this expert, newest first.
+#[utoipa::path(
+    get,
+    path = "/requests",
+    tag = "experts",
+    params(("status" = Option<String>, Query, description = "Only requests in this status (pending, reviewing, active, responded, closed, expired, cancelled, acknowledged)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "At most this many (default 1000)")),
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "Requests routed to this expert, newest first", body = heysummon_sdk::wire::RequestsListResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
@@ -164,6 +194,14 @@ pub(crate) async fn list(
 }
 
 /// `PUT /api/v1/expert/keys` (expert keys): publish long-term keys for sealed questions.
+#[utoipa::path(
+    put,
+    path = "/expert/keys",
+    tag = "experts",
+    request_body = heysummon_sdk::wire::PublishExpertKeysRequest,
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "The keys are published", body = heysummon_sdk::wire::PublishExpertKeysResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn publish_keys(
     State(state): State<AppState>,
     req: ApiRequest,
@@ -188,6 +226,14 @@ pub(crate) async fn publish_keys(
 
 /// `POST /api/v1/devices` (client keys): enroll an Ed25519 device key. A key with devices must
 /// sign every request, so only an enrolled device can add another.
+#[utoipa::path(
+    post,
+    path = "/devices",
+    tag = "agents",
+    request_body = heysummon_sdk::wire::EnrollDeviceRequest,
+    security(("apiKey" = [])),
+    responses((status = 200, description = "The device key is enrolled", body = heysummon_sdk::wire::EnrollDeviceResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn enroll_device(
     State(state): State<AppState>,
     req: ApiRequest,

@@ -121,6 +121,13 @@ fn consumer_events(r: &RequestRecord, out: &mut Vec<PendingEvent>) -> ApiResult<
 }
 
 /// `GET /api/v1/events/pending`.
+#[utoipa::path(
+    get,
+    path = "/events/pending",
+    tag = "events",
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "Events not yet acknowledged", body = heysummon_sdk::wire::PendingEventsResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn pending(State(state): State<AppState>, req: ApiRequest) -> ApiResult<Response> {
     events_limit(&state, &req)?;
     let caller = state.authenticate_any(&req, ANY_KEY_MESSAGES).await?;
@@ -145,6 +152,14 @@ pub(crate) async fn pending(State(state): State<AppState>, req: ApiRequest) -> A
 }
 
 /// `POST /api/v1/events/ack/:id`.
+#[utoipa::path(
+    post,
+    path = "/events/ack/{id}",
+    tag = "events",
+    params(("id" = String, Path, description = "The request id")),
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "The request's events are acknowledged", body = heysummon_sdk::wire::EventAckResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn ack(
     State(state): State<AppState>,
     Path(id): Path<String>,

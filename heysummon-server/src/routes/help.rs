@@ -122,6 +122,14 @@ fn check_sealed(
 }
 
 /// `POST /api/v1/help`.
+#[utoipa::path(
+    post,
+    path = "/help",
+    tag = "agents",
+    request_body = heysummon_sdk::wire::CreateHelpRequest,
+    security(()),
+    responses((status = 200, description = "The request was created (or an idempotent repeat: the original answer)", body = heysummon_sdk::wire::CreateHelpResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn create(State(state): State<AppState>, req: ApiRequest) -> ApiResult<Response> {
     req.require_json_content_type()?;
     let body: CreateHelpRequest = req.json().map_err(|mut error| {
@@ -278,6 +286,14 @@ const MAX_WAIT_SECS: u64 = 50;
 /// `GET /api/v1/help/:id`, with the long-poll of PROTOCOL B1: `?wait=N` (seconds, capped at
 /// 50) answers as soon as the status leaves pending/reviewing/active or a new expert message
 /// arrives, else after N seconds with the unchanged status.
+#[utoipa::path(
+    get,
+    path = "/help/{id}",
+    tag = "agents",
+    params(("id" = String, Path, description = "The request id"), ("wait" = Option<u32>, Query, maximum = 50, description = "Long-poll: hold up to this many seconds (at most 50) for a change")),
+    security(("apiKey" = [])),
+    responses((status = 200, description = "The request's status and the newest answer", body = heysummon_sdk::wire::HelpStatusResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -365,6 +381,14 @@ fn timeout_answer(already: bool, status: Option<Status>, fallback: bool) -> Resp
 
 /// `POST /api/v1/help/:id/timeout`: records that the client gave up waiting and tells it how
 /// to proceed. The request stays open for the expert.
+#[utoipa::path(
+    post,
+    path = "/help/{id}/timeout",
+    tag = "agents",
+    params(("id" = String, Path, description = "The request id")),
+    security(("apiKey" = [])),
+    responses((status = 200, description = "Recorded; what to do now", body = heysummon_sdk::wire::TimeoutResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn timeout(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -28,6 +28,15 @@ fn after(performed: &Performed) -> ApiResult<&RequestRecord> {
 }
 
 /// `POST /api/v1/key-exchange/:id` (the assigned expert).
+#[utoipa::path(
+    post,
+    path = "/key-exchange/{id}",
+    tag = "experts",
+    params(("id" = String, Path, description = "The request id")),
+    request_body = heysummon_sdk::wire::KeyExchangeRequest,
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "The expert's keys are installed", body = heysummon_sdk::wire::KeyExchangeResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn key_exchange(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -64,6 +73,14 @@ pub(crate) async fn key_exchange(
 }
 
 /// `POST /api/v1/close/:id` (the creator or the assigned expert).
+#[utoipa::path(
+    post,
+    path = "/close/{id}",
+    tag = "agents",
+    params(("id" = String, Path, description = "The request id")),
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "Closed", body = heysummon_sdk::wire::CloseResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn close(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -92,6 +109,14 @@ pub(crate) async fn close(
 
 /// `POST /api/v1/acknowledge/:id` (the creator or the assigned expert, who has read it;
 /// notifications only).
+#[utoipa::path(
+    post,
+    path = "/acknowledge/{id}",
+    tag = "experts",
+    params(("id" = String, Path, description = "The request id")),
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "Acknowledged", body = heysummon_sdk::wire::AcknowledgeResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -116,6 +141,15 @@ pub(crate) async fn acknowledge(
 }
 
 /// `POST /api/v1/approve/:id` (the assigned expert).
+#[utoipa::path(
+    post,
+    path = "/approve/{id}",
+    tag = "experts",
+    params(("id" = String, Path, description = "The request id")),
+    request_body = heysummon_sdk::wire::ApproveRequest,
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "The decision is recorded", body = heysummon_sdk::wire::ApproveResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -142,6 +176,15 @@ pub(crate) async fn approve(
 }
 
 /// `POST /api/v1/rate/:id` (the creator).
+#[utoipa::path(
+    post,
+    path = "/rate/{id}",
+    tag = "agents",
+    params(("id" = String, Path, description = "The request id")),
+    request_body = heysummon_sdk::wire::RateRequest,
+    security(("apiKey" = [])),
+    responses((status = 200, description = "The rating is recorded", body = heysummon_sdk::wire::RateResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn rate(
     State(state): State<AppState>,
     Path(id): Path<String>,

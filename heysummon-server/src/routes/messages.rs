@@ -106,6 +106,15 @@ fn not_yours(caller: &Caller) -> ApiError {
 }
 
 /// `POST /api/v1/message/:id`.
+#[utoipa::path(
+    post,
+    path = "/message/{id}",
+    tag = "agents",
+    params(("id" = String, Path, description = "The request id")),
+    request_body = heysummon_sdk::wire::SendMessageRequest,
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "The message was stored (or was a repeat of a stored one)", body = heysummon_sdk::wire::SendMessageResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn send(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -242,6 +251,14 @@ pub(crate) async fn send(
 }
 
 /// `GET /api/v1/messages/:id`.
+#[utoipa::path(
+    get,
+    path = "/messages/{id}",
+    tag = "agents",
+    params(("id" = String, Path, description = "The request id")),
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "The conversation", body = heysummon_sdk::wire::MessagesResponse), crate::app::openapi::Failure),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Path(id): Path<String>,

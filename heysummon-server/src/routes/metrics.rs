@@ -14,6 +14,13 @@ use crate::state::AppState;
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    security((), ("metricsToken" = [])),
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String), crate::app::openapi::Failure),
+)]
 pub(crate) async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -237,6 +237,14 @@ pub(crate) struct StreamQuery {
 
 /// `GET /api/v1/events/stream`: the events of a client key's requests (optionally one), or of
 /// the requests routed to an expert.
+#[utoipa::path(
+    get,
+    path = "/events/stream",
+    tag = "events",
+    params(("requestId" = Option<String>, Query, description = "Only this request's events"), ("lastEventId" = Option<String>, Query, description = "Resume after this event id (also the Last-Event-ID header)")),
+    security(("apiKey" = []), ("session" = [])),
+    responses((status = 200, description = "Server-sent events until the client leaves: `id`, `event` and `data` (a JSON event) per event", content_type = "text/event-stream", body = String), crate::app::openapi::Failure),
+)]
 pub(crate) async fn stream(
     State(state): State<AppState>,
     Query(query): Query<StreamQuery>,
@@ -273,6 +281,14 @@ pub(crate) async fn stream(
 /// `GET /.well-known/mercure?topic=…`: Mercure-compatible subscription. Authorised by a
 /// subscriber JWT (`mercure.subscribe` selectors, HS256 with the configured secret) or by
 /// `x-api-key` (then only that key's own topics). Anonymous subscriptions are refused.
+#[utoipa::path(
+    get,
+    path = "/.well-known/mercure",
+    tag = "events",
+    params(("topic" = Vec<String>, Query, description = "Topics to subscribe to; repeat for several")),
+    security(("apiKey" = []), ("mercureJwt" = [])),
+    responses((status = 200, description = "Mercure-compatible server-sent events of the topics", content_type = "text/event-stream", body = String), crate::app::openapi::Failure),
+)]
 pub(crate) async fn mercure_subscribe(
     State(state): State<AppState>,
     req: ApiRequest,

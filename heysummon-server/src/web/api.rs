@@ -11,8 +11,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as CURSOR;
 use heysummon_sdk::wire::{MessagesResponse, RefCode, RequestSummary, Sender, Status, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::session::{SignedIn, clear_cookie, not_signed_in};
+use crate::app::openapi::{Csrf, Failure};
 use crate::auth::Caller;
 use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
@@ -35,21 +37,24 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Me<'a> {
+pub(crate) struct Me<'a> {
     expert: super::signin::ExpertRef<'a>,
     csrf_token: &'a str,
     published_keys: Option<PublishedKeys<'a>>,
     session: SessionView,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PublishedKeys<'a> {
     fingerprint: &'a str,
 }
 
 /// `GET /api/me`.
+#[utoipa::path(get, path = "/api/me", tag = "dashboard", security(("session" = [])),
+    responses((status = 200, description = "The signed-in expert and this session", body = Me<'_>), Failure),
+)]
 pub(crate) async fn me(signed_in: SignedIn) -> Response {
     let expert = &signed_in.expert;
     ok(Me {
@@ -66,13 +71,18 @@ pub(crate) async fn me(signed_in: SignedIn) -> Response {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Rename {
+pub(crate) struct Rename {
+    /// 1 to 100 characters, no control characters.
     name: String,
 }
 
 /// `PATCH /api/me` `{"name"}`: renames the expert.
+#[utoipa::path(patch, path = "/api/me", tag = "dashboard", security(("session" = [])),
+    params(Csrf), request_body = Rename,
+    responses((status = 200, description = "Renamed; the signed-in expert", body = Me<'_>), Failure),
+)]
 pub(crate) async fn rename(
     State(state): State<AppState>,
     mut signed_in: SignedIn,
@@ -89,7 +99,7 @@ pub(crate) async fn rename(
     Ok(me(signed_in).await)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SessionView {
     id: String,
@@ -113,7 +123,22 @@ impl SessionView {
     }
 }
 
+/// The expert's live sessions.
+#[derive(Serialize, ToSchema)]
+struct Sessions {
+    sessions: Vec<SessionView>,
+}
+
+/// How many sessions were ended.
+#[derive(Serialize, ToSchema)]
+struct Ended {
+    ended: u64,
+}
+
 /// `GET /api/sessions`: the expert's sessions, most recently used first.
+#[utoipa::path(get, path = "/api/sessions", tag = "dashboard", security(("session" = [])),
+    responses((status = 200, description = "The expert's live sessions", body = Sessions), Failure),
+)]
 pub(crate) async fn sessions(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -127,10 +152,14 @@ pub(crate) async fn sessions(
         .filter(|s| s.is_live(now))
         .map(|s| SessionView::of(s, s.id == signed_in.session.id))
         .collect();
-    Ok(ok(json!({ "sessions": sessions })))
+    Ok(ok(Sessions { sessions }))
 }
 
 /// `DELETE /api/sessions`: signs out everywhere, this browser included.
+#[utoipa::path(delete, path = "/api/sessions", tag = "dashboard", security(("session" = [])),
+    params(Csrf),
+    responses((status = 200, description = "Every session ended; the cookie is cleared", body = Ended), Failure),
+)]
 pub(crate) async fn end_all_sessions(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -141,12 +170,16 @@ pub(crate) async fn end_all_sessions(
         .await?;
     Ok((
         [(header::SET_COOKIE, clear_cookie(state.secure_cookies()))],
-        axum::Json(json!({ "ended": ended })),
+        axum::Json(Ended { ended }),
     )
         .into_response())
 }
 
 /// `DELETE /api/sessions/{id}`: ends one of the expert's sessions.
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "dashboard", security(("session" = [])),
+    params(("id" = String, Path, description = "The session id"), Csrf),
+    responses((status = 200, description = "The session ended", body = Ended), Failure),
+)]
 pub(crate) async fn end_session(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -159,15 +192,16 @@ pub(crate) async fn end_session(
     if ended == 0 {
         return Err(ApiError::not_found("Session not found"));
     }
-    Ok(ok(json!({ "ended": ended })))
+    Ok(ok(Ended { ended }))
 }
 
 /// A request as the inbox lists it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct InboxEntry {
     #[serde(flatten)]
     summary: RequestSummary,
+    /// `question`, `approval` or `notification`.
     kind: &'static str,
     sealed: bool,
     client_key_name: Option<String>,
@@ -273,7 +307,25 @@ fn decode_cursor(text: &str) -> ApiResult<(i64, String)> {
     Ok((at.parse().map_err(|_| invalid())?, id.to_owned()))
 }
 
+/// A page of the inbox.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct InboxPage {
+    requests: Vec<InboxEntry>,
+    /// The `cursor` of the next page; `null` on the last one.
+    next_cursor: Option<String>,
+}
+
 /// `GET /api/requests?status=&ref=&cursor=&limit=`: the expert's requests, newest first.
+#[utoipa::path(get, path = "/api/requests", tag = "dashboard", security(("session" = [])),
+    params(
+        ("status" = Option<String>, Query, description = "Comma-separated statuses to include"),
+        ("ref" = Option<String>, Query, description = "Only the request with this reference code"),
+        ("cursor" = Option<String>, Query, description = "The nextCursor of the previous page"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Page size (default 50)"),
+    ),
+    responses((status = 200, description = "A page of the expert's requests", body = InboxPage), Failure),
+)]
 pub(crate) async fn requests(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -300,12 +352,13 @@ pub(crate) async fn requests(
         };
         requests.push(InboxEntry::of(&request, client_key_name, response_count)?);
     }
-    Ok(ok(
-        json!({ "requests": requests, "nextCursor": next_cursor }),
-    ))
+    Ok(ok(InboxPage {
+        requests,
+        next_cursor,
+    }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RequestPage {
     request: InboxEntry,
     #[serde(flatten)]
@@ -314,6 +367,10 @@ struct RequestPage {
 
 /// `GET /api/requests/{id}`: one request with its conversation (as `GET /api/v1/messages/:id`).
 /// Someone else's request answers exactly like a missing one.
+#[utoipa::path(get, path = "/api/requests/{id}", tag = "dashboard", security(("session" = [])),
+    params(("id" = String, Path, description = "The request id")),
+    responses((status = 200, description = "The request and its conversation", body = RequestPage), Failure),
+)]
 pub(crate) async fn request(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -6,19 +6,30 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::session::SignedIn;
+use crate::app::openapi::{Csrf, Failure};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
-use crate::notify::manage::{self, ManageError};
+use crate::notify::manage::{self, ChannelView, ConnectCode, ManageError};
 use crate::notify::{ChannelKind, ChannelOptions};
 use crate::routes::ok;
 use crate::state::AppState;
 use crate::store::ChannelRecord;
 
+/// The expert's channels.
+#[derive(Serialize, ToSchema)]
+struct Channels {
+    channels: Vec<ChannelView>,
+}
+
 /// `GET /api/channels`: this expert's channels, oldest first.
+#[utoipa::path(get, path = "/api/channels", tag = "channels", security(("session" = [])),
+    responses((status = 200, description = "The expert's channels, never a secret", body = Channels), Failure),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -27,18 +38,35 @@ pub(crate) async fn list(
     for channel in state.store.channels_of(Some(&signed_in.expert.id)).await? {
         views.push(view(&state, &channel).await?);
     }
-    Ok(ok(json!({ "channels": views })))
+    Ok(ok(Channels { channels: views }))
 }
 
-#[derive(Deserialize)]
+/// A channel to add: its kind and the kind's options (name, url, secret, botToken, chatId,
+/// channel, signingSecret, channelId, publicKey, to).
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct NewChannel {
+pub(crate) struct NewChannel {
+    /// `webhook`, `slack`, `telegram`, `discord` or `email`.
     kind: String,
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     options: Value,
 }
 
+/// An added channel; a generated webhook secret is shown here only.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AddedChannel {
+    channel_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
 /// `POST /api/channels` `{"kind", …options}` → 201 `{"channelId","secret"?}`.
+#[utoipa::path(post, path = "/api/channels", tag = "channels", security(("session" = [])),
+    params(Csrf), request_body = NewChannel,
+    responses((status = 201, description = "Added", body = AddedChannel), Failure),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -58,20 +86,24 @@ pub(crate) async fn create(
     let added = manage::add(&state, &signed_in.expert.id, kind, &options)
         .await
         .map_err(manage_error)?;
-    let mut answer = json!({ "channelId": added.channel_id });
-    if let Some(secret) = added.secret {
-        answer["secret"] = json!(secret);
-    }
+    let answer = AddedChannel {
+        channel_id: added.channel_id,
+        secret: added.secret,
+    };
     Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ChannelPatch {
+pub(crate) struct ChannelPatch {
     paused: bool,
 }
 
 /// `PATCH /api/channels/{id}` `{"paused"}`: pauses or resumes; the channel as it is now.
+#[utoipa::path(patch, path = "/api/channels/{id}", tag = "channels", security(("session" = [])),
+    params(("id" = String, Path, description = "The channel id"), Csrf), request_body = ChannelPatch,
+    responses((status = 200, description = "The channel as it is now", body = ChannelView), Failure),
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -89,7 +121,17 @@ pub(crate) async fn update(
     Ok(ok(view(&state, &channel).await?))
 }
 
+/// Done.
+#[derive(Serialize, ToSchema)]
+struct Success {
+    success: bool,
+}
+
 /// `DELETE /api/channels/{id}`.
+#[utoipa::path(delete, path = "/api/channels/{id}", tag = "channels", security(("session" = [])),
+    params(("id" = String, Path, description = "The channel id"), Csrf),
+    responses((status = 200, description = "Removed", body = Success), Failure),
+)]
 pub(crate) async fn remove(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -99,10 +141,20 @@ pub(crate) async fn remove(
     manage::remove(&state, &channel)
         .await
         .map_err(manage_error)?;
-    Ok(ok(json!({ "success": true })))
+    Ok(ok(Success { success: true }))
+}
+
+/// A test notification was delivered.
+#[derive(Serialize, ToSchema)]
+struct Delivered {
+    delivered: bool,
 }
 
 /// `POST /api/channels/{id}/test`: sends a test notification now.
+#[utoipa::path(post, path = "/api/channels/{id}/test", tag = "channels", security(("session" = [])),
+    params(("id" = String, Path, description = "The channel id"), Csrf),
+    responses((status = 200, description = "Delivered", body = Delivered), Failure),
+)]
 pub(crate) async fn test(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -118,10 +170,14 @@ pub(crate) async fn test(
             }
             other => manage_error(other),
         })?;
-    Ok(ok(json!({ "delivered": true })))
+    Ok(ok(Delivered { delivered: true }))
 }
 
 /// `POST /api/channels/{id}/connect`: a one-time code linking a chat user to this expert.
+#[utoipa::path(post, path = "/api/channels/{id}/connect", tag = "channels", security(("session" = [])),
+    params(("id" = String, Path, description = "The channel id"), Csrf),
+    responses((status = 200, description = "The code and how to use it", body = ConnectCode), Failure),
+)]
 pub(crate) async fn connect(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -135,6 +191,10 @@ pub(crate) async fn connect(
 }
 
 /// `DELETE /api/channels/{id}/links/{userId}`: a chat user may no longer answer as this expert.
+#[utoipa::path(delete, path = "/api/channels/{id}/links/{user_id}", tag = "channels", security(("session" = [])),
+    params(("id" = String, Path, description = "The channel id"), ("user_id" = String, Path, description = "The chat's user id"), Csrf),
+    responses((status = 200, description = "The channel as it is now", body = ChannelView), Failure),
+)]
 pub(crate) async fn unlink(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -147,7 +207,7 @@ pub(crate) async fn unlink(
     Ok(ok(view(&state, &channel).await?))
 }
 
-async fn view(state: &AppState, channel: &ChannelRecord) -> ApiResult<Value> {
+async fn view(state: &AppState, channel: &ChannelRecord) -> ApiResult<ChannelView> {
     let links = state.store.channel_links(&channel.id).await?;
     Ok(manage::view(
         channel,

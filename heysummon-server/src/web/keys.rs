@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use heysummon_sdk::wire::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 
 use super::session::SignedIn;
+use crate::app::openapi::{Csrf, Failure};
 use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
@@ -17,17 +18,27 @@ use crate::provision::{self, ClientOptions, ProvisionError};
 use crate::routes::ok;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct KeyView {
     id: String,
     name: Option<String>,
+    /// `active` or `revoked`.
     status: &'static str,
     created_at: Timestamp,
     last_used_at: Option<Timestamp>,
 }
 
+/// The expert's client keys.
+#[derive(Serialize, ToSchema)]
+struct Keys {
+    keys: Vec<KeyView>,
+}
+
 /// `GET /api/keys`: this expert's client keys, newest first.
+#[utoipa::path(get, path = "/api/keys", tag = "dashboard", security(("session" = [])),
+    responses((status = 200, description = "The expert's client keys, never their strings", body = Keys), Failure),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -45,17 +56,22 @@ pub(crate) async fn list(
             last_used_at: key.last_used_at.map(timestamp),
         })
         .collect();
-    Ok(ok(json!({ "keys": keys })))
+    Ok(ok(Keys { keys }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewKey {
+pub(crate) struct NewKey {
+    /// 1 to 100 characters, no control characters.
     name: String,
 }
 
 /// `POST /api/keys` `{"name"}`: a new client key linked to this expert; the key string is in
 /// this answer and nowhere else, ever.
+#[utoipa::path(post, path = "/api/keys", tag = "dashboard", security(("session" = [])),
+    params(Csrf), request_body = NewKey,
+    responses((status = 201, description = "The new key; its string is shown here only", body = heysummon_sdk::wire::ClientAdded), Failure),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -75,6 +91,10 @@ pub(crate) async fn create(
 }
 
 /// `POST /api/keys/{id}/rotate`: a new key string; the old one keeps working for 24 h.
+#[utoipa::path(post, path = "/api/keys/{id}/rotate", tag = "dashboard", security(("session" = [])),
+    params(("id" = String, Path, description = "The key id"), Csrf),
+    responses((status = 200, description = "The new key string, shown here only", body = heysummon_sdk::wire::ClientRotated), Failure),
+)]
 pub(crate) async fn rotate(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -88,6 +108,10 @@ pub(crate) async fn rotate(
 }
 
 /// `DELETE /api/keys/{id}`: revokes a key.
+#[utoipa::path(delete, path = "/api/keys/{id}", tag = "dashboard", security(("session" = [])),
+    params(("id" = String, Path, description = "The key id"), Csrf),
+    responses((status = 200, description = "Revoked", body = heysummon_sdk::wire::ClientRevoked), Failure),
+)]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     signed_in: SignedIn,

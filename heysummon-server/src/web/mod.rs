@@ -18,13 +18,14 @@ pub(crate) mod oauth;
 pub(crate) mod session;
 mod signin;
 
-use axum::Router;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -32,9 +33,10 @@ use crate::state::AppState;
 pub use assets::total_bytes as dashboard_bytes;
 pub use signin::{LOGIN_LINK_TTL_MS, LoginLink, create_login_link};
 
-/// The dashboard's routes.
-pub(crate) fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
+/// The dashboard's routes: its page and files (not in the API's document), sign-in, the
+/// session API and the channels' callbacks.
+pub(crate) fn routes(state: AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .route("/", get(assets::page))
         .route("/signin", get(assets::page))
         .route("/keys", get(assets::page))
@@ -42,44 +44,32 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/requests/{id}", get(assets::page))
         .route("/assets/{version}/{*path}", get(assets::asset))
         .merge(sign_in_routes(state))
-        .route("/auth/providers", get(oauth::list))
-        .route("/auth/logout", post(signin::logout))
-        .route("/api/me", get(api::me).patch(api::rename))
-        .route(
-            "/api/sessions",
-            get(api::sessions).delete(api::end_all_sessions),
-        )
-        .route(
-            "/api/sessions/{id}",
-            axum::routing::delete(api::end_session),
-        )
-        .route("/api/requests", get(api::requests))
-        .route("/api/requests/{id}", get(api::request))
-        .route("/api/keys", get(keys::list).post(keys::create))
-        .route("/api/keys/{id}/rotate", post(keys::rotate))
-        .route("/api/keys/{id}", axum::routing::delete(keys::revoke))
-        .route("/api/channels", get(channels::list).post(channels::create))
-        .route(
-            "/api/channels/{id}",
-            axum::routing::patch(channels::update).delete(channels::remove),
-        )
-        .route("/api/channels/{id}/test", post(channels::test))
-        .route("/api/channels/{id}/connect", post(channels::connect))
-        .route(
-            "/api/channels/{id}/links/{user_id}",
-            axum::routing::delete(channels::unlink),
-        )
+        .routes(routes!(oauth::list))
+        .routes(routes!(signin::logout))
+        .routes(routes!(api::me, api::rename))
+        .routes(routes!(api::sessions, api::end_all_sessions))
+        .routes(routes!(api::end_session))
+        .routes(routes!(api::requests))
+        .routes(routes!(api::request))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::rotate))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(channels::list, channels::create))
+        .routes(routes!(channels::update, channels::remove))
+        .routes(routes!(channels::test))
+        .routes(routes!(channels::connect))
+        .routes(routes!(channels::unlink))
         .merge(crate::notify::routes())
 }
 
 /// The routes that sign a browser in without a session: each attempt may cost a database
 /// write, so they share a per-IP bucket (`rate_limits.api_per_ip`; loopback exempt unless
 /// configured otherwise).
-fn sign_in_routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/auth/link", post(signin::use_link))
-        .route("/auth/login/{provider}", get(oauth::login))
-        .route("/auth/callback/{provider}", get(oauth::callback))
+fn sign_in_routes(state: AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signin::use_link))
+        .routes(routes!(oauth::login))
+        .routes(routes!(oauth::callback))
         .route_layer(middleware::from_fn_with_state(state, sign_in_limit))
 }
 

@@ -13,6 +13,7 @@ use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use super::session::{SessionToken, clear_cookie};
+use crate::app::openapi::Failure;
 use crate::clock::{Millis, timestamp};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
@@ -71,25 +72,32 @@ pub async fn create_login_link(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LinkBody {
+pub(crate) struct LinkBody {
+    /// The 64 hex digits of the sign-in link.
     token: String,
 }
 
 /// The expert a sign-in answers with.
-#[derive(Serialize)]
-struct SignedInBody<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SignedInBody<'a> {
     expert: ExpertRef<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ExpertRef<'a> {
     pub(crate) id: &'a str,
     pub(crate) name: &'a str,
 }
 
 /// `POST /auth/link` `{"token"}`: uses up a sign-in link and starts a session.
+#[utoipa::path(post, path = "/auth/link", tag = "sign-in", security(()), request_body = LinkBody,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set", body = SignedInBody<'_>),
+        Failure,
+    ),
+)]
 pub(crate) async fn use_link(
     State(state): State<AppState>,
     req: ApiRequest,
@@ -152,16 +160,30 @@ pub(crate) async fn complete(
 /// `POST /auth/logout`: ends this session (server-side) and clears the cookie. Needs the CSRF
 /// token; without a valid session it changes nothing, not even the cookie (a cross-site form
 /// cannot sign anybody out).
+#[utoipa::path(post, path = "/auth/logout", tag = "sign-in", security((), ("session" = [])),
+    params(("x-csrf-token" = Option<String>, Header, description = "The session's CSRF token")),
+    responses(
+        (status = 200, description = "Whether a session was ended", body = SignedOut),
+        Failure,
+    ),
+)]
 pub(crate) async fn logout(State(state): State<AppState>, req: ApiRequest) -> ApiResult<Response> {
     let Some(signed_in) = state.session(&req.headers).await.ok().flatten() else {
-        return Ok(axum::Json(serde_json::json!({ "signedOut": false })).into_response());
+        return Ok(axum::Json(SignedOut { signed_out: false }).into_response());
     };
     signed_in.check_csrf(&req.method, &req.headers)?;
     state.store.delete_session(signed_in.token_hash()).await?;
     Ok((
         StatusCode::OK,
         [(header::SET_COOKIE, clear_cookie(state.secure_cookies()))],
-        axum::Json(serde_json::json!({ "signedOut": true })),
+        axum::Json(SignedOut { signed_out: true }),
     )
         .into_response())
+}
+
+/// Whether `POST /auth/logout` ended a session.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SignedOut {
+    signed_out: bool,
 }

@@ -10,6 +10,7 @@ use crate::wire::{ApprovalDecision, RefCode, RequestId, Sender, Timestamp};
 
 /// The answer to `GET /api/v1/events/pending`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PendingEventsResponse {
     /// The events, in the order the server lists them.
@@ -43,6 +44,7 @@ pub enum PendingEvent {
 
 /// A `new_request` or `new_notification` event for an expert.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExpertRequestEvent {
     /// The request.
@@ -78,6 +80,7 @@ pub struct ExpertRequestEvent {
 
 /// A `new_message` event for a consumer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewMessageEvent {
     /// The request.
@@ -99,6 +102,7 @@ pub struct NewMessageEvent {
 
 /// A `cancelled` event for a consumer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CancelledEvent {
     /// The request.
@@ -112,6 +116,7 @@ pub struct CancelledEvent {
 
 /// A `notification_acknowledged` event for a consumer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationAcknowledgedEvent {
     /// The request.
@@ -125,6 +130,7 @@ pub struct NotificationAcknowledgedEvent {
 
 /// A `notification_expired` event for a consumer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationExpiredEvent {
     /// The request.
@@ -243,6 +249,7 @@ impl<'de> Deserialize<'de> for PendingEvent {
 
 /// The answer to `POST /api/v1/events/ack/:id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventAckResponse {
     /// Always `true` on success.

@@ -56,6 +56,20 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// Every event type this version knows (no [`EventType::Unknown`]).
+    pub const ALL: &'static [EventType] = &[
+        Self::NewRequest,
+        Self::NewNotification,
+        Self::NewMessage,
+        Self::KeysExchanged,
+        Self::Responded,
+        Self::StatusChange,
+        Self::Closed,
+        Self::Cancelled,
+        Self::Expired,
+        Self::NotificationAcknowledged,
+    ];
+
     /// The wire spelling.
     pub fn as_str(&self) -> &str {
         match self {
@@ -115,6 +129,7 @@ impl<'de> Deserialize<'de> for EventType {
 /// Payloads carry ids, types, statuses and reference codes, never message content or the
 /// question.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StreamEvent {
     /// What happened.

@@ -33,6 +33,13 @@ const MAX_SKEW_SECS: u64 = 300;
 /// Only the user who acted sees the message.
 const EPHEMERAL: u32 = 64;
 
+#[utoipa::path(post, path = "/api/channels/discord/{channel_id}/interactions", tag = "channels",
+    security(("discordSignature" = [])),
+    params(("channel_id" = String, Path, description = "The channel id")),
+    request_body(content = Object, description = "A Discord interaction"),
+    responses((status = 200, description = "Discord's interaction response", body = Object),
+        crate::app::openapi::Failure),
+)]
 pub(crate) async fn interactions(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,

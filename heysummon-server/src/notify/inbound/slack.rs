@@ -20,6 +20,14 @@ use crate::store::ChannelRecord;
 /// Signed requests older or newer than this are refused, seconds.
 const MAX_SKEW_SECS: u64 = 300;
 
+#[utoipa::path(post, path = "/api/channels/slack/{channel_id}/interactions", tag = "channels",
+    security(("slackSignature" = [])),
+    params(("channel_id" = String, Path, description = "The channel id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "Slack's interaction payload (`payload`, JSON)"),
+    responses((status = 200, description = "Taken; an ephemeral message for the user, if any"),
+        crate::app::openapi::Failure),
+)]
 pub(crate) async fn interactions(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
@@ -88,6 +96,14 @@ pub(crate) async fn interactions(
     }
 }
 
+#[utoipa::path(post, path = "/api/channels/slack/{channel_id}/commands", tag = "channels",
+    security(("slackSignature" = [])),
+    params(("channel_id" = String, Path, description = "The channel id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "A Slack slash command"),
+    responses((status = 200, description = "An ephemeral message for the user", body = Object),
+        crate::app::openapi::Failure),
+)]
 pub(crate) async fn commands(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,

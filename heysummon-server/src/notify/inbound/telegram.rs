@@ -19,6 +19,12 @@ use crate::store::ChannelRecord;
 /// The header Telegram sends the secret token in.
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
+#[utoipa::path(post, path = "/api/channels/telegram/{channel_id}", tag = "channels",
+    security(("telegramSecret" = [])),
+    params(("channel_id" = String, Path, description = "The channel id")),
+    request_body(content = Object, description = "A Telegram update"),
+    responses((status = 200, description = "Taken", body = Object), crate::app::openapi::Failure),
+)]
 pub(crate) async fn webhook(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,

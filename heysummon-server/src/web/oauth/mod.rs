@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use oauth2::RedirectUrl;
 use serde::Serialize;
 
+use crate::app::openapi::Failure;
 use crate::config::{Config, GOOGLE_ISSUER};
 use crate::error::ApiError;
 use crate::http::ApiRequest;
@@ -182,13 +183,22 @@ impl SignInProviders {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ProviderRef<'a> {
     id: &'a str,
     name: &'a str,
 }
 
+/// The configured sign-in providers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Providers<'a> {
+    providers: Vec<ProviderRef<'a>>,
+}
+
 /// `GET /auth/providers`: `{"providers":[{"id","name"}]}`, the configured ones.
+#[utoipa::path(get, path = "/auth/providers", tag = "sign-in", security(()),
+    responses((status = 200, description = "The configured providers", body = Providers<'_>), Failure),
+)]
 pub(crate) async fn list(State(state): State<AppState>) -> Response {
     let providers: Vec<_> = state
         .sign_in
@@ -199,7 +209,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Response {
             name: &p.name,
         })
         .collect();
-    Json(serde_json::json!({ "providers": providers })).into_response()
+    Json(Providers { providers }).into_response()
 }
 
 fn unknown_provider() -> Response {
@@ -218,6 +228,13 @@ fn see_other(location: &str) -> Response {
 }
 
 /// `GET /auth/login/{provider}`: begins a sign-in.
+#[utoipa::path(get, path = "/auth/login/{provider}", tag = "sign-in", security(()),
+    params(("provider" = String, Path, description = "A provider's id (github, google, or a configured one)")),
+    responses(
+        (status = 303, description = "To the provider (or back to /signin?error=failed)"),
+        Failure,
+    ),
+)]
 pub(crate) async fn login(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let Some(provider) = state.sign_in.get(&id) else {
         return unknown_provider();
@@ -257,6 +274,18 @@ async fn begin(state: &AppState, provider: &Provider) -> Result<(String, HeaderV
 }
 
 /// `GET /auth/callback/{provider}?code&state` (or `?error&state`): completes a sign-in.
+#[utoipa::path(get, path = "/auth/callback/{provider}", tag = "sign-in", security(()),
+    params(
+        ("provider" = String, Path, description = "The provider's id"),
+        ("code" = Option<String>, Query, description = "The provider's authorization code"),
+        ("state" = Option<String>, Query, description = "The state of the sign-in begun here"),
+        ("error" = Option<String>, Query, description = "The provider's refusal"),
+    ),
+    responses(
+        (status = 303, description = "Signed in: to the dashboard; else to /signin?error=…"),
+        Failure,
+    ),
+)]
 pub(crate) async fn callback(
     State(state): State<AppState>,
     Path(id): Path<String>,
