@@ -134,6 +134,19 @@ pub enum Error {
         published: Option<String>,
     },
 
+    /// The server reported an approval that does not carry a valid signature by the expert key
+    /// pinned for the request, over this request and the action asked about (PROTOCOL H4),
+    /// while the agent's [`crate::client::DecisionTrust`] requires one, or a signature that is
+    /// present does not verify. The server may have forged or moved it: do not act.
+    #[cfg(feature = "client")]
+    #[error("the approval of request {request_id} is not the expert's own: {reason}")]
+    DecisionUnverified {
+        /// The request.
+        request_id: String,
+        /// What was wrong: no signature, no pinned key, a signature that does not verify.
+        reason: &'static str,
+    },
+
     /// The encryption policy is [`crate::client::EncryptionPolicy::Required`], and the question
     /// or message could only be sent in a form the server can read (the expert has published no
     /// keys, or no keys were exchanged yet). Nothing was sent.

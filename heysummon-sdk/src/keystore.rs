@@ -59,6 +59,9 @@ pub struct StoredRequest {
     pub expert_keys: Option<PublicKeys>,
     /// Whether the question was sent end-to-end encrypted.
     pub sealed: bool,
+    /// The hash of the action an approval asks about (PROTOCOL H4): the expert's signed
+    /// decision must cover it.
+    pub action_hash: Option<String>,
     /// When the record was made.
     pub created_at: Timestamp,
     /// When the request expires, once known.
@@ -76,6 +79,7 @@ impl StoredRequest {
             keys,
             expert_keys: None,
             sealed: false,
+            action_hash: None,
             created_at: Timestamp::now(),
             expires_at: None,
         }

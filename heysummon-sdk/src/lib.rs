@@ -83,6 +83,7 @@
 pub mod backoff;
 #[cfg(feature = "client")]
 pub mod client;
+pub mod decision;
 pub mod envelope;
 mod error;
 pub mod keys;
@@ -95,7 +96,7 @@ pub mod wire;
 #[cfg(feature = "client")]
 pub use client::{
     Answer, Approval, AskOptions, BackoffPolicy, Client, ClientBuilder, Conversation,
-    EncryptionPolicy, ExpertClient, ExpertClientBuilder, WaitOptions, WaitStrategy,
+    DecisionTrust, EncryptionPolicy, ExpertClient, ExpertClientBuilder, WaitOptions, WaitStrategy,
 };
 #[cfg(feature = "client")]
 pub use error::NetworkErrorKind;

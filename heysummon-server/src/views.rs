@@ -25,6 +25,11 @@ pub fn request_summary(r: &RequestRecord, with_question: bool) -> Option<Request
             .as_deref()
             .filter(|_| with_question)
             .map(|q| displayable(q).into_owned()),
+        action: r
+            .action_json
+            .as_deref()
+            .filter(|_| with_question)
+            .and_then(|text| serde_json::from_str(text).ok()),
         responded_at: r.responded_at.map(timestamp),
         acknowledged_at: r.acknowledged_at.map(timestamp),
         closed_at: r.closed_at.map(timestamp),

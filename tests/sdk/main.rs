@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod ask_server;
+mod decisions;
 mod errors;
 mod support;
 mod wait_server;

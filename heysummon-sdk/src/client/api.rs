@@ -23,12 +23,11 @@ use super::transport::Transport;
 use crate::Error;
 use crate::backoff::Backoff;
 use crate::wire::{
-    AcknowledgeResponse, ApprovalDecision, ApproveRequest, CloseResponse, CreateHelpRequest,
-    CreateHelpResponse, EventAckResponse, ExpertsResponse, HelpStatusResponse,
-    IDEMPOTENCY_KEY_HEADER, KeyExchangeRequest, KeyExchangeResponse, MessagesResponse,
-    PendingEventsResponse, PublishExpertKeysRequest, PublishExpertKeysResponse, RateRequest,
-    RateResponse, RequestId, RequestsListResponse, SendMessageRequest, SendMessageResponse,
-    WhoamiResponse,
+    AcknowledgeResponse, ApproveRequest, CloseResponse, CreateHelpRequest, CreateHelpResponse,
+    EventAckResponse, ExpertsResponse, HelpStatusResponse, IDEMPOTENCY_KEY_HEADER,
+    KeyExchangeRequest, KeyExchangeResponse, MessagesResponse, PendingEventsResponse,
+    PublishExpertKeysRequest, PublishExpertKeysResponse, RateRequest, RateResponse, RequestId,
+    RequestsListResponse, SendMessageRequest, SendMessageResponse, WhoamiResponse,
 };
 
 /// Whether a call may be repeated after a retryable failure.
@@ -296,11 +295,10 @@ impl Inner {
     pub(crate) async fn approve(
         &self,
         id: &RequestId,
-        decision: ApprovalDecision,
+        body: &ApproveRequest,
     ) -> Result<crate::wire::ApproveResponse, Error> {
         let url = self.endpoint(&["approve", id.as_str()]);
-        let body = ApproveRequest { decision };
-        self.call(Method::POST, url, Some(&body), &[], Retry::Never)
+        self.call(Method::POST, url, Some(body), &[], Retry::Never)
             .await
     }
 

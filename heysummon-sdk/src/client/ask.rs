@@ -13,6 +13,7 @@ use super::outcome::{Answer, Approval, AskOptions};
 use super::seal::{key_changed_by_server, refuse_blocked, sealed_text};
 use super::{Client, WaitOptions};
 use crate::Error;
+use crate::decision::action_hash;
 use crate::envelope::Channel;
 use crate::keys::PartyKeys;
 use crate::keystore::{RequestKind, StoredRequest};
@@ -280,6 +281,12 @@ impl Client {
         let mut record = StoredRequest::new(idempotency_key.clone(), kind, keys);
         record.sealed = target.is_some();
         record.expert_keys = target;
+        if let Some(action) = &options.action {
+            if kind != RequestKind::Approval {
+                return Err(Error::config("an action belongs to an approval request"));
+            }
+            record.action_hash = Some(action_hash(action).map_err(Error::config)?);
+        }
         store.save_request(&record)?;
 
         let mut body = CreateHelpRequest::new(
@@ -289,14 +296,20 @@ impl Client {
         );
         match &record.expert_keys {
             Some(expert) => {
-                let sealed = Channel::new(&record.keys, expert)?
-                    .seal(&sealed_text(&text, &options.context), None)?;
+                let plaintext = sealed_text(&text, &options.context, options.action.as_ref());
+                let sealed = Channel::new(&record.keys, expert)?.seal(&plaintext, None)?;
                 body = body.with_sealed_question(sealed, expert.fingerprint().to_string());
+                if let Some(hash) = &record.action_hash {
+                    body = body.with_action_hash(hash.clone());
+                }
             }
             None => {
                 body = body.with_question(text);
                 if !options.context.is_empty() {
                     body = body.with_messages(options.context.clone());
+                }
+                if let Some(action) = &options.action {
+                    body = body.with_action(action.clone());
                 }
             }
         }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::connection::{ConnectionSettings, connection_setters};
-use super::outcome::EncryptionPolicy;
+use super::outcome::{DecisionTrust, EncryptionPolicy};
 use super::transport::ApiKey;
 use super::{Client, ExpertClient};
 use crate::Error;
@@ -20,6 +20,7 @@ pub struct ClientBuilder {
     device_key: Option<RequestSigner>,
     device_token: Option<ApiKey>,
     encryption: EncryptionPolicy,
+    decision_trust: DecisionTrust,
     expert_fingerprint: Option<String>,
 }
 
@@ -41,6 +42,14 @@ impl ClientBuilder {
     #[must_use]
     pub fn device_token(mut self, token: impl Into<String>) -> Self {
         self.device_token = Some(ApiKey::new(token.into()));
+        self
+    }
+
+    /// Which decisions on an approval count (PROTOCOL H4). Default
+    /// [`DecisionTrust::SignedWhenSealed`].
+    #[must_use]
+    pub fn decision_trust(mut self, trust: DecisionTrust) -> Self {
+        self.decision_trust = trust;
         self
     }
 
@@ -84,6 +93,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(inner),
             encryption: self.encryption,
+            decision_trust: self.decision_trust,
             expert_fingerprint,
         })
     }

@@ -11,14 +11,15 @@ use super::message::{
     Content, ConversationMessage, decrypt_messages, expert_keys_of, latest_expert_text,
 };
 use super::nudge::{Source, Wakes, feed};
-use super::outcome::{Answer, Approval, EncryptionPolicy};
+use super::outcome::{Answer, Approval, DecisionTrust, EncryptionPolicy};
 use super::{Client, WaitOptions, wait};
 use crate::Error;
+use crate::decision::DecisionStatement;
 use crate::envelope::Channel;
 use crate::keystore::StoredRequest;
 use crate::wire::{
-    CloseResponse, HelpStatusResponse, MessageId, MessagesResponse, RateRequest, RateResponse,
-    RefCode, RequestId, SendMessageRequest, Sender, Status, Timestamp,
+    ApprovalDecision, CloseResponse, HelpStatusResponse, MessageId, MessagesResponse, RateRequest,
+    RateResponse, RefCode, RequestId, SendMessageRequest, Sender, Status, Timestamp,
 };
 
 /// A request this client created: cheap to clone. `Debug` never shows keys.
@@ -155,6 +156,7 @@ impl Conversation {
                 }
             });
         };
+        let signed = self.signed_by_pinned_expert(&status, decision)?;
         // The comment is a courtesy: the decision stands without it.
         let comment = self
             .messages()
@@ -167,7 +169,58 @@ impl Conversation {
             request_id: self.request_id.clone(),
             ref_code: self.ref_code.clone(),
             comment,
+            signed,
         })
+    }
+
+    /// Whether the decision carries a valid signature by the expert key pinned for this
+    /// request, over this request, the decision, the action asked about and the signed time
+    /// (PROTOCOL H4). Fails closed: an approval the agent's [`DecisionTrust`] does not accept,
+    /// or any signature that does not verify, is [`Error::DecisionUnverified`]; a denial
+    /// without a signature stands (acting on it is safe).
+    fn signed_by_pinned_expert(
+        &self,
+        status: &HelpStatusResponse,
+        decision: ApprovalDecision,
+    ) -> Result<bool, Error> {
+        let refuse = |reason: &'static str| Error::DecisionUnverified {
+            request_id: self.request_id.as_str().to_owned(),
+            reason,
+        };
+        let key = self.record.expert_keys.map(|keys| keys.sign);
+        let signed = match (&status.decision_signature, status.decided_at, key) {
+            (Some(signature), Some(at), Some(key)) => {
+                let statement = DecisionStatement {
+                    request_id: self.request_id.as_str(),
+                    decision,
+                    action_hash: self.record.action_hash.as_deref(),
+                    edited_action_hash: None,
+                    decided_at_ms: at.unix_millis(),
+                };
+                if !statement.verify(&key, signature) {
+                    return Err(refuse(
+                        "the signature does not verify for this request and action",
+                    ));
+                }
+                true
+            }
+            (Some(_), _, None) => false,
+            (Some(_), None, Some(_)) => return Err(refuse("a signature without its time")),
+            (None, _, _) => false,
+        };
+        let required = match self.client.decision_trust {
+            DecisionTrust::RequireSigned => true,
+            DecisionTrust::SignedWhenSealed => self.record.sealed,
+            _ => false,
+        };
+        if required && !signed && decision == ApprovalDecision::Approved {
+            return Err(refuse(if key.is_none() {
+                "no expert key was pinned for this request"
+            } else {
+                "the approval is not signed by the expert"
+            }));
+        }
+        Ok(signed)
     }
 
     /// The conversation so far, oldest first, every encrypted message verified and decrypted.

@@ -18,11 +18,12 @@ use crate::Error;
 use crate::envelope::Channel;
 use crate::keys::{Fingerprint, PartyKeys};
 use crate::wire::{
-    ApprovalDecision, ApproveResponse, CloseResponse, EventAckResponse, ExpertRequestEvent,
-    KeyExchangeRequest, MessageId, MessageKind, PendingEvent, PublishExpertKeysRequest, RefCode,
-    RequestId, SendMessageRequest, Sender, Status, Timestamp,
+    ApprovalDecision, CloseResponse, EventAckResponse, ExpertRequestEvent, KeyExchangeRequest,
+    MessageId, MessageKind, PendingEvent, PublishExpertKeysRequest, RefCode, RequestId,
+    SendMessageRequest, Sender, Status, Timestamp,
 };
 
+mod decide;
 mod identity;
 
 /// The name under which the expert's long-term key pair is kept in the key store.
@@ -260,38 +261,26 @@ impl ExpertClient {
     /// [`Error::Config`] when the request's expert keys are not this expert's identity; 400 once
     /// the request is closed or expired; 409 `NO_RESPONSE_REQUIRED` for a notification.
     pub async fn reply(&self, request_id: &RequestId, text: &str) -> Result<MessageId, Error> {
-        self.send(request_id, text, None).await
+        self.send(request_id, text).await
     }
 
-    /// Replies with a decision on an approval request and an encrypted comment.
+    /// Replies with an encrypted comment, then decides, signed, as [`ExpertClient::decide`]
+    /// (a decision inside a message could not carry the expert's signature).
     ///
     /// # Cancel safety
-    /// Not cancel-safe: a dropped call may have delivered the decision.
+    /// Not cancel-safe: a dropped call may have delivered the comment, or the decision.
     ///
     /// # Errors
-    /// As [`ExpertClient::reply`]; 409 when already decided.
+    /// As [`ExpertClient::reply`] and [`ExpertClient::decide`]; 409 when already decided.
     pub async fn reply_with_decision(
         &self,
         request_id: &RequestId,
         text: &str,
         decision: ApprovalDecision,
     ) -> Result<MessageId, Error> {
-        self.send(request_id, text, Some(decision)).await
-    }
-
-    /// Approves or denies (`POST /approve/:id`). Decisions are one-shot.
-    ///
-    /// # Cancel safety
-    /// Not cancel-safe: a dropped call may have recorded the decision (a new one then answers 409 with it).
-    ///
-    /// # Errors
-    /// 409 when already decided; 400 for a request that is not an approval, or has ended.
-    pub async fn decide(
-        &self,
-        request_id: &RequestId,
-        decision: ApprovalDecision,
-    ) -> Result<ApproveResponse, Error> {
-        self.inner.approve(request_id, decision).await
+        let message_id = self.send(request_id, text).await?;
+        self.decide(request_id, decision).await?;
+        Ok(message_id)
     }
 
     /// Closes a request (`POST /close/:id`; idempotent).
@@ -305,12 +294,7 @@ impl ExpertClient {
         self.inner.close(request_id).await
     }
 
-    async fn send(
-        &self,
-        request_id: &RequestId,
-        text: &str,
-        decision: Option<ApprovalDecision>,
-    ) -> Result<MessageId, Error> {
+    async fn send(&self, request_id: &RequestId, text: &str) -> Result<MessageId, Error> {
         let inner = &self.inner;
         let identity = self.identity()?;
         let response = inner.messages(request_id).await?;
@@ -327,10 +311,7 @@ impl ExpertClient {
         }
         let message_id = MessageId::random();
         let payload = Channel::new(&identity, &consumer)?.seal(text, Some(message_id.clone()))?;
-        let mut body = SendMessageRequest::encrypted(Sender::Expert, payload);
-        if let Some(decision) = decision {
-            body = body.with_approval_decision(decision);
-        }
+        let body = SendMessageRequest::encrypted(Sender::Expert, payload);
         Ok(inner.send_message(request_id, &body).await?.message_id)
     }
 }

@@ -66,7 +66,7 @@ pub use conversation::Conversation;
 pub use expert::{EXPERT_IDENTITY, ExpertClient, ExpertRequest, IncomingRequest};
 pub use message::{Content, ConversationMessage};
 pub use options::{MAX_LONG_POLL_WAIT, WaitOptions, WaitStrategy};
-pub use outcome::{Answer, Approval, AskOptions, EncryptionPolicy};
+pub use outcome::{Answer, Approval, AskOptions, DecisionTrust, EncryptionPolicy};
 
 use crate::Error;
 use crate::keys::Fingerprint;
@@ -82,6 +82,8 @@ pub struct Client {
     inner: Arc<Inner>,
     /// Whether questions are sealed.
     encryption: EncryptionPolicy,
+    /// Which decisions count.
+    decision_trust: DecisionTrust,
     /// A fingerprint given in configuration: the only expert key this client accepts.
     expert_fingerprint: Option<Fingerprint>,
 }

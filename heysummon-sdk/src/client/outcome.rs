@@ -29,6 +29,23 @@ pub enum EncryptionPolicy {
     Off,
 }
 
+/// Which decisions on an approval the agent acts on (PROTOCOL H4). Denials always count: acting
+/// on a denial is safe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DecisionTrust {
+    /// An approval counts only when the expert signed it, with the key pinned for the request,
+    /// over the request, the decision and the action asked about.
+    RequireSigned,
+    /// As `RequireSigned` for sealed requests (the expert's keys are pinned); for plaintext
+    /// requests, whose expert keys were never pinned, the server's word counts.
+    #[default]
+    SignedWhenSealed,
+    /// The server's word counts (HeySummon v1 experts without keys); a signature that is
+    /// present must still verify.
+    AcceptServerAttested,
+}
+
 /// Options of one ask, approval or notification. Start from [`AskOptions::new`].
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
@@ -41,6 +58,9 @@ pub struct AskOptions {
     pub idempotency_key: Option<String>,
     /// How to wait for the answer.
     pub wait: WaitOptions,
+    /// The action an approval asks about (any JSON: the tool and its arguments). The expert's
+    /// signed decision is bound to its hash; sealed, it travels inside the sealed question.
+    pub action: Option<Value>,
 }
 
 impl AskOptions {
@@ -53,6 +73,13 @@ impl AskOptions {
     #[must_use]
     pub fn with_context(mut self, context: Vec<Value>) -> Self {
         self.context = context;
+        self
+    }
+
+    /// Sets the action an approval asks about.
+    #[must_use]
+    pub fn with_action(mut self, action: Value) -> Self {
+        self.action = Some(action);
         self
     }
 
@@ -107,6 +134,9 @@ pub struct Approval {
     pub ref_code: RefCode,
     /// The expert's latest text message, if the expert wrote one.
     pub comment: Option<String>,
+    /// Whether the expert signed the decision with the key pinned for this request, over this
+    /// request and its action (PROTOCOL H4): then not even the server could have forged it.
+    pub signed: bool,
 }
 
 impl Approval {

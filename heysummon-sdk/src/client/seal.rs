@@ -117,11 +117,17 @@ pub(super) fn key_changed_by_server(error: Error, sealed_to: Option<&PublicKeys>
 }
 
 /// The text that is sealed: the question, then the context as `role: content` lines.
-pub(super) fn sealed_text(question: &str, context: &[Value]) -> String {
-    if context.is_empty() {
-        return question.to_owned();
+pub(super) fn sealed_text(question: &str, context: &[Value], action: Option<&Value>) -> String {
+    let mut text = question.to_owned();
+    if let Some(action) = action {
+        // The expert reads the action here; the signed decision covers its hash.
+        text.push_str("\n\nAction:\n");
+        text.push_str(&serde_json::to_string_pretty(action).unwrap_or_else(|_| action.to_string()));
     }
-    let mut text = format!("{question}\n\nContext:");
+    if context.is_empty() {
+        return text;
+    }
+    text.push_str("\n\nContext:");
     for item in context {
         let line = match (item.get("role"), item.get("content")) {
             (Some(Value::String(role)), Some(Value::String(content))) => {
@@ -160,14 +166,14 @@ mod tests {
 
     #[test]
     fn context_is_sealed_as_text_after_the_question() {
-        assert_eq!(sealed_text("May I?", &[]), "May I?");
+        assert_eq!(sealed_text("May I?", &[], None), "May I?");
         let context = vec![
             json!({"role": "user", "content": "deploy it"}),
             json!("plain"),
             json!({"content": "no role"}),
         ];
         assert_eq!(
-            sealed_text("May I?", &context),
+            sealed_text("May I?", &context, None),
             "May I?\n\nContext:\nuser: deploy it\n\"plain\"\nno role"
         );
     }

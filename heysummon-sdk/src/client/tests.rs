@@ -121,6 +121,8 @@ impl Fake {
             expires_at: Some(self.wall_start.plus_millis(expires_ms)),
             approval_decision: None,
             responded_at: None,
+            decision_signature: None,
+            decided_at: None,
             response: None,
         }
     }

@@ -104,6 +104,8 @@ pub(super) struct RequestRecord {
     keys: KeysRecord,
     expert_keys: Option<PublicKeys>,
     sealed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action_hash: Option<String>,
     created_at: Timestamp,
     expires_at: Option<Timestamp>,
 }
@@ -119,6 +121,7 @@ impl RequestRecord {
             keys: KeysRecord::new(&request.keys),
             expert_keys: request.expert_keys,
             sealed: request.sealed,
+            action_hash: request.action_hash.clone(),
             created_at: request.created_at,
             expires_at: request.expires_at,
         }
@@ -134,6 +137,7 @@ impl RequestRecord {
             kind: self.kind,
             expert_keys: self.expert_keys,
             sealed: self.sealed,
+            action_hash: self.action_hash,
             created_at: self.created_at,
             expires_at: self.expires_at,
         })

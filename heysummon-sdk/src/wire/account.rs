@@ -175,6 +175,10 @@ pub struct RequestSummary {
     /// The plaintext question, when the server holds one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
+    /// The action an approval request asks about (H4), when the server holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub action: Option<serde_json::Value>,
     /// When the expert answered or decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responded_at: Option<Timestamp>,

@@ -59,6 +59,16 @@ pub struct CreateHelpRequest {
     /// The expert fingerprint the client pinned when it sealed the question (B3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expert_fingerprint: Option<String>,
+    /// The action an approval request asks about: any JSON, usually the tool and its
+    /// arguments (H4). A sealed request carries it inside the sealed plaintext instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub action: Option<serde_json::Value>,
+    /// The [`crate::decision::action_hash`] of the action: with `action`, optional (checked);
+    /// for a sealed question, whose action is inside the sealed plaintext, the only way the
+    /// expert's signed decision is bound to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_hash: Option<String>,
 }
 
 impl CreateHelpRequest {
@@ -82,7 +92,25 @@ impl CreateHelpRequest {
             question_preview: None,
             sealed_question: None,
             expert_fingerprint: None,
+            action: None,
+            action_hash: None,
         }
+    }
+
+    /// Sets the action an approval request asks about (H4); the expert's signed decision is
+    /// bound to its [`crate::decision::action_hash`].
+    #[must_use]
+    pub fn with_action(mut self, action: serde_json::Value) -> Self {
+        self.action = Some(action);
+        self
+    }
+
+    /// Sets only the action's hash: for a sealed question, which carries the action inside its
+    /// sealed plaintext.
+    #[must_use]
+    pub fn with_action_hash(mut self, hash: impl Into<String>) -> Self {
+        self.action_hash = Some(hash.into());
+        self
     }
 
     /// Sets the plaintext question.
@@ -244,6 +272,12 @@ pub struct HelpStatusResponse {
     /// When the expert answered or decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responded_at: Option<Timestamp>,
+    /// The expert's signature over the decision (H4), standard base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_signature: Option<String>,
+    /// When the expert signed the decision: the time in the signed statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<Timestamp>,
     /// A plaintext answer, when one exists (channel replies); encrypted answers are read from
     /// `GET /messages/:id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

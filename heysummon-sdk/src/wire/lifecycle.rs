@@ -78,12 +78,35 @@ pub struct AcknowledgeResponse {
 }
 
 /// The body of `POST /api/v1/approve/:id`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApproveRequest {
     /// The expert's decision.
     pub decision: ApprovalDecision,
+    /// The expert's signature over the decision (H4), standard base64: by the signing key of
+    /// its published keys, over [`crate::decision::DecisionStatement`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_signature: Option<String>,
+    /// The time in the signed statement; required with a signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<Timestamp>,
+    /// The action hash the expert signed over; required with a signature when the request
+    /// carries an action (for a sealed request the server cannot compute it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_hash: Option<String>,
+}
+
+impl ApproveRequest {
+    /// A decision without a signature (server-attested; HeySummon v1).
+    pub fn unsigned(decision: ApprovalDecision) -> Self {
+        Self {
+            decision,
+            decision_signature: None,
+            decided_at: None,
+            action_hash: None,
+        }
+    }
 }
 
 /// The answer to `POST /api/v1/approve/:id`.

@@ -150,6 +150,13 @@ pub struct MessagesResponse {
     pub messages: Vec<MessageItem>,
     /// When the request expires.
     pub expires_at: Timestamp,
+    /// The action an approval request asks about (H4), when the server holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub action: Option<serde_json::Value>,
+    /// The action's hash (H4), which the expert's signed decision covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_hash: Option<String>,
 }
 
 /// One stored message as `GET /messages/:id` lists it. Use [`MessageItem::kind`] to tell an

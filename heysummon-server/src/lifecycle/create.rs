@@ -65,6 +65,10 @@ pub struct Creation {
     pub question: Option<String>,
     /// The context messages, as a JSON array.
     pub messages_json: Option<String>,
+    /// The action an approval request asks about (PROTOCOL H4), as JSON.
+    pub action_json: Option<String>,
+    /// Its hash.
+    pub action_hash: Option<String>,
     /// The content-safety flags, as a JSON array.
     pub content_flags: Option<String>,
     /// The consumer's Ed25519 key.
@@ -174,6 +178,8 @@ fn initial_record(creation: &Creation, lifetimes: Lifetimes, now: Millis) -> Req
         sealed: sealed.is_some(),
         question: creation.question.clone().filter(|_| sealed.is_none()),
         messages_json: creation.messages_json.clone(),
+        action_json: creation.action_json.clone(),
+        action_hash: creation.action_hash.clone(),
         content_flags: creation.content_flags.clone(),
         consumer_sign_key: creation.consumer_sign_key.clone(),
         consumer_encrypt_key: creation.consumer_encrypt_key.clone(),

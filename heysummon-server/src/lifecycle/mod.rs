@@ -62,6 +62,9 @@ pub enum Action {
         decision: ApprovalDecision,
         /// The marker message row.
         marker: MessageRecord,
+        /// The expert's signature over the decision and the time it signed (PROTOCOL H4),
+        /// checked by the route; `None` for a server-attested decision.
+        signed: Option<SignedDecision>,
     },
     /// `POST /close`.
     Close,
@@ -78,6 +81,15 @@ pub enum Action {
         /// Optional feedback.
         feedback: Option<String>,
     },
+}
+
+/// An expert's signature over its decision (PROTOCOL H4), as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedDecision {
+    /// Standard base64 of the Ed25519 signature.
+    pub signature: String,
+    /// The time in the signed statement.
+    pub decided_at: Millis,
 }
 
 /// Why an action is not allowed in the request's state. Routes map each to its HTTP answer.

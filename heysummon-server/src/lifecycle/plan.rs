@@ -141,7 +141,11 @@ pub(super) fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Pl
                 )],
             }
         }
-        Action::Decide { decision, marker } => {
+        Action::Decide {
+            decision,
+            marker,
+            signed,
+        } => {
             if !r.requires_approval {
                 return Err(Refusal::NotAnApproval);
             }
@@ -155,6 +159,8 @@ pub(super) fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Pl
                 patch: RequestPatch {
                     status: Some(Status::Responded),
                     approval_decision: Some(*decision),
+                    decision_signature: signed.as_ref().map(|s| s.signature.clone()),
+                    decided_at: signed.as_ref().map(|s| s.decided_at),
                     responded_at: (*status != Status::Responded).then_some(now),
                     latest_expert_message_at: Some(now),
                     ..RequestPatch::default()

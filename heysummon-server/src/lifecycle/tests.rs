@@ -127,6 +127,7 @@ fn decisions_are_one_shot() {
     let decide = |decision| Action::Decide {
         decision,
         marker: message(),
+        signed: None,
     };
     assert_eq!(
         new_status(plan(&approval, &decide(ApprovalDecision::Denied), 5)),

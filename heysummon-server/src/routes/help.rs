@@ -189,6 +189,7 @@ pub(crate) async fn create(State(state): State<AppState>, req: ApiRequest) -> Ap
     let content_flags = (!report.flags.is_empty())
         .then(|| serde_json::to_string(&report.flags).unwrap_or_default());
 
+    let (action_json, action_hash) = super::decisions::action_of(&body)?;
     let mut messages = body.messages.clone();
     if let (Some(list), Some(keep)) = (messages.as_mut(), body.message_count) {
         let keep = keep as usize;
@@ -207,6 +208,8 @@ pub(crate) async fn create(State(state): State<AppState>, req: ApiRequest) -> Ap
         requires_approval: body.approval_requested(),
         question: body.question.clone(),
         messages_json,
+        action_json,
+        action_hash,
         content_flags,
         consumer_sign_key: body.sign_public_key.clone(),
         consumer_encrypt_key: body.encrypt_public_key.clone(),
@@ -270,6 +273,8 @@ pub(crate) async fn status_body(
         expires_at: Some(timestamp(request.expires_at)),
         approval_decision: request.approval_decision,
         responded_at: request.responded_at.map(timestamp),
+        decision_signature: request.decision_signature.clone(),
+        decided_at: request.decided_at.map(timestamp),
         response: plaintext_response(state, request).await?,
     })
 }

@@ -303,6 +303,11 @@ pub(crate) async fn conversation(
         expert_encrypt_pub_key: request.expert_encrypt_key.clone(),
         messages: messages.iter().map(|m| item_for(caller, m)).collect(),
         expires_at: timestamp(request.expires_at),
+        action: request
+            .action_json
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok()),
+        action_hash: request.action_hash.clone(),
     };
     Ok((conversation, request))
 }

@@ -361,6 +361,9 @@ pub(crate) async fn requests(
 #[derive(Serialize, ToSchema)]
 struct RequestPage {
     request: InboxEntry,
+    /// Whether the decision carries the expert's signature (PROTOCOL H4).
+    #[serde(rename = "decisionSigned")]
+    decision_signed: bool,
     #[serde(flatten)]
     conversation: MessagesResponse,
 }
@@ -399,6 +402,7 @@ pub(crate) async fn request(
             key_name,
             u32::try_from(responses).unwrap_or(u32::MAX),
         )?,
+        decision_signed: record.decision_signature.is_some(),
         conversation,
     }))
 }

@@ -38,6 +38,7 @@ assets! {
     "js/api.js" => JS,
     "js/app.js" => JS,
     "js/conversation.js" => JS,
+    "js/decision.js" => JS,
     "js/crypto.js" => JS,
     "js/dom.js" => JS,
     "js/encoding.js" => JS,

@@ -98,6 +98,8 @@ pub(crate) async fn act(
         ChatAction::Decide(decision) => Action::Decide {
             decision,
             marker: lifecycle::decision_marker(&request.id, decision, now),
+            // A chat button cannot carry the expert's signature.
+            signed: None,
         },
         ChatAction::Reply { text, message_id } => {
             let text = text.trim();

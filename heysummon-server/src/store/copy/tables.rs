@@ -118,6 +118,7 @@ pub const TABLES: &[Table] = &[
         consumer_delivered_at: BigInt, latest_expert_message_at: BigInt,
         message_count: BigInt, last_expert_event: BigInt, last_status_event: BigInt,
         consumer_ack_event: BigInt, rating: BigInt, rating_feedback: Text, rated_at: BigInt,
+        action_json: Text, action_hash: Text, decision_signature: Text, decided_at: BigInt,
     ]),
     table!(messages, key(seq), counter(seq), singleton(false), [
         seq: BigInt, id: Text, request_id: Text, sender: Text, ciphertext: Text, iv: Text,

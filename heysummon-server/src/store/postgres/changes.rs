@@ -183,6 +183,8 @@ async fn update(
                 rating_feedback = COALESCE($15, rating_feedback),
                 rated_at = COALESCE($16, rated_at),
                 message_count = message_count + $17,
+                decision_signature = COALESCE($18, decision_signature),
+                decided_at = COALESCE($19, decided_at),
                 version = version + 1
              WHERE id = $1 AND version = $2
              RETURNING *",
@@ -210,6 +212,8 @@ async fn update(
                 &p.rating_feedback,
                 &p.rated_at,
                 &i64::from(change.message.is_some()),
+                &p.decision_signature,
+                &p.decided_at,
             ],
         )
         .await

@@ -233,9 +233,9 @@ async fn insert_request(tx: &Transaction<'_>, r: &RequestRecord) -> PgResult<()>
                 requires_approval, sealed, question, messages_json, content_flags,
                 consumer_sign_key, consumer_encrypt_key, legacy_public_key,
                 expert_sign_key, expert_encrypt_key, created_at, expires_at,
-                status_changed_at, message_count)
+                status_changed_at, message_count, action_json, action_hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, $20)",
+                     $17, $18, $19, $20, $21, $22)",
         )
         .await
         .map_err(pg)?;
@@ -262,6 +262,8 @@ async fn insert_request(tx: &Transaction<'_>, r: &RequestRecord) -> PgResult<()>
             &r.expires_at,
             &r.status_changed_at,
             &i64::from(r.message_count),
+            &r.action_json,
+            &r.action_hash,
         ],
     )
     .await

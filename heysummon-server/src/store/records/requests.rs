@@ -74,6 +74,15 @@ pub struct RequestRecord {
     pub last_status_event: Option<i64>,
     /// The newest mark the consumer acknowledged in its pending feed.
     pub consumer_ack_event: Option<i64>,
+    /// The action an approval request asks about (PROTOCOL H4), as JSON.
+    pub action_json: Option<String>,
+    /// The action's hash (PROTOCOL H4): of `action_json`, or as the agent of a sealed request
+    /// gave it.
+    pub action_hash: Option<String>,
+    /// The expert's signature over its decision, base64 (PROTOCOL H4).
+    pub decision_signature: Option<String>,
+    /// When the expert signed its decision.
+    pub decided_at: Option<Millis>,
     /// Consumer rating 1–5.
     pub rating: Option<u8>,
     /// Consumer feedback.
@@ -103,6 +112,10 @@ impl RequestRecord {
             response_required: true,
             requires_approval: false,
             approval_decision: None,
+            action_json: None,
+            action_hash: None,
+            decision_signature: None,
+            decided_at: None,
             sealed: false,
             question: None,
             messages_json: None,
@@ -197,6 +210,10 @@ pub struct RequestPatch {
     pub status: Option<Status>,
     /// Approval decision.
     pub approval_decision: Option<ApprovalDecision>,
+    /// The expert's signature over the decision.
+    pub decision_signature: Option<String>,
+    /// When the expert signed the decision.
+    pub decided_at: Option<Millis>,
     /// Expert Ed25519 key.
     pub expert_sign_key: Option<String>,
     /// Expert X25519 key.

@@ -46,6 +46,8 @@ impl SqliteStore {
                         rating_feedback = COALESCE(?15, rating_feedback),
                         rated_at = COALESCE(?16, rated_at),
                         message_count = message_count + ?17,
+                        decision_signature = COALESCE(?18, decision_signature),
+                        decided_at = COALESCE(?19, decided_at),
                         version = version + 1
                      WHERE id = ?1 AND version = ?2",
                 )?
@@ -67,6 +69,8 @@ impl SqliteStore {
                     p.rating_feedback,
                     p.rated_at,
                     u32::from(change.message.is_some()),
+                    p.decision_signature,
+                    p.decided_at,
                 ])?;
             if updated != 1 {
                 return Err(StoreError::Conflict.into());

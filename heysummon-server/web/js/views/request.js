@@ -7,6 +7,7 @@ import { confirmAction, displayable, fill, h, setPageTitle, toast, typing, when 
 import { statusBadge } from './inbox.js';
 import { agentHasKeys, endToEnd, messageKind, openMessage, sealReply } from '../conversation.js';
 import { loadIdentity } from '../keystore.js';
+import { decisionBody } from '../decision.js';
 
 const ENDED = ['closed', 'expired', 'cancelled', 'acknowledged'];
 
@@ -46,6 +47,11 @@ export async function showRequest(main, ctx, id) {
         h('h2', {}, { notification: 'Notification', approval: 'Approval requested' }[request.kind] ?? 'Question'),
         h('div', { class: request.sealed && !question?.text ? 'question unread' : 'question', id: 'question' },
           request.sealed ? (question?.text ?? question?.failure ?? 'No sealed question found.') : (request.question ?? '')),
+        page.action === undefined || page.action === null ? null : h('div', {},
+          h('h3', {}, 'Action'),
+          h('pre', { class: 'action', id: 'action' }, displayable(JSON.stringify(page.action, null, 2)))),
+        request.approvalDecision ? h('p', { class: 'muted', id: 'decision-signed' },
+          page.decisionSigned ? 'Your decision is signed with your key.' : 'This decision is not signed.') : null,
       ),
       h('section', { class: 'panel', 'aria-labelledby': 'conversation-title' },
         h('h2', { id: 'conversation-title' }, 'Conversation'),
@@ -128,8 +134,11 @@ export async function showRequest(main, ctx, id) {
       decision === 'approved' ? 'Approve this request? The agent will go ahead.' : 'Deny this request?',
       decision === 'approved' ? 'Approve' : 'Deny');
     if (!ok) return;
-    await act(decision === 'approved' ? 'Approved' : 'Denied',
-      () => api.post(`/api/v1/approve/${seg(id)}`, { decision }));
+    await act(decision === 'approved' ? 'Approved' : 'Denied', async () => {
+      const body = await decisionBody(identity, ctx.me.publishedKeys?.fingerprint,
+        { requestId: id, decision, actionHash: page.actionHash });
+      return api.post(`/api/v1/approve/${seg(id)}`, body);
+    });
   }
 
   async function acknowledge() {
