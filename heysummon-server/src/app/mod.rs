@@ -29,6 +29,10 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    /// The audit log's key could not be read or created (or none is configured for
+    /// PostgreSQL).
+    #[error("cannot use the audit key: {0}")]
+    AuditKey(#[source] StoreError),
     /// The listen address could not be bound (in use, not permitted, …).
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -38,6 +42,16 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Opens the store of `config` on `bus`, signing audit entries with the configured key file
+/// (read or created on first use), else the default one beside an SQLite database.
+pub(crate) async fn open_store(config: &Config, bus: EventBus) -> Result<Store, StoreError> {
+    let store = Store::open_with_bus(&config.database_url, bus).await?;
+    Ok(match &config.audit_key_file {
+        Some(path) => store.with_audit_key_file(path.clone()),
+        None => store,
+    })
 }
 
 /// A server that is bound and ready to run.
@@ -71,7 +85,9 @@ impl Application {
         crate::telemetry::install();
         // The bus is the application's; the store publishes what it appends to it (and, with
         // several instances on one database, learns of the others' appends through it).
-        let store = Store::open_with_bus(&config.database_url, EventBus::new()).await?;
+        let store = open_store(&config, EventBus::new()).await?;
+        // Fail now rather than at the first audited write: the key is read (or created).
+        store.audit_key().await.map_err(StartError::AuditKey)?;
         let address = config.listen;
         let bind_error = |source| StartError::Bind { address, source };
         let listener = TcpListener::bind(address).await.map_err(bind_error)?;

@@ -171,7 +171,7 @@ pub(super) fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Pl
                 ],
             }
         }
-        Action::Close => {
+        Action::Close { .. } => {
             if !r.response_required {
                 // A notification ends by acknowledgement; closing one that already ended is a
                 // harmless no-op.
@@ -198,7 +198,7 @@ pub(super) fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Pl
                 }
             }
         }
-        Action::Acknowledge => {
+        Action::Acknowledge { .. } => {
             if r.response_required {
                 return Err(Refusal::NotApplicable);
             }
@@ -216,7 +216,7 @@ pub(super) fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Pl
                 other => return Err(Refusal::Terminal(other.clone())),
             }
         }
-        Action::Cancel => {
+        Action::Cancel { .. } => {
             if !is_live(status) {
                 return Err(Refusal::Terminal(status.clone()));
             }

@@ -25,6 +25,7 @@ pub use error::StoreError;
 pub use records::*;
 pub use turns::Turn;
 
+use crate::audit::AuditNote;
 use crate::bus::EventBus;
 use crate::clock::Millis;
 
@@ -40,6 +41,7 @@ pub struct Store {
     backend: Backend,
     bus: EventBus,
     turns: Arc<turns::Turns>,
+    audit: Arc<audit::AuditSigning>,
 }
 
 macro_rules! delegate {
@@ -51,6 +53,7 @@ macro_rules! delegate {
     };
 }
 
+mod audit;
 mod channels;
 mod leases;
 mod web;
@@ -73,6 +76,8 @@ impl Store {
                     backend: Backend::Postgres(db),
                     bus,
                     turns: Arc::default(),
+                    // Instances share one key: its file is configured (`audit_key_file`).
+                    audit: audit::AuditSigning::none(),
                 })
             }
             location::Location::Sqlite(path) => Self::open_sqlite_with_bus(&path, bus).await,
@@ -86,7 +91,9 @@ impl Store {
         self.turns.take(request_id).await
     }
 
-    /// Opens (or creates) an SQLite database file, with a bus of its own.
+    /// Opens (or creates) an SQLite database file, with a bus of its own. Audit entries are
+    /// signed with the key beside it (see [`crate::audit::default_key_path`]) unless
+    /// [`Store::with_audit_key_file`] names another.
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
         Self::open_sqlite_with_bus(path, EventBus::new()).await
     }
@@ -98,6 +105,7 @@ impl Store {
             backend: Backend::Sqlite(db),
             bus,
             turns: Arc::default(),
+            audit: audit::AuditSigning::file(crate::audit::default_key_path(path)),
         })
     }
 
@@ -136,32 +144,51 @@ impl Store {
         delegate!(self.is_empty())
     }
 
-    /// Creates a tenant with one expert.
-    pub async fn insert_expert(&self, expert: NewExpert) -> Result<ExpertRecord, StoreError> {
-        delegate!(self.insert_expert(expert))
+    /// Creates a tenant with one expert, and appends `audit` (its key's creation) to the
+    /// audit log in the same transaction.
+    pub async fn insert_expert(
+        &self,
+        expert: NewExpert,
+        audit: AuditNote,
+    ) -> Result<ExpertRecord, StoreError> {
+        let audit = self.audit_append(vec![audit]).await?;
+        delegate!(self.insert_expert(expert, audit))
     }
 
-    /// Creates a client key linked to an expert (and so to the expert's tenant).
+    /// Creates a client key linked to an expert (and so to the expert's tenant), and appends
+    /// `audit` to the audit log in the same transaction.
     pub async fn insert_client_key(
         &self,
         key: NewClientKey,
+        audit: AuditNote,
     ) -> Result<ClientKeyRecord, StoreError> {
-        delegate!(self.insert_client_key(key))
+        let audit = self.audit_append(vec![audit]).await?;
+        delegate!(self.insert_client_key(key, audit))
     }
 
-    /// Deactivates a client key. `false` when there is no such key.
-    pub async fn revoke_client_key(&self, key_id: &str) -> Result<bool, StoreError> {
-        delegate!(self.revoke_client_key(key_id))
+    /// Deactivates a client key, appending `audit` to the audit log in the same transaction.
+    /// `false` (and no entry) when there is no such key.
+    pub async fn revoke_client_key(
+        &self,
+        key_id: &str,
+        audit: AuditNote,
+    ) -> Result<bool, StoreError> {
+        let audit = self.audit_append(vec![audit]).await?;
+        delegate!(self.revoke_client_key(key_id, audit))
     }
 
-    /// Replaces a client key's hash, keeping the old one valid until `grace_until`.
+    /// Replaces a client key's hash, keeping the old one valid until `grace_until`, appending
+    /// `audit` to the audit log in the same transaction. `false` (and no entry) when there is
+    /// no such active key.
     pub async fn rotate_client_key(
         &self,
         key_id: &str,
         new_hash: KeyHash,
         grace_until: Millis,
+        audit: AuditNote,
     ) -> Result<bool, StoreError> {
-        delegate!(self.rotate_client_key(key_id, new_hash, grace_until))
+        let audit = self.audit_append(vec![audit]).await?;
+        delegate!(self.rotate_client_key(key_id, new_hash, grace_until, audit))
     }
 
     /// The client key with this hash (current, or previous within its rotation grace).
@@ -312,10 +339,11 @@ impl Store {
 
     /// Applies one lifecycle step atomically: the patch (only if the request is still at
     /// `expected_version`, else [`StoreError::Conflict`]), the message (skipped as a duplicate
-    /// when its message id exists on the request) and the events. Only the lifecycle module
-    /// calls this.
-    pub async fn apply(&self, change: Change) -> Result<ApplyOutcome, StoreError> {
-        delegate!(self.apply(change))
+    /// when its message id exists on the request), the events and the audit entries. Only the
+    /// lifecycle module calls this.
+    pub async fn apply(&self, mut change: Change) -> Result<ApplyOutcome, StoreError> {
+        let audit = self.audit_append(std::mem::take(&mut change.audit)).await?;
+        delegate!(self.apply(change, audit))
     }
 
     /// Marks a request delivered to one side's pending feed.

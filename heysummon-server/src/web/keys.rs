@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::session::SignedIn;
+use crate::audit::Actor;
 use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
@@ -66,6 +67,7 @@ pub(crate) async fn create(
     let name = super::display_name(&body.name)?;
     let options = ClientOptions {
         name: Some(name.to_owned()),
+        created_by: Actor::Expert(signed_in.expert.id.clone()),
         ..ClientOptions::default()
     };
     let added = provision::add_client(&state.store, &state.clock, &signed_in.expert.id, options)
@@ -81,7 +83,8 @@ pub(crate) async fn rotate(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     own_key(&state, &signed_in, &id).await?;
-    let rotated = provision::rotate_client(&state.store, &state.clock, &id)
+    let actor = Actor::Expert(signed_in.expert.id.clone());
+    let rotated = provision::rotate_client(&state.store, &state.clock, actor, &id)
         .await
         .map_err(provision_error)?;
     Ok(ok(rotated))
@@ -94,7 +97,8 @@ pub(crate) async fn revoke(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     own_key(&state, &signed_in, &id).await?;
-    let revoked = provision::revoke_client(&state.store, &id)
+    let actor = Actor::Expert(signed_in.expert.id.clone());
+    let revoked = provision::revoke_client(&state.store, &state.clock, actor, &id)
         .await
         .map_err(provision_error)?;
     Ok(ok(revoked))

@@ -7,10 +7,12 @@
 //! - [`signin`]: one-time sign-in links, the end of every sign-in, logout;
 //! - [`oauth`]: signing in with GitHub, Google or an OpenID Connect provider;
 //! - [`api`]: `/api/me`, `/api/sessions`, `/api/requests`;
-//! - [`keys`]: the client key routes under `/api/keys`.
+//! - [`keys`]: the client key routes under `/api/keys`;
+//! - [`audit`]: the audit log's entries about a request, `/api/requests/{id}/audit`.
 
 mod api;
 mod assets;
+mod audit;
 mod channels;
 mod cookies;
 mod keys;
@@ -55,6 +57,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/api/requests", get(api::requests))
         .route("/api/requests/{id}", get(api::request))
+        .route("/api/requests/{id}/audit", get(audit::request_entries))
         .route("/api/keys", get(keys::list).post(keys::create))
         .route("/api/keys/{id}/rotate", post(keys::rotate))
         .route("/api/keys/{id}", axum::routing::delete(keys::revoke))

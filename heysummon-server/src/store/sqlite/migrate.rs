@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0004_sign_in_flows.sql"),
     include_str!("../../../migrations/sqlite/0005_channels.sql"),
     include_str!("../../../migrations/sqlite/0006_leases.sql"),
+    include_str!("../../../migrations/sqlite/0007_audit_log.sql"),
 ];
 
 /// Waiting for a lock held by another process, at most.
