@@ -60,6 +60,26 @@ impl TestDb {
         }
     }
 
+    /// Runs SQL on the database behind the store's back (as someone editing it by hand).
+    pub(crate) async fn execute(&self, sql: &str) {
+        match &self.database {
+            Database::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute_batch(sql).unwrap();
+            }
+            Database::Postgres(database, _) => {
+                let (client, connection) =
+                    tokio_postgres::connect(database.url(), tokio_postgres::NoTls)
+                        .await
+                        .unwrap();
+                let driver = tokio::spawn(connection);
+                client.batch_execute(sql).await.unwrap();
+                drop(client);
+                let _ = driver.await;
+            }
+        }
+    }
+
     /// Another store on the same database with a bus of its own, like a second process (or
     /// a second server instance).
     pub(crate) async fn open_another(&self) -> Store {
