@@ -175,12 +175,6 @@ pub const TABLES: &[Table] = &[
     table!(channel_inbound, key(channel_id, external_id), counter(), singleton(false), [
         channel_id: Text, external_id: Text, created_at: BigInt,
     ]),
-    // The audit log, copied entry for entry: its hashes and signatures hold only if every
-    // field is as written (verify the copy with the same audit key).
-    table!(audit_log, key(seq), counter(), singleton(false), [
-        seq: BigInt, created_at: BigInt, kind: Text, actor: Text, subject: Text, details: Text,
-        prev_hash: Text, hash: Text, key_id: Text, signature: Text,
-    ]),
     // Coordination of several instances: copied as they are (a lease lapses at `until`, a
     // rate-limit window with its minute).
     table!(leases, key(name), counter(), singleton(false), [
@@ -188,6 +182,12 @@ pub const TABLES: &[Table] = &[
     ]),
     table!(rate_windows, key(bucket, window_start), counter(), singleton(false), [
         bucket: Text, window_start: BigInt, hits: BigInt,
+    ]),
+    // The audit log, copied entry for entry: its hashes and signatures hold only if every
+    // field is as written (verify the copy with the same audit key).
+    table!(audit_log, key(seq), counter(), singleton(false), [
+        seq: BigInt, created_at: BigInt, kind: Text, actor: Text, subject: Text, details: Text,
+        prev_hash: Text, hash: Text, key_id: Text, signature: Text,
     ]),
 ];
 
