@@ -25,7 +25,7 @@ enum Database {
         path: PathBuf,
     },
     /// With the audit key its stores share (a PostgreSQL store has no key file of its own).
-    Postgres(TestDatabase, AuditKey),
+    Postgres(TestDatabase, Box<AuditKey>),
 }
 
 impl TestDb {
@@ -48,7 +48,7 @@ impl TestDb {
                 .await
                 .unwrap()
                 .with_audit_key(key.clone()),
-            database: Database::Postgres(database, key),
+            database: Database::Postgres(database, Box::new(key)),
         })
     }
 
@@ -88,7 +88,7 @@ impl TestDb {
             Database::Postgres(database, key) => Store::open(database.url())
                 .await
                 .unwrap()
-                .with_audit_key(key.clone()),
+                .with_audit_key(AuditKey::clone(key)),
         }
     }
 }
