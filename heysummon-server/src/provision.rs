@@ -144,17 +144,14 @@ pub async fn add_client(
         .await
         .map_err(|e| duplicate_key(e, "client"))?;
     if let Some(device) = device {
-        let enrolled = store
-            .insert_device(
-                DeviceRecord {
-                    id: device.device_id(),
-                    client_key_id: record.id.clone(),
-                    public_key: device.to_hex(),
-                    created_at: now,
-                },
-                false,
-            )
-            .await?;
+        let device = DeviceRecord {
+            id: device.device_id(),
+            client_key_id: record.id.clone(),
+            public_key: device.to_hex(),
+            created_at: now,
+        };
+        let note = crate::audit::device_note(options.created_by.clone(), &device);
+        let enrolled = store.insert_device(device, false, note).await?;
         if !enrolled {
             // Never leave a key that was meant to require signatures without its device.
             let revoked = AuditNote::new(AuditKind::KeyRevoked, Actor::System, &record.id, now)

@@ -1,5 +1,5 @@
 //! The tamper-evident audit log: every client or expert key created, rotated or revoked, every
-//! sign-in to the dashboard, every decision and every request closed, expired, cancelled or
+//! expert public key published and device key enrolled, every sign-in to the dashboard, every decision and every request closed, expired, cancelled or
 //! acknowledged is one entry of a hash chain, appended in the same transaction as what it
 //! records.
 //!
@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 
 pub use chain::AuditEntry;
 pub use key::{AuditKey, AuditKeyError, AuditPublicKey, default_key_path};
-pub(crate) use notes::lifecycle_notes;
+pub(crate) use notes::{device_note, lifecycle_notes};
 pub use verify::{ChainBreak, ChainSummary, Verifier};
 
 use crate::clock::Millis;
@@ -39,6 +39,11 @@ pub enum AuditKind {
     KeyRotated,
     /// A client key was deactivated.
     KeyRevoked,
+    /// An expert published (or replaced) the long-term public keys sealed questions are
+    /// encrypted to.
+    ExpertKeysPublished,
+    /// A device's signing key was enrolled for a client key.
+    DeviceEnrolled,
     /// An expert signed in to the dashboard.
     SignedIn,
     /// An approval was decided (approved or denied).
@@ -60,6 +65,8 @@ impl AuditKind {
             Self::KeyCreated => "key_created",
             Self::KeyRotated => "key_rotated",
             Self::KeyRevoked => "key_revoked",
+            Self::ExpertKeysPublished => "expert_keys_published",
+            Self::DeviceEnrolled => "device_enrolled",
             Self::SignedIn => "signed_in",
             Self::Decision => "decision",
             Self::Closed => "closed",

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use super::{Backend, Store, StoreError};
 use crate::audit::chain::{ChainHead, seal_all};
-use crate::audit::{AuditEntry, AuditKey, AuditNote};
+use crate::audit::{AuditEntry, AuditKey, AuditNote, AuditPublicKey};
 
 /// Where the store's audit key comes from.
 #[derive(Debug)]
@@ -77,9 +77,14 @@ impl Store {
         self.audit.file.as_deref()
     }
 
+    /// The public half of the audit key (see [`Self::audit_key`]): what verifies the log.
+    pub async fn audit_public_key(&self) -> Result<AuditPublicKey, StoreError> {
+        Ok(self.audit_key().await?.public().clone())
+    }
+
     /// The audit key, read from its file (or created there) on first use. A store without a
     /// key (PostgreSQL without `audit_key_file`) is unavailable for audited writes.
-    pub async fn audit_key(&self) -> Result<Arc<AuditKey>, StoreError> {
+    pub(crate) async fn audit_key(&self) -> Result<Arc<AuditKey>, StoreError> {
         let signing = &self.audit;
         let key = signing
             .key

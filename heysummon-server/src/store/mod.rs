@@ -215,15 +215,18 @@ impl Store {
         delegate!(self.owner(id))
     }
 
-    /// Publishes an expert's long-term public keys (PROTOCOL B3).
+    /// Publishes an expert's long-term public keys (PROTOCOL B3), appending `audit` to the
+    /// audit log in the same transaction.
     pub async fn set_expert_keys(
         &self,
         expert_id: &str,
         sign: String,
         encrypt: String,
         fingerprint: String,
+        audit: AuditNote,
     ) -> Result<(), StoreError> {
-        delegate!(self.set_expert_keys(expert_id, sign, encrypt, fingerprint))
+        let audit = self.audit_append(vec![audit]).await?;
+        delegate!(self.set_expert_keys(expert_id, sign, encrypt, fingerprint, audit))
     }
 
     /// The devices enrolled for a client key.
@@ -231,14 +234,17 @@ impl Store {
         delegate!(self.devices(client_key_id))
     }
 
-    /// Enrolls a device. `false` when that device id is already enrolled, or when
-    /// `only_if_first` and the key has a device already (an unsigned enrollment racing another).
+    /// Enrolls a device, appending `audit` to the audit log in the same transaction. `false`
+    /// (and no entry) when that device id is already enrolled, or when `only_if_first` and the
+    /// key has a device already (an unsigned enrollment racing another).
     pub async fn insert_device(
         &self,
         device: DeviceRecord,
         only_if_first: bool,
+        audit: AuditNote,
     ) -> Result<bool, StoreError> {
-        delegate!(self.insert_device(device, only_if_first))
+        let audit = self.audit_append(vec![audit]).await?;
+        delegate!(self.insert_device(device, only_if_first, audit))
     }
 
     /// The stored response of an earlier creation with this idempotency key, if any.

@@ -174,3 +174,50 @@ async fn the_dashboard_lists_a_requests_entries_to_its_expert_only() {
     let anonymous = app.http.get(app.url(&path)).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn published_expert_keys_and_enrolled_devices_are_recorded() {
+    let app = common::spawn().await;
+    let (status, published) = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/expert/keys",
+            Some(&app.expert_key),
+            Some(common::exchange_keys()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    let device_key = heysummon_sdk::keys::PartyKeys::generate().public().sign;
+    let (status, enrolled) = app
+        .post(
+            "/api/v1/devices",
+            &app.client_key,
+            json!({"publicKey": device_key.to_hex()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{enrolled}");
+
+    let all = entries(&app).await;
+    assert_eq!(
+        facts(&all[2..]),
+        [
+            fact(
+                "expert_keys_published",
+                &format!("expert:{}", app.expert_id),
+                &app.expert_id
+            ),
+            fact(
+                "device_enrolled",
+                &format!("client:{}", app.client_key_id),
+                &app.client_key_id
+            ),
+        ]
+    );
+    let details: Vec<Value> = all[2..]
+        .iter()
+        .map(|e| serde_json::from_str(&e.details).unwrap())
+        .collect();
+    assert_eq!(details[0]["fingerprint"], published["fingerprint"]);
+    assert_eq!(details[1]["deviceId"], enrolled["deviceId"]);
+    assert_intact(&app).await;
+}

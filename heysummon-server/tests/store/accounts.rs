@@ -26,7 +26,13 @@ pub(crate) async fn experts_and_tenants_read_back(db: TestDb) {
     assert_eq!((owner.id.as_str(), owner.name.as_str()), ("owner-a", "a"));
     assert_eq!(store.owner("nobody").await.unwrap(), None);
     store
-        .set_expert_keys(&t.expert, "sign".into(), "encrypt".into(), "print".into())
+        .set_expert_keys(
+            &t.expert,
+            "sign".into(),
+            "encrypt".into(),
+            "print".into(),
+            note(AuditKind::ExpertKeysPublished, &t.expert),
+        )
         .await
         .unwrap();
     let keyed = store.expert(&t.expert).await.unwrap().unwrap();
@@ -200,26 +206,42 @@ pub(crate) async fn devices_enroll_once_and_only_first_when_asked(db: TestDb) {
     assert!(store.devices(&t.key).await.unwrap().is_empty());
     assert!(
         store
-            .insert_device(device("d1", 1_000), true)
+            .insert_device(
+                device("d1", 1_000),
+                true,
+                note(AuditKind::DeviceEnrolled, &t.key)
+            )
             .await
             .unwrap()
     );
     // Not first any more; the same device again.
     assert!(
         !store
-            .insert_device(device("d2", 1_100), true)
+            .insert_device(
+                device("d2", 1_100),
+                true,
+                note(AuditKind::DeviceEnrolled, &t.key)
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .insert_device(device("d1", 1_100), false)
+            .insert_device(
+                device("d1", 1_100),
+                false,
+                note(AuditKind::DeviceEnrolled, &t.key)
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .insert_device(device("d2", 1_200), false)
+            .insert_device(
+                device("d2", 1_200),
+                false,
+                note(AuditKind::DeviceEnrolled, &t.key)
+            )
             .await
             .unwrap()
     );

@@ -8,8 +8,8 @@ use heysummon_server::store::Store;
 use crate::support::{TestDb, hash, note, tenant};
 
 async fn verify(store: &Store) -> Result<ChainSummary, String> {
-    let key = store.audit_key().await.unwrap();
-    let mut verifier = Verifier::new(key.public().clone());
+    let key = store.audit_public_key().await.unwrap();
+    let mut verifier = Verifier::new(key);
     for entry in store.audit_entries_after(0, 10_000).await.unwrap() {
         verifier.check(&entry).map_err(|e| e.to_string())?;
     }

@@ -147,8 +147,8 @@ async fn serves_after_the_copy(
         .unwrap()
         .with_audit_key_file(audit_key);
     // The copied audit log verifies with that key, entry for entry.
-    let key = store.audit_key().await.unwrap();
-    let summary = heysummon_server::cli::verify_log(&store, key.public().clone())
+    let key = store.audit_public_key().await.unwrap();
+    let summary = heysummon_server::cli::verify_log(&store, key)
         .await
         .unwrap();
     assert!(summary.entries >= 2, "{summary:?}");

@@ -246,16 +246,15 @@ impl PgStore {
         sign: String,
         encrypt: String,
         fingerprint: String,
+        audit: Option<AuditAppend>,
     ) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .execute(
-                "UPDATE experts SET sign_public_key = $2, encrypt_public_key = $3, fingerprint = $4
-                 WHERE id = $1",
-                &[&expert_id, &sign, &encrypt, &fingerprint],
-            )
-            .await
-            .map_err(pg)?;
+        self.execute_audited(
+            "UPDATE experts SET sign_public_key = $2, encrypt_public_key = $3, fingerprint = $4
+             WHERE id = $1",
+            &[&expert_id, &sign, &encrypt, &fingerprint],
+            audit.as_ref(),
+        )
+        .await?;
         Ok(())
     }
 
@@ -284,6 +283,7 @@ impl PgStore {
         &self,
         device: DeviceRecord,
         only_if_first: bool,
+        audit: Option<AuditAppend>,
     ) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
@@ -313,6 +313,9 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
+        if inserted == 1 {
+            super::audit::append(&tx, audit.as_ref()).await?;
+        }
         super::commit(tx).await?;
         Ok(inserted == 1)
     }

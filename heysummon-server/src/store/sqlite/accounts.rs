@@ -216,14 +216,18 @@ impl SqliteStore {
         sign: String,
         encrypt: String,
         fingerprint: String,
+        audit: Option<AuditAppend>,
     ) -> Result<(), StoreError> {
         let expert_id = expert_id.to_owned();
         self.write(move |conn| {
-            conn.execute(
+            let changed = conn.execute(
                 "UPDATE experts SET sign_public_key = ?2, encrypt_public_key = ?3, fingerprint = ?4
                  WHERE id = ?1",
                 params![expert_id, sign, encrypt, fingerprint],
             )?;
+            if changed == 1 {
+                append(conn, audit.as_ref())?;
+            }
             Ok(())
         })
         .await
@@ -256,6 +260,7 @@ impl SqliteStore {
         &self,
         device: DeviceRecord,
         only_if_first: bool,
+        audit: Option<AuditAppend>,
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
             let inserted = conn.execute(
@@ -270,6 +275,9 @@ impl SqliteStore {
                     only_if_first
                 ],
             )?;
+            if inserted == 1 {
+                append(conn, audit.as_ref())?;
+            }
             Ok(inserted == 1)
         })
         .await
