@@ -4,7 +4,10 @@
 //! slots in behind the same methods. Appended events reach live subscribers through an
 //! [`EventBus`], which the store publishes on but does not own. [`copy`] moves a store's rows
 //! to another database (SQLite to PostgreSQL, or back); [`backup`] keeps a copy of an SQLite
-//! one.
+//! one. Writes that the audit log records (keys, sign-ins, decisions, a request's end) take
+//! their [`crate::audit::AuditNote`]s and append the entries in their own transaction; the
+//! store signs them with its audit key (`with_audit_key_file`, beside an SQLite database by
+//! default).
 
 pub mod backup;
 mod columns;
@@ -25,7 +28,6 @@ pub use error::StoreError;
 pub use records::*;
 pub use turns::Turn;
 
-use crate::audit::AuditNote;
 use crate::bus::EventBus;
 use crate::clock::Millis;
 
@@ -53,6 +55,7 @@ macro_rules! delegate {
     };
 }
 
+mod accounts;
 mod audit;
 mod channels;
 mod leases;
@@ -142,109 +145,6 @@ impl Store {
     /// Whether any expert exists (an empty store gets a first expert on `serve`).
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
         delegate!(self.is_empty())
-    }
-
-    /// Creates a tenant with one expert, and appends `audit` (its key's creation) to the
-    /// audit log in the same transaction.
-    pub async fn insert_expert(
-        &self,
-        expert: NewExpert,
-        audit: AuditNote,
-    ) -> Result<ExpertRecord, StoreError> {
-        let audit = self.audit_append(vec![audit]).await?;
-        delegate!(self.insert_expert(expert, audit))
-    }
-
-    /// Creates a client key linked to an expert (and so to the expert's tenant), and appends
-    /// `audit` to the audit log in the same transaction.
-    pub async fn insert_client_key(
-        &self,
-        key: NewClientKey,
-        audit: AuditNote,
-    ) -> Result<ClientKeyRecord, StoreError> {
-        let audit = self.audit_append(vec![audit]).await?;
-        delegate!(self.insert_client_key(key, audit))
-    }
-
-    /// Deactivates a client key, appending `audit` to the audit log in the same transaction.
-    /// `false` (and no entry) when there is no such key.
-    pub async fn revoke_client_key(
-        &self,
-        key_id: &str,
-        audit: AuditNote,
-    ) -> Result<bool, StoreError> {
-        let audit = self.audit_append(vec![audit]).await?;
-        delegate!(self.revoke_client_key(key_id, audit))
-    }
-
-    /// Replaces a client key's hash, keeping the old one valid until `grace_until`, appending
-    /// `audit` to the audit log in the same transaction. `false` (and no entry) when there is
-    /// no such active key.
-    pub async fn rotate_client_key(
-        &self,
-        key_id: &str,
-        new_hash: KeyHash,
-        grace_until: Millis,
-        audit: AuditNote,
-    ) -> Result<bool, StoreError> {
-        let audit = self.audit_append(vec![audit]).await?;
-        delegate!(self.rotate_client_key(key_id, new_hash, grace_until, audit))
-    }
-
-    /// The client key with this hash (current, or previous within its rotation grace).
-    pub async fn client_key_by_hash(
-        &self,
-        hash: KeyHash,
-        now: Millis,
-    ) -> Result<Option<ClientKeyRecord>, StoreError> {
-        delegate!(self.client_key_by_hash(hash, now))
-    }
-
-    /// The expert with this key hash.
-    pub async fn expert_by_hash(&self, hash: KeyHash) -> Result<Option<ExpertRecord>, StoreError> {
-        delegate!(self.expert_by_hash(hash))
-    }
-
-    /// An expert by id.
-    pub async fn expert(&self, id: &str) -> Result<Option<ExpertRecord>, StoreError> {
-        delegate!(self.expert(id))
-    }
-
-    /// A tenant by id.
-    pub async fn owner(&self, id: &str) -> Result<Option<OwnerRecord>, StoreError> {
-        delegate!(self.owner(id))
-    }
-
-    /// Publishes an expert's long-term public keys (PROTOCOL B3), appending `audit` to the
-    /// audit log in the same transaction.
-    pub async fn set_expert_keys(
-        &self,
-        expert_id: &str,
-        sign: String,
-        encrypt: String,
-        fingerprint: String,
-        audit: AuditNote,
-    ) -> Result<(), StoreError> {
-        let audit = self.audit_append(vec![audit]).await?;
-        delegate!(self.set_expert_keys(expert_id, sign, encrypt, fingerprint, audit))
-    }
-
-    /// The devices enrolled for a client key.
-    pub async fn devices(&self, client_key_id: &str) -> Result<Vec<DeviceRecord>, StoreError> {
-        delegate!(self.devices(client_key_id))
-    }
-
-    /// Enrolls a device, appending `audit` to the audit log in the same transaction. `false`
-    /// (and no entry) when that device id is already enrolled, or when `only_if_first` and the
-    /// key has a device already (an unsigned enrollment racing another).
-    pub async fn insert_device(
-        &self,
-        device: DeviceRecord,
-        only_if_first: bool,
-        audit: AuditNote,
-    ) -> Result<bool, StoreError> {
-        let audit = self.audit_append(vec![audit]).await?;
-        delegate!(self.insert_device(device, only_if_first, audit))
     }
 
     /// The stored response of an earlier creation with this idempotency key, if any.
