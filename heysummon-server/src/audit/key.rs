@@ -116,7 +116,8 @@ impl AuditKey {
         let aside = PathBuf::from(aside);
         let written = (|| {
             let mut file = owner_only_file(&aside)?;
-            let text = Zeroizing::new(format!("{}\n", hex::encode(self.signing.to_bytes())));
+            let seed = Zeroizing::new(self.signing.to_bytes());
+            let text = Zeroizing::new(format!("{}\n", hex::encode(seed.as_slice())));
             file.write_all(text.as_bytes())?;
             file.sync_all()?;
             std::fs::hard_link(&aside, path)

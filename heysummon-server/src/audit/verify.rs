@@ -37,6 +37,13 @@ pub enum Problem {
     },
     /// The signature is not the audit key's signature of the entry's hash.
     BadSignature,
+    /// The entry's hash is not the one recorded for it earlier (see [`Verifier::expect`]).
+    NotAsRecorded,
+    /// The entry recorded earlier is gone: the log ends before it.
+    CutOff {
+        /// The newest entry present (0 when none).
+        last: i64,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -58,12 +65,20 @@ impl fmt::Display for Problem {
             Self::BadSignature => {
                 f.write_str("its signature does not verify (its hash was rewritten)")
             }
+            Self::NotAsRecorded => f.write_str(
+                "its hash is not the one recorded earlier (the log was rewritten up to here)",
+            ),
+            Self::CutOff { last } => write!(
+                f,
+                "missing, the log ends at entry {last} (entries were cut from the end)"
+            ),
         }
     }
 }
 
 /// What an intact chain holds: how many entries and its newest one. Keep the head somewhere
-/// else to detect, later, that entries were cut from the end.
+/// else to detect, later, that entries were cut from the end ([`Verifier::expect`]). Shown as
+/// `audit log intact: N entries, head SEQ:HASH`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChainSummary {
     /// Number of entries.
@@ -78,7 +93,7 @@ impl fmt::Display for ChainSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "audit log intact: {} entries, head {} {}",
+            "audit log intact: {} entries, head {}:{}",
             self.entries, self.head_seq, self.head_hash
         )
     }
@@ -89,6 +104,7 @@ impl fmt::Display for ChainSummary {
 pub struct Verifier {
     key: AuditPublicKey,
     summary: ChainSummary,
+    expected: Option<(i64, String)>,
 }
 
 impl Verifier {
@@ -101,7 +117,16 @@ impl Verifier {
                 head_seq: 0,
                 head_hash: GENESIS_HASH.to_owned(),
             },
+            expected: None,
         }
+    }
+
+    /// The chain must still hold entry `seq` with hash `hash` (a head an earlier verification
+    /// printed): it finds entries cut from the end, which leave a shorter but intact chain.
+    #[must_use]
+    pub fn expect(mut self, seq: i64, hash: &str) -> Self {
+        self.expected = Some((seq, hash.to_ascii_lowercase()));
+        self
     }
 
     /// Checks the next entry (entries come in increasing `seq`).
@@ -127,10 +152,30 @@ impl Verifier {
         {
             return broken(entry.seq, Problem::BadSignature);
         }
+        if let Some((seq, hash)) = &self.expected
+            && *seq == entry.seq
+            && *hash != entry.hash
+        {
+            return broken(entry.seq, Problem::NotAsRecorded);
+        }
         self.summary.entries += 1;
         self.summary.head_seq = entry.seq;
         self.summary.head_hash.clone_from(&entry.hash);
         Ok(())
+    }
+
+    /// Ends the walk: what the chain holds, unless an expected entry (see [`Self::expect`])
+    /// never came.
+    pub fn finish(self) -> Result<ChainSummary, ChainBreak> {
+        match self.expected {
+            Some((seq, _)) if seq > self.summary.head_seq => Err(ChainBreak {
+                seq,
+                problem: Problem::CutOff {
+                    last: self.summary.head_seq,
+                },
+            }),
+            _ => Ok(self.summary),
+        }
     }
 
     /// What the entries checked so far hold.
@@ -229,6 +274,29 @@ mod tests {
         entries[0].hash = entries[0].computed_hash();
         let error = verify(&key, &entries).unwrap_err();
         assert_eq!(error.problem, Problem::BadSignature);
+    }
+
+    #[test]
+    fn an_expected_head_finds_a_cut_or_a_rewrite() {
+        let key = AuditKey::generate();
+        let entries = chain(&key, 4);
+        let walk = |verifier: Verifier, entries: &[AuditEntry]| {
+            let mut verifier = verifier;
+            for entry in entries {
+                verifier.check(entry)?;
+            }
+            verifier.finish()
+        };
+        let head = Verifier::new(key.public().clone()).expect(3, &entries[2].hash);
+        assert_eq!(walk(head, &entries).unwrap().entries, 4);
+        let head = Verifier::new(key.public().clone()).expect(3, &entries[2].hash);
+        let error = walk(head, &entries[..2]).unwrap_err();
+        assert_eq!((error.seq, error.problem), (3, Problem::CutOff { last: 2 }));
+        let wrong = Verifier::new(key.public().clone()).expect(3, &entries[1].hash);
+        assert_eq!(
+            walk(wrong, &entries).unwrap_err().problem,
+            Problem::NotAsRecorded
+        );
     }
 
     #[test]

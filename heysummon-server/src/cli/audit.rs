@@ -36,6 +36,24 @@ pub struct VerifyArgs {
     /// The audit key file [default: the configured one, else beside the SQLite database].
     #[arg(long)]
     pub key_file: Option<PathBuf>,
+    /// `SEQ:HASH`: an entry the log must still hold, as an earlier `audit verify` printed its
+    /// head (finds entries cut from the end of the log).
+    #[arg(long, value_parser = parse_head)]
+    pub expect: Option<(i64, String)>,
+}
+
+fn parse_head(text: &str) -> Result<(i64, String), String> {
+    let (seq, hash) = text
+        .split_once(':')
+        .ok_or_else(|| "expected SEQ:HASH".to_owned())?;
+    let seq = seq
+        .parse()
+        .map_err(|_| format!("not an entry number: {seq}"))?;
+    let valid = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    if !valid {
+        return Err("the hash must be 64 hex digits".to_owned());
+    }
+    Ok((seq, hash.to_owned()))
 }
 
 /// What `audit verify --json` prints for an intact log.
@@ -62,13 +80,17 @@ pub enum VerifyError {
 
 /// Checks the whole audit log of `store` against `key`, page by page.
 pub async fn verify_log(store: &Store, key: AuditPublicKey) -> Result<ChainSummary, VerifyError> {
-    let mut verifier = Verifier::new(key);
+    walk(store, Verifier::new(key)).await
+}
+
+/// Feeds every entry of the log to `verifier`.
+async fn walk(store: &Store, mut verifier: Verifier) -> Result<ChainSummary, VerifyError> {
     each_page(store, |entries| {
         entries.iter().try_for_each(|entry| verifier.check(entry))?;
         Ok::<_, VerifyError>(())
     })
     .await?;
-    Ok(verifier.summary().clone())
+    Ok(verifier.finish()?)
 }
 
 /// Calls `visit` with every page of the log, in order.
@@ -103,8 +125,13 @@ fn public_key(args: VerifyArgs, store: &Store) -> anyhow::Result<AuditPublicKey>
 pub(super) async fn run(command: AuditCommand, store: &Store, json: bool) -> anyhow::Result<()> {
     match command {
         AuditCommand::Verify(args) => {
+            let expected = args.expect.clone();
             let key = public_key(args, store)?;
-            let summary = verify_log(store, key.clone()).await?;
+            let mut verifier = Verifier::new(key.clone());
+            if let Some((seq, hash)) = expected {
+                verifier = verifier.expect(seq, &hash);
+            }
+            let summary = walk(store, verifier).await?;
             let verified = Verified {
                 entries: summary.entries,
                 head_seq: summary.head_seq,

@@ -82,7 +82,7 @@ async fn verify_passes_an_untouched_log_and_fails_at_the_first_edited_entry() {
     let stdout = String::from_utf8_lossy(&intact.stdout);
     assert!(intact.status.success(), "{intact:?}");
     assert!(
-        stdout.starts_with("audit log intact: 6 entries, head 6 "),
+        stdout.starts_with("audit log intact: 6 entries, head 6:"),
         "{stdout}"
     );
 
@@ -189,4 +189,30 @@ async fn export_writes_every_entry_as_a_json_line() {
             assert!(line.get(member).is_some(), "{line}");
         }
     }
+}
+
+#[tokio::test]
+async fn an_expected_head_finds_entries_cut_from_the_end() {
+    let (_app, database) = audited_database().await;
+    let intact = verify(&database, &["--json"]);
+    assert!(intact.status.success(), "{intact:?}");
+    let printed: serde_json::Value = serde_json::from_slice(&intact.stdout).unwrap();
+    let head = format!(
+        "{}:{}",
+        printed["headSeq"],
+        printed["headHash"].as_str().unwrap()
+    );
+    assert!(verify(&database, &["--expect", &head]).status.success());
+
+    let cut = copy_of(&database, "cut");
+    edit(&cut, "DELETE FROM audit_log WHERE seq >= 5");
+    // The shorter chain is intact on its own; only the recorded head shows the cut.
+    assert!(verify(&cut, &[]).status.success());
+    let output = verify(&cut, &["--expect", &head]);
+    assert!(!output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "error: audit log broken at entry 6: missing, the log ends at entry 4 \
+         (entries were cut from the end)"
+    );
 }
