@@ -8,7 +8,7 @@
 //!   half, which is all a verifier needs;
 //! - [`verify`]: walking a chain and naming the first entry that was changed, removed or
 //!   reordered;
-//! - [`notes`]: the entries a lifecycle step records.
+//! - `notes`: the entries a lifecycle step and a device enrollment record.
 //!
 //! An entry's details never hold a key, a token or message text: only ids, statuses and the
 //! decision.

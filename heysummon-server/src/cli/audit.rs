@@ -67,8 +67,9 @@ struct Verified {
     public_key: String,
 }
 
-/// A verification's outcome: the log is intact, or broken somewhere.
+/// Why a verification failed: the log is broken somewhere, or could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
     /// The log is broken at an entry.
     #[error(transparent)]

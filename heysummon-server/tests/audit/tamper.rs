@@ -216,3 +216,37 @@ async fn an_expected_head_finds_entries_cut_from_the_end() {
          (entries were cut from the end)"
     );
 }
+
+#[tokio::test]
+async fn verify_reads_the_log_of_the_servers_own_backend() {
+    // SQLite or PostgreSQL, as the suite runs; the key file the server was configured with.
+    let mut app = crate::common::spawn().await;
+    let id = app.ask_ok(&app.client_key, "Closing").await;
+    let close = format!("/api/v1/close/{id}");
+    let (status, _) = app.post(&close, &app.client_key, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    app.stop().await;
+    let key_file = app
+        .state
+        .config
+        .audit_key_file
+        .clone()
+        .unwrap_or_else(|| default_key_path(&app.db_path));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_heysummon-server"))
+        .args([
+            "--database-url",
+            &app.db_url,
+            "audit",
+            "verify",
+            "--key-file",
+        ])
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.starts_with("audit log intact: 3 entries, head 3:"),
+        "{stdout}"
+    );
+}
