@@ -127,6 +127,11 @@ impl Store {
         delegate!(self.audit_entries_after(after, limit))
     }
 
+    /// The newest audit entry, if any.
+    pub async fn audit_last_entry(&self) -> Result<Option<AuditEntry>, StoreError> {
+        delegate!(self.audit_last_entry())
+    }
+
     /// The audit entries about one subject (a request, a key), oldest first.
     pub async fn audit_entries_about(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError> {
         delegate!(self.audit_entries_about(subject))

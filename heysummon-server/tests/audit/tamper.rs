@@ -250,3 +250,26 @@ async fn verify_reads_the_log_of_the_servers_own_backend() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn a_server_refuses_to_sign_a_log_it_did_not_sign_before() {
+    let (_app, database) = audited_database().await;
+    let moved = database.with_file_name("moved.db");
+    std::fs::copy(&database, &moved).unwrap();
+    // The database moved without its key file: a new key would break the chain.
+    let config = heysummon_server::config::Config {
+        database_url: format!("sqlite://{}", moved.display()),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    let refused = heysummon_server::Application::build(config.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("set audit_key_file"),
+        "{refused}"
+    );
+    // With the log's key (copied over the one that first start created) it starts.
+    std::fs::copy(default_key_path(&database), default_key_path(&moved)).unwrap();
+    assert!(heysummon_server::Application::build(config).await.is_ok());
+}

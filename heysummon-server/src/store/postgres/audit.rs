@@ -124,6 +124,15 @@ impl PgStore {
         rows.iter().map(entry_row).collect()
     }
 
+    pub(crate) async fn audit_last_entry(&self) -> Result<Option<AuditEntry>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&format!("{SELECT} ORDER BY seq DESC LIMIT 1"), &[])
+            .await
+            .map_err(pg)?;
+        row.as_ref().map(entry_row).transpose()
+    }
+
     pub(crate) async fn audit_entries_about(
         &self,
         subject: &str,

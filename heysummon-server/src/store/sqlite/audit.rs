@@ -79,6 +79,14 @@ impl SqliteStore {
         .await
     }
 
+    pub(crate) async fn audit_last_entry(&self) -> Result<Option<AuditEntry>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY seq DESC LIMIT 1"))?;
+            Ok(stmt.query_row([], entry_row).optional()?)
+        })
+        .await
+    }
+
     pub(crate) async fn audit_entries_about(
         &self,
         subject: &str,
