@@ -18,3 +18,18 @@ CREATE TABLE audit_log (
 );
 
 CREATE INDEX audit_log_subject ON audit_log (subject, seq);
+
+-- Append-only in the database too, against mistakes (an owner of the table can drop this;
+-- `heysummon-server audit verify` is what finds their edits).
+CREATE FUNCTION heysummon_audit_log_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log is append-only';
+END
+$$;
+
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION heysummon_audit_log_append_only();
+
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION heysummon_audit_log_append_only();

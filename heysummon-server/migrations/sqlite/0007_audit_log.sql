@@ -15,3 +15,15 @@ CREATE TABLE audit_log (
 );
 
 CREATE INDEX audit_log_subject ON audit_log (subject, seq);
+
+-- Append-only in the database too, against mistakes (an attacker with the file can drop these;
+-- `heysummon-server audit verify` is what finds their edits).
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;

@@ -48,8 +48,15 @@ fn copy_of(database: &Path, name: &str) -> PathBuf {
     copy
 }
 
+/// Runs `sql` on the file as someone editing it by hand would: first out of the way with the
+/// triggers that keep the table append-only.
 fn edit(database: &Path, sql: &str) {
     let conn = rusqlite::Connection::open(database).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER audit_log_no_update;
+         DROP TRIGGER audit_log_no_delete;",
+    )
+    .unwrap();
     conn.execute_batch(sql).unwrap();
 }
 
@@ -77,6 +84,17 @@ fn assert_broken(database: &Path, message: &str) {
 #[tokio::test]
 async fn verify_passes_an_untouched_log_and_fails_at_the_first_edited_entry() {
     let (_app, database) = audited_database().await;
+
+    // The database itself refuses edits while its triggers are there.
+    let conn = rusqlite::Connection::open(&database).unwrap();
+    for refused in [
+        "UPDATE audit_log SET details = '{}' WHERE seq = 3",
+        "DELETE FROM audit_log WHERE seq = 4",
+    ] {
+        let error = conn.execute_batch(refused).unwrap_err();
+        assert!(error.to_string().contains("append-only"), "{error}");
+    }
+    drop(conn);
 
     let intact = verify(&database, &[]);
     let stdout = String::from_utf8_lossy(&intact.stdout);

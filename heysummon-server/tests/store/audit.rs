@@ -83,8 +83,23 @@ pub(crate) async fn an_edited_row_breaks_the_chain(db: TestDb) {
     let revoked = note(AuditKind::KeyRevoked, &t.key);
     assert!(store.revoke_client_key(&t.key, revoked).await.unwrap());
     assert!(verify(&store).await.is_ok());
+    // The table's triggers refuse edits; someone editing by hand drops them first.
+    for refused in [
+        "UPDATE audit_log SET actor = 'admin' WHERE seq = 3",
+        "DELETE FROM audit_log WHERE seq = 3",
+    ] {
+        let error = db.execute(refused).await.unwrap_err();
+        assert!(error.contains("append-only"), "{error}");
+    }
+    let drop_triggers = if db.postgres_url().is_some() {
+        "DROP TRIGGER audit_log_append_only ON audit_log;"
+    } else {
+        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
+    };
+    db.execute(drop_triggers).await.unwrap();
     db.execute("UPDATE audit_log SET actor = 'expert:expert-a' WHERE seq = 3")
-        .await;
+        .await
+        .unwrap();
     assert_eq!(
         verify(&store).await.unwrap_err(),
         "audit log broken at entry 3: its contents do not match its hash (it was changed)"

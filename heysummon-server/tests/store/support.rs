@@ -60,12 +60,13 @@ impl TestDb {
         }
     }
 
-    /// Runs SQL on the database behind the store's back (as someone editing it by hand).
-    pub(crate) async fn execute(&self, sql: &str) {
+    /// Runs SQL on the database behind the store's back (as someone editing it by hand); the
+    /// database's error message when it refuses.
+    pub(crate) async fn execute(&self, sql: &str) -> Result<(), String> {
         match &self.database {
             Database::Sqlite { path, .. } => {
                 let conn = rusqlite::Connection::open(path).unwrap();
-                conn.execute_batch(sql).unwrap();
+                conn.execute_batch(sql).map_err(|e| e.to_string())
             }
             Database::Postgres(database, _) => {
                 let (client, connection) =
@@ -73,9 +74,13 @@ impl TestDb {
                         .await
                         .unwrap();
                 let driver = tokio::spawn(connection);
-                client.batch_execute(sql).await.unwrap();
+                let done = client.batch_execute(sql).await.map_err(|e| {
+                    e.as_db_error()
+                        .map_or_else(|| e.to_string(), |db| db.message().to_owned())
+                });
                 drop(client);
                 let _ = driver.await;
+                done
             }
         }
     }
