@@ -40,9 +40,13 @@ pub fn run_bench_server(database_url: &str, ready: impl FnOnce(BenchServer)) -> 
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // The audit key in a directory of the benchmark's own (PostgreSQL has no database file
+        // to keep it beside).
+        let audit = tempfile::tempdir()?;
         let mut config = Config {
             database_url: database_url.to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            audit_key_file: Some(audit.path().join("audit.key")),
             ..Config::default()
         };
         config.rate_limits.per_key = u32::MAX;

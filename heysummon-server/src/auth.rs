@@ -10,6 +10,7 @@ use heysummon_sdk::signing::{
 };
 use subtle::ConstantTimeEq;
 
+use crate::audit::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
 use crate::ids::hash_secret;
@@ -38,6 +39,14 @@ impl Caller {
         match self {
             Self::Client(key) => Viewer::Client(&key.id),
             Self::Expert(expert) => Viewer::Expert(&expert.id),
+        }
+    }
+
+    /// Who this caller is in the audit log.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Self::Client(key) => Actor::Client(key.id.clone()),
+            Self::Expert(expert) => Actor::Expert(expert.id.clone()),
         }
     }
 }

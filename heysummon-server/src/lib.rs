@@ -10,7 +10,7 @@
 //! every status transition, and reading a request as a [`lifecycle::Viewer`] may see it;
 //! [`store`] persists (one conformance suite for every backend) and publishes appended events
 //! on the [`bus`]; [`views`] shows records on the wire; [`sweeper`] expires, prunes and
-//! checkpoints in the background; [`provision`] and [`cli`] are the administration commands;
+//! checkpoints in the background; [`audit`] is the tamper-evident audit log; [`provision`] and [`cli`] are the administration commands;
 //! `testing` (feature `testing`) is the shared test harness. The wire types, the cryptography
 //! and the signature verifier come from [`heysummon_sdk`].
 //!
@@ -25,6 +25,7 @@
 //! ```
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod bus;
 pub mod cli;

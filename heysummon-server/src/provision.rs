@@ -7,6 +7,7 @@ use heysummon_sdk::wire::{
     RequestId, RequestsListResponse, Status,
 };
 
+use crate::audit::{Actor, AuditKind, AuditNote};
 use crate::clock::{Clock, timestamp};
 use crate::ids::{CLIENT_KEY_PREFIX, EXPERT_KEY_PREFIX, hash_secret, new_id, new_key};
 use crate::lifecycle::{self, Action, LifecycleError};
@@ -46,14 +47,20 @@ pub async fn add_expert(
         return Err(ProvisionError::Invalid("--key must not be empty".into()));
     }
     let id = new_id();
+    let now = clock.now();
+    let created =
+        AuditNote::new(AuditKind::KeyCreated, Actor::Admin, &id, now).with("keyType", "expert");
     store
-        .insert_expert(NewExpert {
-            id: id.clone(),
-            owner_id: new_id(),
-            name: name.to_owned(),
-            key_hash: hash_secret(&key),
-            created_at: clock.now(),
-        })
+        .insert_expert(
+            NewExpert {
+                id: id.clone(),
+                owner_id: new_id(),
+                name: name.to_owned(),
+                key_hash: hash_secret(&key),
+                created_at: now,
+            },
+            created,
+        )
         .await
         .map_err(|e| duplicate_key(e, "expert"))?;
     Ok(ExpertAdded {
@@ -75,6 +82,8 @@ pub struct ClientOptions {
     pub device_token: Option<String>,
     /// Enroll an Ed25519 device key (hex DER SPKI, PEM or base64).
     pub device_key: Option<String>,
+    /// Who creates the key, for the audit log (default: an operator at the command line).
+    pub created_by: Actor,
 }
 
 /// A new tenant with one expert named `expert_name` and one client key linked to it, named
@@ -115,33 +124,39 @@ pub async fn add_client(
         return Err(ProvisionError::Invalid("--key must not be empty".into()));
     }
     let now = clock.now();
+    let id = new_id();
+    let created = AuditNote::new(AuditKind::KeyCreated, options.created_by.clone(), &id, now)
+        .with("keyType", "client")
+        .with("expertId", expert_id);
     let record = store
-        .insert_client_key(NewClientKey {
-            id: new_id(),
-            expert_id: expert_id.to_owned(),
-            name: options.name,
-            key_hash: hash_secret(&key),
-            is_active: !options.inactive,
-            device_token_hash: options.device_token.as_deref().map(hash_secret),
-            created_at: now,
-        })
+        .insert_client_key(
+            NewClientKey {
+                id,
+                expert_id: expert_id.to_owned(),
+                name: options.name,
+                key_hash: hash_secret(&key),
+                is_active: !options.inactive,
+                device_token_hash: options.device_token.as_deref().map(hash_secret),
+                created_at: now,
+            },
+            created,
+        )
         .await
         .map_err(|e| duplicate_key(e, "client"))?;
     if let Some(device) = device {
-        let enrolled = store
-            .insert_device(
-                DeviceRecord {
-                    id: device.device_id(),
-                    client_key_id: record.id.clone(),
-                    public_key: device.to_hex(),
-                    created_at: now,
-                },
-                false,
-            )
-            .await?;
+        let device = DeviceRecord {
+            id: device.device_id(),
+            client_key_id: record.id.clone(),
+            public_key: device.to_hex(),
+            created_at: now,
+        };
+        let note = crate::audit::device_note(options.created_by.clone(), &device);
+        let enrolled = store.insert_device(device, false, note).await?;
         if !enrolled {
             // Never leave a key that was meant to require signatures without its device.
-            store.revoke_client_key(&record.id).await?;
+            let revoked = AuditNote::new(AuditKind::KeyRevoked, Actor::System, &record.id, now)
+                .with("reason", "device already enrolled");
+            store.revoke_client_key(&record.id, revoked).await?;
             return Err(ProvisionError::Invalid(
                 "--device-key: that device is already enrolled for another key".into(),
             ));
@@ -162,9 +177,15 @@ fn duplicate_key(error: StoreError, kind: &str) -> ProvisionError {
     }
 }
 
-/// `client revoke KEY_ID`.
-pub async fn revoke_client(store: &Store, key_id: &str) -> Result<ClientRevoked, ProvisionError> {
-    if !store.revoke_client_key(key_id).await? {
+/// `client revoke KEY_ID` (by `actor`: an operator, or the key's expert in the dashboard).
+pub async fn revoke_client(
+    store: &Store,
+    clock: &Clock,
+    actor: Actor,
+    key_id: &str,
+) -> Result<ClientRevoked, ProvisionError> {
+    let revoked = AuditNote::new(AuditKind::KeyRevoked, actor, key_id, clock.now());
+    if !store.revoke_client_key(key_id, revoked).await? {
         return Err(ProvisionError::NotFound(format!("client key {key_id}")));
     }
     Ok(ClientRevoked {
@@ -173,16 +194,21 @@ pub async fn revoke_client(store: &Store, key_id: &str) -> Result<ClientRevoked,
     })
 }
 
-/// `client rotate KEY_ID`: a new key; the old one keeps working for 24 h.
+/// `client rotate KEY_ID`: a new key; the old one keeps working for 24 h (by `actor`: an
+/// operator, or the key's expert in the dashboard).
 pub async fn rotate_client(
     store: &Store,
     clock: &Clock,
+    actor: Actor,
     key_id: &str,
 ) -> Result<ClientRotated, ProvisionError> {
     let key = new_key(CLIENT_KEY_PREFIX);
-    let grace_until = clock.now() + ROTATION_GRACE_MS;
+    let now = clock.now();
+    let grace_until = now + ROTATION_GRACE_MS;
+    let rotated = AuditNote::new(AuditKind::KeyRotated, actor, key_id, now)
+        .with("previousKeyExpiresAt", grace_until);
     if !store
-        .rotate_client_key(key_id, hash_secret(&key), grace_until)
+        .rotate_client_key(key_id, hash_secret(&key), grace_until, rotated)
         .await?
     {
         return Err(ProvisionError::NotFound(format!(

@@ -123,6 +123,12 @@ async fn a_signed_decision_over_the_action_is_stored_and_reported_as_signed() {
     let signature = reported["decisionSignature"].as_str().unwrap();
     assert!(statement.verify(&identity.sign.public(), signature));
     assert_eq!(statement.decided_at_ms, at.unix_millis());
+
+    // The audit log says the decision was signed.
+    let entries = server.store.audit_entries_about(id).await.unwrap();
+    let decision = entries.iter().find(|e| e.kind == "decision").unwrap();
+    let details: Value = serde_json::from_str(&decision.details).unwrap();
+    assert_eq!(details, json!({"decision": "approved", "signed": true}));
 }
 
 #[tokio::test]
@@ -156,7 +162,13 @@ async fn a_decision_signature_that_does_not_verify_is_refused_and_nothing_change
         signed(&identity.sign, &other_id, approved, Some(&hash), at),
         // Over the other decision.
         {
-            let mut body = signed(&identity.sign, &id, ApprovalDecision::Denied, Some(&hash), at);
+            let mut body = signed(
+                &identity.sign,
+                &id,
+                ApprovalDecision::Denied,
+                Some(&hash),
+                at,
+            );
             body["decision"] = json!("approved");
             body
         },
@@ -166,7 +178,11 @@ async fn a_decision_signature_that_does_not_verify_is_refused_and_nothing_change
     ];
     for body in refused {
         let (status, error) = server
-            .post(&format!("/api/v1/approve/{id}"), &server.expert_key, body.clone())
+            .post(
+                &format!("/api/v1/approve/{id}"),
+                &server.expert_key,
+                body.clone(),
+            )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {error}");
         assert_eq!(error["code"], "DECISION_SIGNATURE_INVALID", "{error}");
@@ -217,8 +233,14 @@ async fn actions_are_checked_when_a_request_is_made() {
     let action = json!({"tool": "deploy"});
     let hash = action_hash(&action).unwrap();
     let cases = [
-        (json!({ "action": action, "requiresApproval": false }), "requiresApproval"),
-        (json!({ "action": action, "actionHash": "00".repeat(32) }), "actionHash"),
+        (
+            json!({ "action": action, "requiresApproval": false }),
+            "requiresApproval",
+        ),
+        (
+            json!({ "action": action, "actionHash": "00".repeat(32) }),
+            "actionHash",
+        ),
         (json!({ "actionHash": "ABC" }), "actionHash"),
         (json!({ "actionHash": hash.to_uppercase() }), "actionHash"),
         (json!({ "action": {"blob": "x".repeat(70_000)} }), "65536"),

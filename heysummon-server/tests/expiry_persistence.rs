@@ -10,6 +10,7 @@ use common::TestApp;
 use heysummon_sdk::envelope::Channel;
 use heysummon_sdk::keys::{PartyKeys, PublicKeys};
 use heysummon_sdk::wire::EncryptedPayload;
+use heysummon_server::audit::Actor;
 use heysummon_server::provision::{self, ClientOptions};
 use heysummon_server::sweeper::sweep_once;
 use reqwest::{Method, StatusCode};
@@ -371,15 +372,16 @@ async fn everything_survives_a_restart() {
         .client_key_for(&server.expert_id, ClientOptions::default())
         .await;
     let rotated_request = server.ask_ok(&old_key, "before rotation").await;
-    let rotated = provision::rotate_client(&server.store, &server.clock, &rotating_id)
-        .await
-        .unwrap();
+    let rotated =
+        provision::rotate_client(&server.store, &server.clock, Actor::Admin, &rotating_id)
+            .await
+            .unwrap();
     let new_key = rotated.client_key.clone();
     assert_ne!(new_key, old_key);
     let (revoked_id, revoked_key) = server
         .client_key_for(&server.expert_id, ClientOptions::default())
         .await;
-    provision::revoke_client(&server.store, &revoked_id)
+    provision::revoke_client(&server.store, &server.clock, Actor::Admin, &revoked_id)
         .await
         .unwrap();
 

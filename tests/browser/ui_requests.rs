@@ -39,6 +39,9 @@ async fn approvals_are_approved_and_denied_behind_a_confirmation() -> Result<()>
     page.click("#confirm-ok").await?;
     page.wait_for("h1 .badge.approved").await?;
     assert_eq!(page.count("#approve, #deny").await?, 0, "decided once");
+    // The audit trail lists the decision, as text.
+    page.wait_for_text("#audit", "Decision by you (decision: approved)")
+        .await?;
     let approval = tokio::time::timeout(LIMIT, decided).await???;
     assert_eq!(approval.decision, ApprovalDecision::Approved);
     assert!(approval.is_approved());

@@ -54,10 +54,17 @@ async fn a_signed_approval_of_a_sealed_action_counts() {
     let id = server.wait_for_pending(&expert).await;
     let opened = expert.open(&id).await.unwrap();
     assert!(opened.sealed);
-    assert!(opened.question.contains("\"service\": \"billing\""), "{}", opened.question);
+    assert!(
+        opened.question.contains("\"service\": \"billing\""),
+        "{}",
+        opened.question
+    );
     // The server holds the action's hash, never the action of a sealed question.
     assert!(!server.database_contains(b"billing").await);
-    expert.decide(&id, ApprovalDecision::Approved).await.unwrap();
+    expert
+        .decide(&id, ApprovalDecision::Approved)
+        .await
+        .unwrap();
     let approval = waiting.await.unwrap().unwrap();
     assert!(approval.is_approved());
     assert!(approval.signed);
@@ -82,6 +89,8 @@ async fn forge(server: &Server, id: &RequestId, signature: Option<(String, i64)>
         },
         message: None,
         events: Vec::new(),
+        // A forger writes no audit entry either.
+        audit: Vec::new(),
         at,
     };
     store.apply(change).await.unwrap();
@@ -105,9 +114,18 @@ async fn an_approval_the_server_invented_or_moved_is_refused() {
     // A genuine signed approval of one request...
     let genuine = ask("Deploy billing?");
     let first = server.wait_for_pending(&expert).await;
-    expert.decide(&first, ApprovalDecision::Approved).await.unwrap();
+    expert
+        .decide(&first, ApprovalDecision::Approved)
+        .await
+        .unwrap();
     assert!(genuine.await.unwrap().unwrap().signed);
-    let stored = server.app.store.request(first.as_str()).await.unwrap().unwrap();
+    let stored = server
+        .app
+        .store
+        .request(first.as_str())
+        .await
+        .unwrap()
+        .unwrap();
     let stolen = (
         stored.decision_signature.clone().unwrap(),
         stored.decided_at.unwrap(),
@@ -177,11 +195,10 @@ async fn flip_denials(
     }
     let answer = request.body(body).send().await.unwrap();
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
-    let text = answer
-        .text()
-        .await
-        .unwrap()
-        .replace("\"approvalDecision\":\"denied\"", "\"approvalDecision\":\"approved\"");
+    let text = answer.text().await.unwrap().replace(
+        "\"approvalDecision\":\"denied\"",
+        "\"approvalDecision\":\"approved\"",
+    );
     (status, [("content-type", "application/json")], text).into_response()
 }
 

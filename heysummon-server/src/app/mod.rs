@@ -30,6 +30,22 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    /// The audit log's key could not be read or created (or none is configured for
+    /// PostgreSQL).
+    #[error("cannot use the audit key: {0}")]
+    AuditKey(#[source] StoreError),
+    /// The audit log was signed with another key than the configured one: new entries would
+    /// break its chain of signatures.
+    #[error(
+        "the audit log is signed with key {log}, not with this server's audit key {ours}: \
+         set audit_key_file to the log's key file"
+    )]
+    ForeignAuditKey {
+        /// The key id of the log's newest entry.
+        log: String,
+        /// The key id of the configured key.
+        ours: String,
+    },
     /// The listen address could not be bound (in use, not permitted, …).
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -39,6 +55,29 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Opens the store of `config` on `bus`, signing audit entries with the configured key file
+/// (read or created on first use), else the default one beside an SQLite database.
+pub(crate) async fn open_store(config: &Config, bus: EventBus) -> Result<Store, StoreError> {
+    let store = Store::open_with_bus(&config.database_url, bus).await?;
+    Ok(match &config.audit_key_file {
+        Some(path) => store.with_audit_key_file(path.clone()),
+        None => store,
+    })
+}
+
+/// Reads (or creates) the audit key now rather than at the first audited write, and refuses a
+/// key that did not sign the log (a database moved without its key file).
+async fn check_audit_key(store: &Store) -> Result<(), StartError> {
+    let key = store.audit_key().await.map_err(StartError::AuditKey)?;
+    match store.audit_last_entry().await? {
+        Some(last) if last.key_id != key.key_id() => Err(StartError::ForeignAuditKey {
+            log: last.key_id,
+            ours: key.key_id().to_owned(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A server that is bound and ready to run.
@@ -72,7 +111,8 @@ impl Application {
         crate::telemetry::install();
         // The bus is the application's; the store publishes what it appends to it (and, with
         // several instances on one database, learns of the others' appends through it).
-        let store = Store::open_with_bus(&config.database_url, EventBus::new()).await?;
+        let store = open_store(&config, EventBus::new()).await?;
+        check_audit_key(&store).await?;
         let address = config.listen;
         let bind_error = |source| StartError::Bind { address, source };
         let listener = TcpListener::bind(address).await.map_err(bind_error)?;

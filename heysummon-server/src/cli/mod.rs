@@ -1,6 +1,7 @@
 //! The command line: `serve`, the provisioning subcommands of PROTOCOL part D, and moving and
 //! backing up a store's data (`store copy`, `backup`, `restore`).
 
+mod audit;
 mod channel;
 mod expert;
 mod store;
@@ -8,12 +9,15 @@ mod store;
 use std::path::PathBuf;
 
 use crate::app::Application;
+use crate::audit::Actor;
+use crate::bus::EventBus;
 use crate::clock::Clock;
 use crate::config::{Config, Overrides};
 use crate::provision::{self, ClientOptions};
 use crate::store::Store;
 use clap::{Parser, Subcommand};
 
+pub use audit::{AuditCommand, VerifyArgs, VerifyError, verify_log};
 pub use channel::ChannelCommand;
 pub use expert::ExpertCommand;
 use serde::Serialize;
@@ -128,6 +132,9 @@ pub enum Command {
     /// held in memory. Refuses a database holding data unless --force. Prints
     /// {"restored","database","experts","requests","events"}.
     Restore(RestoreArgs),
+    /// Check or export the tamper-evident audit log (`audit verify`, `audit export --json`).
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// `client …`.
@@ -219,7 +226,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Restore(args) => return store::restore(args, &config, json).await,
         command => command,
     };
-    let store = Store::open(&config.database_url).await?;
+    let store = crate::app::open_store(&config, EventBus::new()).await?;
     let clock = Clock::system();
     match command {
         Command::Serve(_) | Command::Store(_) | Command::Backup(_) | Command::Restore(_) => {}
@@ -228,6 +235,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             channel::run(command, &state, json).await?;
         }
         Command::Expert(command) => expert::run(command, &store, &clock, &config, json).await?,
+        Command::Audit(command) => audit::run(command, &store, json).await?,
         Command::Client(ClientCommand::Add {
             expert,
             name,
@@ -242,6 +250,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 inactive,
                 device_token,
                 device_key,
+                created_by: Actor::Admin,
             };
             let added = provision::add_client(&store, &clock, &expert, options).await?;
             print(json, &added, |a| {
@@ -252,13 +261,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             });
         }
         Command::Client(ClientCommand::Revoke { key_id }) => {
-            let revoked = provision::revoke_client(&store, &key_id).await?;
+            let revoked = provision::revoke_client(&store, &clock, Actor::Admin, &key_id).await?;
             print(json, &revoked, |r| {
                 format!("client key {} {}", r.key_id, r.status)
             });
         }
         Command::Client(ClientCommand::Rotate { key_id }) => {
-            let rotated = provision::rotate_client(&store, &clock, &key_id).await?;
+            let rotated = provision::rotate_client(&store, &clock, Actor::Admin, &key_id).await?;
             print(json, &rotated, |r| {
                 format!(
                     "client key id {}\nnew client key (shown once): {}\nprevious key works until {}",

@@ -60,6 +60,10 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Notification channels (PROTOCOL F).
     pub channels: ChannelsConfig,
+    /// The file of the key that signs the audit log (created with owner-only permissions on
+    /// first start). Default: beside the SQLite database (`heysummon.db.audit-key`). Required
+    /// with PostgreSQL, where every instance must use the same file.
+    pub audit_key_file: Option<PathBuf>,
 }
 
 /// The event log and its streams.
@@ -149,6 +153,7 @@ impl Default for Config {
             public_url: None,
             auth: AuthConfig::default(),
             channels: ChannelsConfig::default(),
+            audit_key_file: None,
         }
     }
 }
@@ -249,6 +254,9 @@ impl Config {
         }
         if let Some(url) = &o.public_url {
             config.public_url = Some(url.clone());
+        }
+        if let Some(path) = &o.audit_key_file {
+            config.audit_key_file = Some(path.clone());
         }
         if let Some(url) = &config.public_url {
             config.public_url = Some(web::normalized_public_url(url)?);

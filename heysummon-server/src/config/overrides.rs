@@ -75,6 +75,10 @@ pub struct Overrides {
         hide_env_values = true
     )]
     pub auth_oidc_client_secret: Option<SecretString>,
+    /// The audit log's signing key file [default: beside the SQLite database; required with
+    /// PostgreSQL].
+    #[arg(long, env = "HEYSUMMON_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<std::path::PathBuf>,
     /// `[channels]` settings.
     #[command(flatten)]
     pub channels: super::ChannelOverrides,

@@ -24,6 +24,7 @@ pub use load::{Viewer, expire_if_due, load};
 pub use messages::{decision_marker, plaintext_message};
 pub use plan::creation_event;
 
+use crate::audit::{Actor, lifecycle_notes};
 use crate::clock::Millis;
 use crate::store::{ApplyOutcome, Change, MessageRecord, RequestRecord, Store, StoreError};
 use plan::{Plan, event, is_live, plan};
@@ -67,11 +68,20 @@ pub enum Action {
         signed: Option<SignedDecision>,
     },
     /// `POST /close`.
-    Close,
+    Close {
+        /// The creator's key or the assigned expert.
+        by: Actor,
+    },
     /// `POST /acknowledge`.
-    Acknowledge,
+    Acknowledge {
+        /// The creator's key or the assigned expert.
+        by: Actor,
+    },
     /// An expert or administrator cancelled it.
-    Cancel,
+    Cancel {
+        /// Who.
+        by: Actor,
+    },
     /// `POST /help/:id/timeout`.
     ClientTimeout,
     /// `POST /rate`.
@@ -225,6 +235,7 @@ async fn perform_in_turn(
             .into_iter()
             .map(|spec| event(&current, &patch, spec, now))
             .collect();
+        let audit = lifecycle_notes(&current, &action, &patch, now);
         let change = Change {
             request_id: current.id.clone(),
             expected_status: current.status.clone(),
@@ -232,6 +243,7 @@ async fn perform_in_turn(
             patch,
             message,
             events,
+            audit,
             at: now,
         };
         match store.apply(change).await {

@@ -177,7 +177,7 @@ pub(super) fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Pl
                 ],
             }
         }
-        Action::Close => {
+        Action::Close { .. } => {
             if !r.response_required {
                 // A notification ends by acknowledgement; closing one that already ended is a
                 // harmless no-op.
@@ -204,7 +204,7 @@ pub(super) fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Pl
                 }
             }
         }
-        Action::Acknowledge => {
+        Action::Acknowledge { .. } => {
             if r.response_required {
                 return Err(Refusal::NotApplicable);
             }
@@ -222,7 +222,7 @@ pub(super) fn plan(r: &RequestRecord, action: &Action, now: Millis) -> Result<Pl
                 other => return Err(Refusal::Terminal(other.clone())),
             }
         }
-        Action::Cancel => {
+        Action::Cancel { .. } => {
             if !is_live(status) {
                 return Err(Refusal::Terminal(status.clone()));
             }

@@ -52,7 +52,7 @@ const TERMINAL: [Status; 4] = [
 #[test]
 fn nothing_leaves_a_terminal_state() {
     let actions = [
-        Action::Close,
+        Action::Close { by: Actor::Admin },
         Action::Review,
         Action::KeyExchange {
             sign: "s".into(),
@@ -63,8 +63,8 @@ fn nothing_leaves_a_terminal_state() {
             decision: Some(ApprovalDecision::Approved),
         },
         Action::ConsumerMessage { message: message() },
-        Action::Acknowledge,
-        Action::Cancel,
+        Action::Acknowledge { by: Actor::Admin },
+        Action::Cancel { by: Actor::Admin },
         Action::ExpireNow,
         Action::Expire,
     ];
@@ -189,11 +189,15 @@ fn notifications_acknowledge_and_refuse_messages_and_close() {
     let mut notification = request(Status::Pending);
     notification.response_required = false;
     assert_eq!(
-        new_status(plan(&notification, &Action::Acknowledge, 5)),
+        new_status(plan(
+            &notification,
+            &Action::Acknowledge { by: Actor::Admin },
+            5
+        )),
         Some(Status::Acknowledged)
     );
     assert!(matches!(
-        plan(&notification, &Action::Close, 5),
+        plan(&notification, &Action::Close { by: Actor::Admin }, 5),
         Err(Refusal::NotApplicable)
     ));
     assert!(matches!(
@@ -206,11 +210,15 @@ fn notifications_acknowledge_and_refuse_messages_and_close() {
     ));
     notification.status = Status::Acknowledged;
     assert!(matches!(
-        plan(&notification, &Action::Close, 5),
+        plan(&notification, &Action::Close { by: Actor::Admin }, 5),
         Ok(Plan::Nothing)
     ));
     assert!(matches!(
-        plan(&request(Status::Pending), &Action::Acknowledge, 5),
+        plan(
+            &request(Status::Pending),
+            &Action::Acknowledge { by: Actor::Admin },
+            5
+        ),
         Err(Refusal::NotApplicable)
     ));
 }

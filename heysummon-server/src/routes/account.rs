@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ok;
+use crate::audit::{Actor, AuditKind, AuditNote, device_note};
 use crate::auth::{ANY_KEY_MESSAGES, CLIENT_MESSAGES, EXPERT_MESSAGES};
 use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
@@ -212,6 +213,13 @@ pub(crate) async fn publish_keys(
         ApiError::bad_request("Invalid public key").member("details", json!(e.to_string()))
     })?;
     let fingerprint = keys.fingerprint().to_string();
+    let published = AuditNote::new(
+        AuditKind::ExpertKeysPublished,
+        Actor::Expert(expert.id.clone()),
+        &expert.id,
+        state.clock.now(),
+    )
+    .with("fingerprint", fingerprint.as_str());
     state
         .store
         .set_expert_keys(
@@ -219,6 +227,7 @@ pub(crate) async fn publish_keys(
             keys.sign.to_hex(),
             keys.encrypt.to_hex(),
             fingerprint.clone(),
+            published,
         )
         .await?;
     Ok(ok(PublishExpertKeysResponse { fingerprint }))
@@ -256,7 +265,12 @@ pub(crate) async fn enroll_device(
     let signed = req
         .header(heysummon_sdk::signing::HEADER_SIGNATURE)
         .is_some();
-    if !state.store.insert_device(device.clone(), !signed).await? {
+    let enrolled = device_note(Actor::Client(key.id.clone()), &device);
+    if !state
+        .store
+        .insert_device(device.clone(), !signed, enrolled)
+        .await?
+    {
         let key_has_devices = !state.store.devices(&key.id).await?.is_empty();
         return Err(if !signed && key_has_devices {
             crate::auth::signature_error(heysummon_sdk::SignatureRejection::Required)

@@ -90,7 +90,8 @@ pub(crate) async fn close(
     let request = visible_request(&state, caller.viewer(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("Request not found"))?;
-    let performed = lifecycle::perform(&state.store, request, Action::Close, state.clock.now())
+    let action = Action::Close { by: caller.actor() };
+    let performed = lifecycle::perform(&state.store, request, action, state.clock.now())
         .await
         .map_err(lifecycle_error)?;
     let (request, previous) = match &performed {
@@ -127,7 +128,7 @@ pub(crate) async fn acknowledge(
     let performed = lifecycle::perform(
         &state.store,
         request,
-        Action::Acknowledge,
+        Action::Acknowledge { by: caller.actor() },
         state.clock.now(),
     )
     .await

@@ -4,7 +4,10 @@
 //! slots in behind the same methods. Appended events reach live subscribers through an
 //! [`EventBus`], which the store publishes on but does not own. [`copy`] moves a store's rows
 //! to another database (SQLite to PostgreSQL, or back); [`backup`] keeps a copy of an SQLite
-//! one.
+//! one. Writes that the audit log records (keys, sign-ins, decisions, a request's end) take
+//! their [`crate::audit::AuditNote`]s and append the entries in their own transaction; the
+//! store signs them with its audit key (`with_audit_key_file`, beside an SQLite database by
+//! default).
 
 pub mod backup;
 mod columns;
@@ -40,6 +43,7 @@ pub struct Store {
     backend: Backend,
     bus: EventBus,
     turns: Arc<turns::Turns>,
+    audit: Arc<audit::AuditSigning>,
 }
 
 macro_rules! delegate {
@@ -51,6 +55,8 @@ macro_rules! delegate {
     };
 }
 
+mod accounts;
+mod audit;
 mod channels;
 mod leases;
 mod web;
@@ -73,6 +79,8 @@ impl Store {
                     backend: Backend::Postgres(db),
                     bus,
                     turns: Arc::default(),
+                    // Instances share one key: its file is configured (`audit_key_file`).
+                    audit: audit::AuditSigning::none(),
                 })
             }
             location::Location::Sqlite(path) => Self::open_sqlite_with_bus(&path, bus).await,
@@ -86,7 +94,9 @@ impl Store {
         self.turns.take(request_id).await
     }
 
-    /// Opens (or creates) an SQLite database file, with a bus of its own.
+    /// Opens (or creates) an SQLite database file, with a bus of its own. Audit entries are
+    /// signed with the key beside it (see [`crate::audit::default_key_path`]) unless
+    /// [`Store::with_audit_key_file`] names another.
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
         Self::open_sqlite_with_bus(path, EventBus::new()).await
     }
@@ -98,6 +108,7 @@ impl Store {
             backend: Backend::Sqlite(db),
             bus,
             turns: Arc::default(),
+            audit: audit::AuditSigning::file(crate::audit::default_key_path(path)),
         })
     }
 
@@ -134,84 +145,6 @@ impl Store {
     /// Whether any expert exists (an empty store gets a first expert on `serve`).
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
         delegate!(self.is_empty())
-    }
-
-    /// Creates a tenant with one expert.
-    pub async fn insert_expert(&self, expert: NewExpert) -> Result<ExpertRecord, StoreError> {
-        delegate!(self.insert_expert(expert))
-    }
-
-    /// Creates a client key linked to an expert (and so to the expert's tenant).
-    pub async fn insert_client_key(
-        &self,
-        key: NewClientKey,
-    ) -> Result<ClientKeyRecord, StoreError> {
-        delegate!(self.insert_client_key(key))
-    }
-
-    /// Deactivates a client key. `false` when there is no such key.
-    pub async fn revoke_client_key(&self, key_id: &str) -> Result<bool, StoreError> {
-        delegate!(self.revoke_client_key(key_id))
-    }
-
-    /// Replaces a client key's hash, keeping the old one valid until `grace_until`.
-    pub async fn rotate_client_key(
-        &self,
-        key_id: &str,
-        new_hash: KeyHash,
-        grace_until: Millis,
-    ) -> Result<bool, StoreError> {
-        delegate!(self.rotate_client_key(key_id, new_hash, grace_until))
-    }
-
-    /// The client key with this hash (current, or previous within its rotation grace).
-    pub async fn client_key_by_hash(
-        &self,
-        hash: KeyHash,
-        now: Millis,
-    ) -> Result<Option<ClientKeyRecord>, StoreError> {
-        delegate!(self.client_key_by_hash(hash, now))
-    }
-
-    /// The expert with this key hash.
-    pub async fn expert_by_hash(&self, hash: KeyHash) -> Result<Option<ExpertRecord>, StoreError> {
-        delegate!(self.expert_by_hash(hash))
-    }
-
-    /// An expert by id.
-    pub async fn expert(&self, id: &str) -> Result<Option<ExpertRecord>, StoreError> {
-        delegate!(self.expert(id))
-    }
-
-    /// A tenant by id.
-    pub async fn owner(&self, id: &str) -> Result<Option<OwnerRecord>, StoreError> {
-        delegate!(self.owner(id))
-    }
-
-    /// Publishes an expert's long-term public keys (PROTOCOL B3).
-    pub async fn set_expert_keys(
-        &self,
-        expert_id: &str,
-        sign: String,
-        encrypt: String,
-        fingerprint: String,
-    ) -> Result<(), StoreError> {
-        delegate!(self.set_expert_keys(expert_id, sign, encrypt, fingerprint))
-    }
-
-    /// The devices enrolled for a client key.
-    pub async fn devices(&self, client_key_id: &str) -> Result<Vec<DeviceRecord>, StoreError> {
-        delegate!(self.devices(client_key_id))
-    }
-
-    /// Enrolls a device. `false` when that device id is already enrolled, or when
-    /// `only_if_first` and the key has a device already (an unsigned enrollment racing another).
-    pub async fn insert_device(
-        &self,
-        device: DeviceRecord,
-        only_if_first: bool,
-    ) -> Result<bool, StoreError> {
-        delegate!(self.insert_device(device, only_if_first))
     }
 
     /// The stored response of an earlier creation with this idempotency key, if any.
@@ -312,10 +245,11 @@ impl Store {
 
     /// Applies one lifecycle step atomically: the patch (only if the request is still at
     /// `expected_version`, else [`StoreError::Conflict`]), the message (skipped as a duplicate
-    /// when its message id exists on the request) and the events. Only the lifecycle module
-    /// calls this.
-    pub async fn apply(&self, change: Change) -> Result<ApplyOutcome, StoreError> {
-        delegate!(self.apply(change))
+    /// when its message id exists on the request), the events and the audit entries. Only the
+    /// lifecycle module calls this.
+    pub async fn apply(&self, mut change: Change) -> Result<ApplyOutcome, StoreError> {
+        let audit = self.audit_append(std::mem::take(&mut change.audit)).await?;
+        delegate!(self.apply(change, audit))
     }
 
     /// Marks a request delivered to one side's pending feed.

@@ -5,12 +5,19 @@ use super::{
     Backend, ClientKeySummary, InboxItem, InboxQuery, KeyHash, NewLoginLink, NewSession,
     SessionRecord, SignInFlow, Store, StoreError,
 };
+use crate::audit::AuditNote;
 use crate::clock::Millis;
 
 impl Store {
-    /// Records a new session.
-    pub async fn insert_session(&self, new: NewSession) -> Result<(), StoreError> {
-        delegate!(self.insert_session(new))
+    /// Records a new session, and appends `audit` (the sign-in) to the audit log in the same
+    /// transaction.
+    pub async fn insert_session(
+        &self,
+        new: NewSession,
+        audit: AuditNote,
+    ) -> Result<(), StoreError> {
+        let audit = self.audit_append(vec![audit]).await?;
+        delegate!(self.insert_session(new, audit))
     }
 
     /// The session whose token has this hash, whether or not it has expired.

@@ -120,9 +120,15 @@ impl TestAppBuilder {
             Some(database) => database.url().to_owned(),
             None => format!("sqlite://{}", db_path.display()),
         };
+        // PostgreSQL has no database file to keep the audit key beside.
+        let audit_key_file = match (&pg, self.config.audit_key_file) {
+            (Some(_), None) => Some(dir.path().join("audit.key")),
+            (_, configured) => configured,
+        };
         let config = Config {
             database_url,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            audit_key_file,
             ..self.config
         };
         let app = Application::build_with_clock(config, self.clock)

@@ -47,6 +47,7 @@ assets! {
     "js/keys.js" => JS,
     "js/keystore.js" => JS,
     "js/live.js" => JS,
+    "js/views/audit.js" => JS,
     "js/views/channels.js" => JS,
     "js/views/inbox.js" => JS,
     "js/views/keys.js" => JS,

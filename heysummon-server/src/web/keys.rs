@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use super::session::SignedIn;
 use crate::app::openapi::{Csrf, Failure};
+use crate::audit::Actor;
 use crate::clock::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiRequest;
@@ -82,6 +83,7 @@ pub(crate) async fn create(
     let name = super::display_name(&body.name)?;
     let options = ClientOptions {
         name: Some(name.to_owned()),
+        created_by: Actor::Expert(signed_in.expert.id.clone()),
         ..ClientOptions::default()
     };
     let added = provision::add_client(&state.store, &state.clock, &signed_in.expert.id, options)
@@ -101,7 +103,8 @@ pub(crate) async fn rotate(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     own_key(&state, &signed_in, &id).await?;
-    let rotated = provision::rotate_client(&state.store, &state.clock, &id)
+    let actor = Actor::Expert(signed_in.expert.id.clone());
+    let rotated = provision::rotate_client(&state.store, &state.clock, actor, &id)
         .await
         .map_err(provision_error)?;
     Ok(ok(rotated))
@@ -118,7 +121,8 @@ pub(crate) async fn revoke(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     own_key(&state, &signed_in, &id).await?;
-    let revoked = provision::revoke_client(&state.store, &id)
+    let actor = Actor::Expert(signed_in.expert.id.clone());
+    let revoked = provision::revoke_client(&state.store, &state.clock, actor, &id)
         .await
         .map_err(provision_error)?;
     Ok(ok(revoked))

@@ -7,10 +7,12 @@
 //! - [`signin`]: one-time sign-in links, the end of every sign-in, logout;
 //! - [`oauth`]: signing in with GitHub, Google or an OpenID Connect provider;
 //! - [`api`]: `/api/me`, `/api/sessions`, `/api/requests`;
-//! - [`keys`]: the client key routes under `/api/keys`.
+//! - [`keys`]: the client key routes under `/api/keys`;
+//! - [`audit`]: the audit log's entries about a request, `/api/requests/{id}/audit`.
 
 mod api;
 mod assets;
+mod audit;
 mod channels;
 mod cookies;
 mod keys;
@@ -51,6 +53,7 @@ pub(crate) fn routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(api::end_session))
         .routes(routes!(api::requests))
         .routes(routes!(api::request))
+        .routes(routes!(audit::request_entries))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::rotate))
         .routes(routes!(keys::revoke))

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::cookies;
+use crate::audit::{Actor, AuditKind, AuditNote};
 use crate::clock::Millis;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{hash_secret, new_id};
@@ -126,10 +127,12 @@ pub(crate) fn not_signed_in() -> ApiError {
 }
 
 impl AppState {
-    /// Starts a session for an expert; the token goes into the cookie and nowhere else.
+    /// Starts a session for an expert signed in by `method` (`link`, or a provider's name);
+    /// the token goes into the cookie and nowhere else. The sign-in is in the audit log.
     pub(crate) async fn begin_session(
         &self,
         expert_id: &str,
+        method: &str,
         user_agent: Option<&str>,
     ) -> ApiResult<SessionToken> {
         let token = SessionToken::generate();
@@ -142,11 +145,22 @@ impl AppState {
             expires_at: now.saturating_add(ABSOLUTE_MS),
             user_agent: user_agent.map(|ua| ua.chars().take(USER_AGENT_CHARS).collect()),
         };
+        let signed_in = AuditNote::new(
+            AuditKind::SignedIn,
+            Actor::Expert(expert_id.to_owned()),
+            expert_id,
+            now,
+        )
+        .with("method", method)
+        .with("sessionId", session.id.as_str());
         self.store
-            .insert_session(NewSession {
-                token_hash: hash_secret(&token.0),
-                session,
-            })
+            .insert_session(
+                NewSession {
+                    token_hash: hash_secret(&token.0),
+                    session,
+                },
+                signed_in,
+            )
             .await?;
         Ok(token)
     }

@@ -123,7 +123,7 @@ pub(crate) async fn use_link(
         .filter(|expert| expert.is_active)
         .ok_or_else(refused)?;
     let token = state
-        .begin_session(&expert.id, req.header(header::USER_AGENT.as_str()))
+        .begin_session(&expert.id, "link", req.header(header::USER_AGENT.as_str()))
         .await?;
     tracing::info!(expert = %expert.id, "signed in with a one-time link");
     let body = SignedInBody {
@@ -144,12 +144,13 @@ pub(crate) async fn use_link(
 pub(crate) async fn complete(
     state: &AppState,
     expert_id: &str,
+    provider: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok());
-    let token: SessionToken = state.begin_session(expert_id, user_agent).await?;
+    let token: SessionToken = state.begin_session(expert_id, provider, user_agent).await?;
     Ok((
         [(header::SET_COOKIE, token.set_cookie(state.secure_cookies()))],
         Redirect::to("/"),

@@ -155,6 +155,8 @@ pub(crate) struct Cluster {
     /// For event streams (no total timeout; every read is bounded by the test).
     pub(crate) streams: reqwest::Client,
     pub(crate) _db: TestDatabase,
+    /// The directory of the audit key file both instances share.
+    _audit_key: tempfile::TempDir,
 }
 
 impl Cluster {
@@ -162,8 +164,13 @@ impl Cluster {
     pub(crate) async fn start(env: &[(&'static str, &'static str)]) -> Option<Self> {
         let db = TestDatabase::create().await?;
         let url = db.url().to_owned();
-        let env = env.to_vec();
+        // Instances on one PostgreSQL database sign the audit log with one key file.
+        let audit_key = tempfile::tempdir().unwrap();
+        let key_file = audit_key.path().join("audit.key").display().to_string();
+        let mut env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        env.push(("HEYSUMMON_AUDIT_KEY_FILE", key_file));
         let (a, b, keys) = tokio::task::spawn_blocking(move || {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let (a, first_run) = Instance::start("A", &url, &env, true);
             let keys: Value = serde_json::from_str(&first_run)
                 .unwrap_or_else(|e| panic!("A's first-run line is not JSON ({e}): {first_run:?}"));
@@ -189,6 +196,7 @@ impl Cluster {
                 .build()
                 .unwrap(),
             _db: db,
+            _audit_key: audit_key,
         })
     }
 

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod audit;
 mod changes;
 mod channels;
 mod creation;
@@ -65,6 +66,9 @@ conformance!(
         accounts::a_rotated_key_keeps_working_until_its_grace_ends,
         accounts::a_revoked_key_is_inactive,
         accounts::devices_enroll_once_and_only_first_when_asked,
+        audit::appends_from_two_stores_form_one_linear_chain,
+        audit::only_a_change_that_happened_is_recorded,
+        audit::an_edited_row_breaks_the_chain,
         tokens::a_nonce_is_refused_when_replayed_and_replaced_once_expired,
         tokens::old_idempotency_records_are_pruned,
         leases::a_lease_has_one_holder_until_it_lapses_or_is_given_up,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use heysummon_sdk::wire::{Sender, Status};
+use heysummon_server::audit::{Actor, AuditKey, AuditKind, AuditNote};
 use heysummon_server::clock::Millis;
 use heysummon_server::store::{
     Change, KeyHash, MessageRecord, NewClientKey, NewEvent, NewExpert, NewRequest, RequestPatch,
@@ -23,7 +24,8 @@ enum Database {
         _dir: tempfile::TempDir,
         path: PathBuf,
     },
-    Postgres(TestDatabase),
+    /// With the audit key its stores share (a PostgreSQL store has no key file of its own).
+    Postgres(TestDatabase, Box<AuditKey>),
 }
 
 impl TestDb {
@@ -40,9 +42,13 @@ impl TestDb {
     /// PostgreSQL on a database of its own (`None`: skipped, see `testing::postgres`).
     pub(crate) async fn postgres() -> Option<Self> {
         let database = TestDatabase::create().await?;
+        let key = AuditKey::generate();
         Some(Self {
-            store: Store::open(database.url()).await.unwrap(),
-            database: Database::Postgres(database),
+            store: Store::open(database.url())
+                .await
+                .unwrap()
+                .with_audit_key(key.clone()),
+            database: Database::Postgres(database, Box::new(key)),
         })
     }
 
@@ -50,7 +56,32 @@ impl TestDb {
     pub(crate) fn postgres_url(&self) -> Option<&str> {
         match &self.database {
             Database::Sqlite { .. } => None,
-            Database::Postgres(database) => Some(database.url()),
+            Database::Postgres(database, _) => Some(database.url()),
+        }
+    }
+
+    /// Runs SQL on the database behind the store's back (as someone editing it by hand); the
+    /// database's error message when it refuses.
+    pub(crate) async fn execute(&self, sql: &str) -> Result<(), String> {
+        match &self.database {
+            Database::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute_batch(sql).map_err(|e| e.to_string())
+            }
+            Database::Postgres(database, _) => {
+                let (client, connection) =
+                    tokio_postgres::connect(database.url(), tokio_postgres::NoTls)
+                        .await
+                        .unwrap();
+                let driver = tokio::spawn(connection);
+                let done = client.batch_execute(sql).await.map_err(|e| {
+                    e.as_db_error()
+                        .map_or_else(|| e.to_string(), |db| db.message().to_owned())
+                });
+                drop(client);
+                let _ = driver.await;
+                done
+            }
         }
     }
 
@@ -59,7 +90,10 @@ impl TestDb {
     pub(crate) async fn open_another(&self) -> Store {
         match &self.database {
             Database::Sqlite { path, .. } => Store::open_sqlite(path).await.unwrap(),
-            Database::Postgres(database) => Store::open(database.url()).await.unwrap(),
+            Database::Postgres(database, key) => Store::open(database.url())
+                .await
+                .unwrap()
+                .with_audit_key(AuditKey::clone(key)),
         }
     }
 }
@@ -82,28 +116,39 @@ pub(crate) fn hash(name: &str) -> KeyHash {
     hash
 }
 
+/// An audit note by an operator at 1 000.
+pub(crate) fn note(kind: AuditKind, subject: &str) -> AuditNote {
+    AuditNote::new(kind, Actor::Admin, subject, 1_000)
+}
+
 /// Creates an expert `expert-{name}` (tenant `owner-{name}`) and a client key `key-{name}`.
 pub(crate) async fn tenant(store: &Store, name: &str) -> Tenant {
     let expert = store
-        .insert_expert(NewExpert {
-            id: format!("expert-{name}"),
-            owner_id: format!("owner-{name}"),
-            name: name.to_owned(),
-            key_hash: hash(&format!("expert key {name}")),
-            created_at: 1_000,
-        })
+        .insert_expert(
+            NewExpert {
+                id: format!("expert-{name}"),
+                owner_id: format!("owner-{name}"),
+                name: name.to_owned(),
+                key_hash: hash(&format!("expert key {name}")),
+                created_at: 1_000,
+            },
+            note(AuditKind::KeyCreated, &format!("expert-{name}")),
+        )
         .await
         .unwrap();
     let key = store
-        .insert_client_key(NewClientKey {
-            id: format!("key-{name}"),
-            expert_id: expert.id.clone(),
-            name: Some(name.to_owned()),
-            key_hash: hash(&format!("client key {name}")),
-            is_active: true,
-            device_token_hash: None,
-            created_at: 1_000,
-        })
+        .insert_client_key(
+            NewClientKey {
+                id: format!("key-{name}"),
+                expert_id: expert.id.clone(),
+                name: Some(name.to_owned()),
+                key_hash: hash(&format!("client key {name}")),
+                is_active: true,
+                device_token_hash: None,
+                created_at: 1_000,
+            },
+            note(AuditKind::KeyCreated, &format!("key-{name}")),
+        )
         .await
         .unwrap();
     Tenant {
@@ -205,6 +250,7 @@ pub(crate) fn step(
         },
         message: None,
         events: vec![event(event_type, request, at)],
+        audit: Vec::new(),
         at,
     }
 }

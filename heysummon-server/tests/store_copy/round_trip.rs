@@ -91,9 +91,12 @@ async fn serves_after_the_copy(
     old_message_counter: i64,
 ) {
     let app = &source.app;
+    // The move's other half: the servers on PostgreSQL sign with the SQLite store's key.
+    let audit_key = heysummon_server::audit::default_key_path(&app.db_path);
     let config = Config {
         database_url: url.to_owned(),
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        audit_key_file: Some(audit_key.clone()),
         ..Config::default()
     };
     let server = Application::build(config).await.unwrap();
@@ -139,7 +142,16 @@ async fn serves_after_the_copy(
     stop.cancel();
     serving.await.unwrap().unwrap();
 
-    let store = Store::open(url).await.unwrap();
+    let store = Store::open(url)
+        .await
+        .unwrap()
+        .with_audit_key_file(audit_key);
+    // The copied audit log verifies with that key, entry for entry.
+    let key = store.audit_public_key().await.unwrap();
+    let summary = heysummon_server::cli::verify_log(&store, key)
+        .await
+        .unwrap();
+    assert!(summary.entries >= 2, "{summary:?}");
     let (events, _) = store
         .events_after(0, EventScope::All, 10_000)
         .await
@@ -196,7 +208,10 @@ async fn a_target_with_data_is_refused_and_left_alone() {
     drop(store);
     let refused = copy(pg.url(), &sqlite_url(&target)).await.unwrap_err();
     assert!(
-        matches!(&refused, CopyError::NotEmpty { tables } if tables == &["owners", "experts"]),
+        matches!(
+            &refused,
+            CopyError::NotEmpty { tables } if tables == &["owners", "experts", "audit_log"]
+        ),
         "{refused:?}"
     );
 }

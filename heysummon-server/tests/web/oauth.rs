@@ -141,6 +141,14 @@ async fn a_linked_identity_signs_in() {
     let response = callback(&url, Some(&flow.cookie)).await;
     let me = me(&app, &response).await;
     assert_eq!(me["expert"]["id"], app.expert_id.as_str());
+    // The sign-in is in the audit log, by the expert, naming the provider.
+    let entries = app.store.audit_entries_after(0, 100).await.unwrap();
+    let signed_in = entries.iter().find(|e| e.kind == "signed_in").unwrap();
+    assert_eq!(signed_in.actor, format!("expert:{}", app.expert_id));
+    assert!(
+        signed_in.details.contains(r#""method":"oidc""#),
+        "{signed_in:?}"
+    );
 
     let seen = fake.authorizations().pop().unwrap();
     assert_eq!(seen.redirect_uri, app.url("/auth/callback/oidc"));

@@ -184,6 +184,12 @@ pub const TABLES: &[Table] = &[
     table!(rate_windows, key(bucket, window_start), counter(), singleton(false), [
         bucket: Text, window_start: BigInt, hits: BigInt,
     ]),
+    // The audit log, copied entry for entry: its hashes and signatures hold only if every
+    // field is as written (verify the copy with the same audit key).
+    table!(audit_log, key(seq), counter(), singleton(false), [
+        seq: BigInt, created_at: BigInt, kind: Text, actor: Text, subject: Text, details: Text,
+        prev_hash: Text, hash: Text, key_id: Text, signature: Text,
+    ]),
 ];
 
 impl Table {

@@ -5,6 +5,7 @@ use tokio_postgres::Row;
 use super::rows::{EXPERT_SELECT, col, expert_row, hash_col};
 use super::{PgResult, PgStore, pg};
 use crate::clock::Millis;
+use crate::store::audit::AuditAppend;
 use crate::store::{
     ClientKeyRecord, DeviceRecord, ExpertRecord, KeyHash, NewClientKey, NewExpert, OwnerRecord,
     StoreError,
@@ -52,7 +53,11 @@ impl PgStore {
     }
 
     /// The tenant and its expert, in one transaction.
-    pub(crate) async fn insert_expert(&self, new: NewExpert) -> Result<ExpertRecord, StoreError> {
+    pub(crate) async fn insert_expert(
+        &self,
+        new: NewExpert,
+        audit: Option<AuditAppend>,
+    ) -> Result<ExpertRecord, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
         tx.execute(
@@ -74,6 +79,7 @@ impl PgStore {
         )
         .await
         .map_err(pg)?;
+        super::audit::append(&tx, audit.as_ref()).await?;
         super::commit(tx).await?;
         Ok(ExpertRecord {
             id: new.id,
@@ -90,10 +96,12 @@ impl PgStore {
     pub(crate) async fn insert_client_key(
         &self,
         new: NewClientKey,
+        audit: Option<AuditAppend>,
     ) -> Result<ClientKeyRecord, StoreError> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
         // One statement: the tenant is read from the expert as the row is written.
-        let row = client
+        let row = tx
             .query_opt(
                 "INSERT INTO client_keys
                    (id, owner_id, expert_id, name, key_hash, is_active, device_token_hash,
@@ -115,6 +123,8 @@ impl PgStore {
             .await
             .map_err(pg)?
             .ok_or(StoreError::NotFound)?;
+        super::audit::append(&tx, audit.as_ref()).await?;
+        super::commit(tx).await?;
         Ok(ClientKeyRecord {
             id: new.id,
             owner_id: col(&row, 0)?,
@@ -128,16 +138,18 @@ impl PgStore {
         })
     }
 
-    pub(crate) async fn revoke_client_key(&self, key_id: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn revoke_client_key(
+        &self,
+        key_id: &str,
+        audit: Option<AuditAppend>,
+    ) -> Result<bool, StoreError> {
         let changed = self
-            .client()
-            .await?
-            .execute(
+            .execute_audited(
                 "UPDATE client_keys SET is_active = FALSE, previous_key_hash = NULL WHERE id = $1",
                 &[&key_id],
+                audit.as_ref(),
             )
-            .await
-            .map_err(pg)?;
+            .await?;
         Ok(changed == 1)
     }
 
@@ -146,18 +158,17 @@ impl PgStore {
         key_id: &str,
         new_hash: KeyHash,
         grace_until: Millis,
+        audit: Option<AuditAppend>,
     ) -> Result<bool, StoreError> {
         let changed = self
-            .client()
-            .await?
-            .execute(
+            .execute_audited(
                 "UPDATE client_keys
                  SET previous_key_hash = key_hash, previous_key_expires_at = $2, key_hash = $3
                  WHERE id = $1 AND is_active",
                 &[&key_id, &grace_until, &&new_hash[..]],
+                audit.as_ref(),
             )
-            .await
-            .map_err(pg)?;
+            .await?;
         Ok(changed == 1)
     }
 
@@ -235,16 +246,15 @@ impl PgStore {
         sign: String,
         encrypt: String,
         fingerprint: String,
+        audit: Option<AuditAppend>,
     ) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .execute(
-                "UPDATE experts SET sign_public_key = $2, encrypt_public_key = $3, fingerprint = $4
-                 WHERE id = $1",
-                &[&expert_id, &sign, &encrypt, &fingerprint],
-            )
-            .await
-            .map_err(pg)?;
+        self.execute_audited(
+            "UPDATE experts SET sign_public_key = $2, encrypt_public_key = $3, fingerprint = $4
+             WHERE id = $1",
+            &[&expert_id, &sign, &encrypt, &fingerprint],
+            audit.as_ref(),
+        )
+        .await?;
         Ok(())
     }
 
@@ -273,6 +283,7 @@ impl PgStore {
         &self,
         device: DeviceRecord,
         only_if_first: bool,
+        audit: Option<AuditAppend>,
     ) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
@@ -302,6 +313,9 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
+        if inserted == 1 {
+            super::audit::append(&tx, audit.as_ref()).await?;
+        }
         super::commit(tx).await?;
         Ok(inserted == 1)
     }

@@ -9,6 +9,7 @@ use tokio_postgres::IsolationLevel;
 use super::rows::{col, insert_message, request_row};
 use super::{PgResult, PgStore, pg, sequencer};
 use crate::clock::Millis;
+use crate::store::audit::AuditAppend;
 use crate::store::statuses;
 use crate::store::{ApplyOutcome, Change, FeedSide, RequestRecord, StoreError};
 
@@ -18,7 +19,11 @@ impl PgStore {
     /// then finds the version moved and fails as [`StoreError::Conflict`]. A message id
     /// already stored on the request is a duplicate, whether found before the update or by the
     /// constraint on insert (a race); either way nothing changes.
-    pub(crate) async fn apply(&self, change: Change) -> Result<ApplyOutcome, StoreError> {
+    pub(crate) async fn apply(
+        &self,
+        change: Change,
+        audit: Option<AuditAppend>,
+    ) -> Result<ApplyOutcome, StoreError> {
         let mut client = self.client().await?;
         let tx = client
             .build_transaction()
@@ -74,6 +79,7 @@ impl PgStore {
                 .map_err(pg)?;
             record = request_row(&row)?;
         }
+        super::audit::append(&tx, audit.as_ref()).await?;
         super::commit(tx).await?;
         // Publishing reads the log on a connection of its own: this one goes back first, or
         // a full pool would wait on itself.

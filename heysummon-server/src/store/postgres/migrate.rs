@@ -9,7 +9,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_init.sql"),
     include_str!("../../../migrations/postgres/0002_leases.sql"),
     include_str!("../../../migrations/postgres/0003_event_inbox.sql"),
-    include_str!("../../../migrations/postgres/0004_decisions.sql"),
+    include_str!("../../../migrations/postgres/0004_audit_log.sql"),
+    include_str!("../../../migrations/postgres/0005_decisions.sql"),
 ];
 
 /// The advisory lock key of migrations (any constant unique to this use).

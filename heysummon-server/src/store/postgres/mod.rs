@@ -14,6 +14,7 @@
 //! - [`rows`]: mapping rows to records; the queries by resource, as for SQLite.
 
 mod accounts;
+mod audit;
 mod changes;
 mod channels;
 mod error;

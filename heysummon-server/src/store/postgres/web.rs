@@ -11,6 +11,7 @@ use tokio_postgres::types::ToSql;
 use super::rows::{col, count_col, request_row};
 use super::{PgResult, PgStore, pg};
 use crate::clock::Millis;
+use crate::store::audit::AuditAppend;
 use crate::store::columns::sender_column;
 use crate::store::{
     ClientKeySummary, InboxItem, InboxQuery, KeyHash, NewLoginLink, NewSession, SessionRecord,
@@ -41,32 +42,28 @@ fn bind(args: &mut Vec<Param>, value: impl ToSql + Sync + Send + 'static) -> Str
 }
 
 impl PgStore {
-    pub(crate) async fn insert_session(&self, new: NewSession) -> Result<(), StoreError> {
+    pub(crate) async fn insert_session(
+        &self,
+        new: NewSession,
+        audit: Option<AuditAppend>,
+    ) -> Result<(), StoreError> {
         let s = &new.session;
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "INSERT INTO sessions
-                 (token_hash, id, expert_id, created_at, last_seen_at, expires_at, user_agent)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .await
-            .map_err(pg)?;
-        client
-            .execute(
-                &statement,
-                &[
-                    &&new.token_hash[..],
-                    &s.id,
-                    &s.expert_id,
-                    &s.created_at,
-                    &s.last_seen_at,
-                    &s.expires_at,
-                    &s.user_agent,
-                ],
-            )
-            .await
-            .map_err(pg)?;
+        self.execute_audited(
+            "INSERT INTO sessions
+             (token_hash, id, expert_id, created_at, last_seen_at, expires_at, user_agent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &&new.token_hash[..],
+                &s.id,
+                &s.expert_id,
+                &s.created_at,
+                &s.last_seen_at,
+                &s.expires_at,
+                &s.user_agent,
+            ],
+            audit.as_ref(),
+        )
+        .await?;
         Ok(())
     }
 

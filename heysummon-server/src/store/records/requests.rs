@@ -3,6 +3,7 @@
 use heysummon_sdk::wire::{ApprovalDecision, Sender, Status};
 
 use super::NewEvent;
+use crate::audit::AuditNote;
 use crate::clock::Millis;
 
 /// A help request. `Debug` leaves out the question, the context and the keys.
@@ -251,6 +252,8 @@ pub struct Change {
     pub message: Option<MessageRecord>,
     /// Events to append.
     pub events: Vec<NewEvent>,
+    /// Audit entries to append (a decision, the request's end), in the same transaction.
+    pub audit: Vec<AuditNote>,
     /// The time of the step.
     pub at: Millis,
 }

@@ -3,8 +3,10 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
+use super::audit::append;
 use super::rows::{EXPERT_SELECT, expert_row, hash_column};
 use crate::clock::Millis;
+use crate::store::audit::AuditAppend;
 use crate::store::{
     ClientKeyRecord, DeviceRecord, ExpertRecord, KeyHash, NewClientKey, NewExpert, OwnerRecord,
     StoreError,
@@ -19,7 +21,11 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn insert_expert(&self, new: NewExpert) -> Result<ExpertRecord, StoreError> {
+    pub(crate) async fn insert_expert(
+        &self,
+        new: NewExpert,
+        audit: Option<AuditAppend>,
+    ) -> Result<ExpertRecord, StoreError> {
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO owners (id, name, created_at) VALUES (?1, ?2, ?3)",
@@ -36,6 +42,7 @@ impl SqliteStore {
                     new.created_at
                 ],
             )?;
+            append(conn, audit.as_ref())?;
             Ok(ExpertRecord {
                 id: new.id,
                 owner_id: new.owner_id,
@@ -52,6 +59,7 @@ impl SqliteStore {
     pub(crate) async fn insert_client_key(
         &self,
         new: NewClientKey,
+        audit: Option<AuditAppend>,
     ) -> Result<ClientKeyRecord, StoreError> {
         self.write(move |conn| {
             let owner_id: String = conn.query_row(
@@ -74,6 +82,7 @@ impl SqliteStore {
                     new.created_at
                 ],
             )?;
+            append(conn, audit.as_ref())?;
             Ok(ClientKeyRecord {
                 id: new.id,
                 owner_id,
@@ -89,13 +98,20 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn revoke_client_key(&self, key_id: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn revoke_client_key(
+        &self,
+        key_id: &str,
+        audit: Option<AuditAppend>,
+    ) -> Result<bool, StoreError> {
         let key_id = key_id.to_owned();
         self.write(move |conn| {
             let changed = conn.execute(
                 "UPDATE client_keys SET is_active = 0, previous_key_hash = NULL WHERE id = ?1",
                 [key_id],
             )?;
+            if changed == 1 {
+                append(conn, audit.as_ref())?;
+            }
             Ok(changed == 1)
         })
         .await
@@ -106,6 +122,7 @@ impl SqliteStore {
         key_id: &str,
         new_hash: KeyHash,
         grace_until: Millis,
+        audit: Option<AuditAppend>,
     ) -> Result<bool, StoreError> {
         let key_id = key_id.to_owned();
         self.write(move |conn| {
@@ -115,6 +132,9 @@ impl SqliteStore {
                  WHERE id = ?1 AND is_active = 1",
                 params![key_id, grace_until, &new_hash[..]],
             )?;
+            if changed == 1 {
+                append(conn, audit.as_ref())?;
+            }
             Ok(changed == 1)
         })
         .await
@@ -196,14 +216,18 @@ impl SqliteStore {
         sign: String,
         encrypt: String,
         fingerprint: String,
+        audit: Option<AuditAppend>,
     ) -> Result<(), StoreError> {
         let expert_id = expert_id.to_owned();
         self.write(move |conn| {
-            conn.execute(
+            let changed = conn.execute(
                 "UPDATE experts SET sign_public_key = ?2, encrypt_public_key = ?3, fingerprint = ?4
                  WHERE id = ?1",
                 params![expert_id, sign, encrypt, fingerprint],
             )?;
+            if changed == 1 {
+                append(conn, audit.as_ref())?;
+            }
             Ok(())
         })
         .await
@@ -236,6 +260,7 @@ impl SqliteStore {
         &self,
         device: DeviceRecord,
         only_if_first: bool,
+        audit: Option<AuditAppend>,
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
             let inserted = conn.execute(
@@ -250,6 +275,9 @@ impl SqliteStore {
                     only_if_first
                 ],
             )?;
+            if inserted == 1 {
+                append(conn, audit.as_ref())?;
+            }
             Ok(inserted == 1)
         })
         .await

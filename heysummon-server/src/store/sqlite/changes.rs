@@ -8,11 +8,16 @@ use rusqlite::params;
 use super::SqliteStore;
 use super::rows::{insert_event, insert_message, request_row};
 use crate::clock::Millis;
+use crate::store::audit::AuditAppend;
 use crate::store::statuses;
 use crate::store::{ApplyOutcome, Change, FeedSide, StoreError};
 
 impl SqliteStore {
-    pub(crate) async fn apply(&self, change: Change) -> Result<ApplyOutcome, StoreError> {
+    pub(crate) async fn apply(
+        &self,
+        change: Change,
+        audit: Option<AuditAppend>,
+    ) -> Result<ApplyOutcome, StoreError> {
         self.write_logged(move |conn, appended| {
             if let Some(message) = &change.message {
                 let exists = conn
@@ -102,6 +107,7 @@ impl SqliteStore {
                     .execute(params![change.request_id, position])?;
                 }
             }
+            super::audit::append(conn, audit.as_ref())?;
             let record = conn
                 .prepare_cached("SELECT * FROM requests WHERE id = ?1")?
                 .query_row([&change.request_id], request_row)??;

@@ -12,7 +12,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0004_sign_in_flows.sql"),
     include_str!("../../../migrations/sqlite/0005_channels.sql"),
     include_str!("../../../migrations/sqlite/0006_leases.sql"),
-    include_str!("../../../migrations/sqlite/0007_decisions.sql"),
+    include_str!("../../../migrations/sqlite/0007_audit_log.sql"),
+    include_str!("../../../migrations/sqlite/0008_decisions.sql"),
 ];
 
 /// Waiting for a lock held by another process, at most.

@@ -8,9 +8,11 @@
 //! - [`rows`]: mapping rows to records and back;
 //! - the queries, by resource: [`accounts`] (experts, tenants, keys, devices), [`requests`]
 //!   (creation, reads, listings), [`changes`] (lifecycle steps, delivery marks, expiry),
-//!   [`log`] (the event log and catching up on it), [`tokens`] (nonces, idempotency).
+//!   [`log`] (the event log and catching up on it), [`tokens`] (nonces, idempotency),
+//!   [`audit`] (the audit log).
 
 mod accounts;
+mod audit;
 mod changes;
 mod channels;
 mod checkpoint;

@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, Row, params, params_from_iter, types::Value};
 use super::SqliteStore;
 use super::rows::{request_row, sender_column};
 use crate::clock::Millis;
+use crate::store::audit::AuditAppend;
 use crate::store::{
     ClientKeySummary, InboxItem, InboxQuery, KeyHash, NewLoginLink, NewSession, SessionRecord,
     SignInFlow, StoreError,
@@ -27,7 +28,11 @@ fn session_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
 }
 
 impl SqliteStore {
-    pub(crate) async fn insert_session(&self, new: NewSession) -> Result<(), StoreError> {
+    pub(crate) async fn insert_session(
+        &self,
+        new: NewSession,
+        audit: Option<AuditAppend>,
+    ) -> Result<(), StoreError> {
         self.write(move |conn| {
             let s = &new.session;
             conn.prepare_cached(
@@ -44,6 +49,7 @@ impl SqliteStore {
                 s.expires_at,
                 s.user_agent
             ])?;
+            super::audit::append(conn, audit.as_ref())?;
             Ok(())
         })
         .await

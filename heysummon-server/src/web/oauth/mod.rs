@@ -329,13 +329,15 @@ pub(crate) async fn callback(
     }
     .await;
     let mut response = match outcome {
-        Ok(expert_id) => match super::signin::complete(&state, &expert_id, &req.headers).await {
-            Ok(response) => {
-                tracing::info!(provider = provider.id, expert = %expert_id, "signed in");
-                response
+        Ok(expert_id) => {
+            match super::signin::complete(&state, &expert_id, provider.id, &req.headers).await {
+                Ok(response) => {
+                    tracing::info!(provider = provider.id, expert = %expert_id, "signed in");
+                    response
+                }
+                Err(_) => see_other("/signin?error=failed"),
             }
-            Err(_) => see_other("/signin?error=failed"),
-        },
+        }
         Err(failed) => {
             tracing::warn!(provider = provider.id, reason = %failed.reason, "sign-in refused");
             see_other(if failed.not_linked {

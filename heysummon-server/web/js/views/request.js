@@ -1,10 +1,12 @@
 // One request: the question and the whole conversation, opened in the browser for sealed and
 // key-exchanged requests; reply (encrypted to the agent's key when it has one), approve or
-// deny, acknowledge a notification, close. Updated live. Agent text is only ever text.
+// deny, acknowledge a notification, close; its audit trail. Updated live. Agent text is only
+// ever text.
 
 import { api, seg } from '../api.js';
 import { confirmAction, displayable, fill, h, setPageTitle, toast, typing, when } from '../dom.js';
 import { statusBadge } from './inbox.js';
+import { auditSection } from './audit.js';
 import { agentHasKeys, endToEnd, messageKind, openMessage, sealReply } from '../conversation.js';
 import { loadIdentity } from '../keystore.js';
 import { decisionBody } from '../decision.js';
@@ -63,6 +65,7 @@ export async function showRequest(main, ctx, id) {
         opened.length <= (question ? 1 : 0) ? h('p', { class: 'muted' }, 'No messages yet.') : null,
       ),
       ended ? h('p', { class: 'muted' }, `This request is ${request.status}.`) : actions(request),
+      auditSection(id, ctx.me.expert.id),
     );
     if (typingHere && replyBox.isConnected) {
       replyBox.focus();
