@@ -62,6 +62,10 @@ pub enum AskError {
         /// How long was waited.
         waited: Duration,
     },
+    /// The server reported an approval the expert did not sign for this request and action
+    /// (PROTOCOL H4): it may have been forged; nothing is approved.
+    #[error("the approval is not the expert's own ({0}): not acting on it")]
+    DecisionUnverified(&'static str),
     /// A message failed authentication or decryption.
     #[error("message could not be authenticated")]
     Unauthenticated,
@@ -137,6 +141,7 @@ impl From<heysummon_sdk::Error> for AskError {
             E::Config { message, .. } => Self::InvalidInput(message),
             E::Timeout { waited } => Self::ServerTimeout { waited },
             E::Crypto => Self::Unauthenticated,
+            E::DecisionUnverified { reason, .. } => Self::DecisionUnverified(reason),
             error @ E::KeyStore { .. } => Self::KeyStore(error),
             error @ E::Network { .. } => Self::Unreachable(error),
             other => Self::Failed(other),

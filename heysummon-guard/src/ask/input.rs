@@ -10,6 +10,8 @@ use super::AskError;
 
 /// The longest overall timeout accepted: a year.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+/// The largest action, in bytes of its JSON (the server's limit).
+pub const MAX_ACTION_BYTES: usize = 64 * 1024;
 /// How long one call holds by default before it answers "pending": the server's longest
 /// long-poll, so that no caller's tool-call timeout is hit.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(MAX_WAIT_SECS);
@@ -76,6 +78,10 @@ pub struct AskInput {
     /// Makes creation idempotent: the same key returns the same request instead of paging the
     /// human twice (1 to 255 characters). Default: a fresh key per ask.
     pub idempotency_key: Option<String>,
+    /// The action an approval asks about, as JSON (the tool and its arguments): the expert's
+    /// signed decision is bound to it (PROTOCOL H4). Approvals only; at most
+    /// [`MAX_ACTION_BYTES`] of JSON.
+    pub action: Option<Value>,
     /// Set by a front end that already applied the content-safety rules to this very text
     /// (the proxy scans whole bodies), so that it is not scanned and logged twice.
     pub(crate) scanned: bool,
@@ -91,6 +97,7 @@ impl std::fmt::Debug for AskInput {
             .field("wait", &self.wait)
             .field("encryption", &self.encryption)
             .field("idempotency_key", &self.idempotency_key)
+            .field("action", &self.action.is_some())
             .field("scanned", &self.scanned)
             .finish()
     }
@@ -108,6 +115,7 @@ impl AskInput {
             wait: DEFAULT_WAIT,
             encryption: Encryption::Preferred,
             idempotency_key: None,
+            action: None,
             scanned: false,
         }
     }
@@ -131,6 +139,13 @@ impl AskInput {
     #[must_use]
     pub fn with_context(mut self, context: Vec<Value>) -> Self {
         self.context = context;
+        self
+    }
+
+    /// Sets the action an approval asks about.
+    #[must_use]
+    pub fn with_action(mut self, action: Value) -> Self {
+        self.action = Some(action);
         self
     }
 
@@ -184,6 +199,18 @@ impl AskInput {
             return Err(AskError::InvalidInput(
                 "timeout must be from 1 second to 365 days".into(),
             ));
+        }
+        if let Some(action) = &self.action {
+            if self.kind != AskKind::Approval {
+                return Err(AskError::InvalidInput(
+                    "action belongs to an approval (requiresApproval: true)".into(),
+                ));
+            }
+            if action.to_string().len() > MAX_ACTION_BYTES {
+                return Err(AskError::InvalidInput(
+                    "action must be at most 65536 bytes of JSON".into(),
+                ));
+            }
         }
         Ok(())
     }

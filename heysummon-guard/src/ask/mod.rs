@@ -31,7 +31,7 @@ use heysummon_sdk::wire::RequestId;
 use tokio::time::Instant;
 
 pub use error::{AskError, BlockedFlag};
-pub use input::{AskInput, AskKind, DEFAULT_WAIT, Encryption, MAX_TIMEOUT};
+pub use input::{AskInput, AskKind, DEFAULT_WAIT, Encryption, MAX_ACTION_BYTES, MAX_TIMEOUT};
 pub use outcome::{AskOutcome, Submitted, Ticket};
 pub use wait::Deadlines;
 pub(crate) use wait::ticket;
@@ -189,6 +189,9 @@ impl Asker {
             })?,
         };
         let mut options = AskOptions::new().with_context(input.context.clone());
+        if let Some(action) = &input.action {
+            options = options.with_action(action.clone());
+        }
         if let Some(key) = &input.idempotency_key {
             options = options.with_idempotency_key(key.as_str());
         }

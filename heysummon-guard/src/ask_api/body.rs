@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::ask::{AskError, AskInput, AskKind, Encryption, MAX_TIMEOUT};
 
-/// `POST /v1/ask`: `{"question", "context"? (or "messages"), "requiresApproval"?,
+/// `POST /v1/ask`: `{"question", "context"? (or "messages"), "requiresApproval"?, "action"?,
 /// "timeoutSeconds"?, "encryption"?, "idempotencyKey"?}`; unknown members are ignored.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,6 +29,8 @@ pub(crate) struct AskBody {
     encryption: Option<Encryption>,
     #[serde(default, deserialize_with = "lenient")]
     idempotency_key: Option<String>,
+    #[serde(default)]
+    action: Option<Value>,
 }
 
 impl AskBody {
@@ -51,12 +53,13 @@ impl AskBody {
             .with_encryption(body.encryption.unwrap_or_default());
         input.timeout = body.timeout_seconds;
         input.idempotency_key = body.idempotency_key.or(idempotency_key.map(str::to_owned));
+        input.action = body.action.filter(|action| !action.is_null());
         Ok(input)
     }
 }
 
 /// A plaintext `POST /api/v1/help`: `{"question", "messages"?, "messageCount"?,
-/// "requiresApproval"?, "responseRequired"?}`.
+/// "requiresApproval"?, "responseRequired"?, "action"?}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct HelpBody {
@@ -70,6 +73,8 @@ pub(crate) struct HelpBody {
     requires_approval: Option<bool>,
     #[serde(default, deserialize_with = "response_required")]
     response_required: Option<bool>,
+    #[serde(default)]
+    action: Option<Value>,
 }
 
 impl HelpBody {
@@ -109,6 +114,7 @@ impl HelpBody {
             .with_context(context)
             .already_scanned();
         input.idempotency_key = idempotency_key.map(str::to_owned);
+        input.action = body.action.filter(|action| !action.is_null());
         Ok(Some(input))
     }
 }
@@ -216,6 +222,21 @@ mod tests {
         let plain = ask(json!({"question": "Q", "context": null, "idempotencyKey": 5}));
         let expected = AskInput::question("Q").with_idempotency_key("from-header");
         assert_eq!(plain.map_err(|e| e.to_string()), Ok(expected));
+    }
+
+    #[test]
+    fn an_approval_carries_its_action_and_only_an_approval_may() {
+        let action = json!({"tool": "deploy", "args": {"env": "prod"}});
+        let input = ask(json!({"question": "Deploy?", "requiresApproval": true, "action": action}))
+            .unwrap();
+        assert_eq!(input.action, Some(action.clone()));
+        assert!(input.validate().is_ok());
+        let question = ask(json!({"question": "Deploy?", "action": action})).unwrap();
+        assert!(message(question.validate().map(|()| question.clone())).contains("approval"));
+        let huge = json!({"blob": "x".repeat(70_000)});
+        let input =
+            ask(json!({"question": "Q", "requiresApproval": true, "action": huge})).unwrap();
+        assert!(message(input.validate().map(|()| input.clone())).contains("65536"));
     }
 
     #[test]

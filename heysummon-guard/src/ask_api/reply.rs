@@ -103,6 +103,12 @@ impl From<AskError> for Refusal {
                 "The HeySummon server did not answer in time",
             )
             .with("waitedMs", json!(millis(waited))),
+            AskError::DecisionUnverified(reason) => Refusal::new(
+                StatusCode::BAD_GATEWAY,
+                "The approval is not signed by the expert for this request and action; not acting on it",
+            )
+            .with("code", json!("DECISION_UNVERIFIED"))
+            .with("details", json!(reason)),
             AskError::Unauthenticated => Refusal::new(
                 StatusCode::BAD_GATEWAY,
                 "message could not be authenticated",

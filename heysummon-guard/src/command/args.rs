@@ -23,6 +23,10 @@ pub struct Args {
     /// Ask for an explicit approve or deny (exit 0 only on approval).
     #[arg(long)]
     pub approval: bool,
+    /// With `--approval`: the action, as JSON (the command and its arguments), that the
+    /// expert's signed decision must cover.
+    #[arg(long, value_name = "JSON", value_parser = parse_action, requires = "approval")]
+    pub action: Option<serde_json::Value>,
     /// No progress on stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -40,6 +44,11 @@ impl Args {
         };
         words.join(" ")
     }
+}
+
+/// `--action`: any JSON value.
+fn parse_action(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))
 }
 
 /// `30s`, `10m`, `1h`, `2d`, or a number of seconds; from 1 s to 365 days.
@@ -113,5 +122,24 @@ mod tests {
         let args = Args::try_parse_from(["heysummon", "ask"]).unwrap();
         assert_eq!(args.question(), "ask");
         assert!(Args::try_parse_from(["heysummon"]).is_err());
+    }
+
+    #[test]
+    fn an_approval_may_name_its_action_as_json() {
+        let args = Args::try_parse_from([
+            "heysummon",
+            "Deploy?",
+            "--approval",
+            "--action",
+            r#"{"tool":"deploy","args":["prod"]}"#,
+        ])
+        .unwrap();
+        assert_eq!(
+            args.action,
+            Some(serde_json::json!({"tool": "deploy", "args": ["prod"]}))
+        );
+        // Not JSON, or without --approval: refused.
+        assert!(Args::try_parse_from(["heysummon", "Q", "--approval", "--action", "{"]).is_err());
+        assert!(Args::try_parse_from(["heysummon", "Q", "--action", "1"]).is_err());
     }
 }

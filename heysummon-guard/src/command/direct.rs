@@ -27,7 +27,11 @@ pub(crate) async fn ask(
         .map_err(|error| Finished::error(Exit::Configuration, &error.to_string()))?;
     let asker = Asker::new(client);
     let input = if args.approval {
-        AskInput::approval(question)
+        let input = AskInput::approval(question);
+        match &args.action {
+            Some(action) => input.with_action(action.clone()),
+            None => input,
+        }
     } else {
         AskInput::question(question)
     }

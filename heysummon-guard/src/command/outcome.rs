@@ -131,8 +131,10 @@ impl Finished {
     /// From an error of the ask core.
     pub(crate) fn from_error(error: &AskError) -> Self {
         let exit = if error.is_retryable()
-            || matches!(error, AskError::Failed(_) | AskError::Unauthenticated)
-        {
+            || matches!(
+                error,
+                AskError::Failed(_) | AskError::Unauthenticated | AskError::DecisionUnverified(_)
+            ) {
             Exit::Network
         } else {
             Exit::Configuration

@@ -24,7 +24,10 @@ pub(crate) async fn ask(
     let base = guard.trim_end_matches('/');
     // Created first (the guard seals it and answers at once), so that the reference is known
     // while waiting; then waited on in steps of at most 50 s, never past the timeout.
-    let body = json!({ "question": question, "requiresApproval": args.approval });
+    let mut body = json!({ "question": question, "requiresApproval": args.approval });
+    if let Some(action) = &args.action {
+        body["action"] = action.clone();
+    }
     let created = call(http.post(format!("{base}/api/v1/help")).json(&body)).await?;
     let (Some(id), Some(reference)) = (created["requestId"].as_str(), created["refCode"].as_str())
     else {

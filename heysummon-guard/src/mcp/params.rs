@@ -127,10 +127,13 @@ impl ApprovalPrompt {
             "Allow the tool call {} with this input?\n{input}",
             self.tool_name
         );
-        let mut ask = AskInput::new(AskKind::Approval, action).with_context(vec![json!({
-            "role": "assistant",
-            "content": format!("Permission prompt of a coding agent for the tool {}", self.tool_name),
-        })]);
+        let mut ask = AskInput::new(AskKind::Approval, action)
+            .with_context(vec![json!({
+                "role": "assistant",
+                "content": format!("Permission prompt of a coding agent for the tool {}", self.tool_name),
+            })])
+            // The expert's signed decision covers exactly this call (PROTOCOL H4).
+            .with_action(json!({ "tool": self.tool_name, "input": self.input }));
         if let Some(id) = self
             .tool_use_id
             .as_deref()
