@@ -180,6 +180,62 @@ async fn a_sealed_question_is_answered_from_the_browser() -> Result<()> {
     assert_clean(&page).await
 }
 
+/// The approve body the dashboard sends, signed in the browser by the expert's identity.
+const SIGN_DECISION_JS: &str = r#"
+return await hs.decisionBody(window.__expert, window.__expert.fingerprint, arg);
+"#;
+
+#[tokio::test]
+async fn a_decision_signed_in_the_browser_is_the_experts_own_for_the_agent() -> Result<()> {
+    let app = TestApp::spawn().await;
+    let web = web::dashboard(&app).await;
+    let browser = Browser::launch().await?;
+    let page = open(&browser, &web).await?;
+    let js = "window.__expert = await hs.createIdentityFile(arg);\n\
+              return { file: window.__expert.file, fingerprint: window.__expert.fingerprint };";
+    let made = run(&page, &web, js, json!(PASSPHRASE)).await?;
+    let expert = ExpertClient::builder()
+        .base_url(&app.base)
+        .api_key(app.expert_key.clone())
+        .key_store(MemoryKeyStore::new())
+        .build()?;
+    expert.import_identity(made["file"].as_str().unwrap(), PASSPHRASE)?;
+    expert.publish_keys().await?;
+
+    let agent = Client::builder()
+        .base_url(&app.base)
+        .api_key(app.client_key.clone())
+        .key_store(MemoryKeyStore::new())
+        .build()?;
+    let action = json!({"tool": "purge_cache", "args": {"regions": ["eu", "us"]}});
+    let options = AskOptions::new()
+        .with_wait(WaitOptions::new().with_timeout(LIMIT))
+        .with_action(action.clone());
+    let asking =
+        tokio::spawn(async move { agent.approval_with("Purge the CDN cache?", options).await });
+    let request = first_pending(&expert).await?;
+    let (_, messages) = app
+        .get(&format!("/api/v1/messages/{request}"), &app.expert_key)
+        .await;
+    let hash = heysummon_sdk::decision::action_hash(&action).unwrap();
+    assert_eq!(messages["actionHash"], hash);
+
+    let arg = json!({ "requestId": request, "decision": "approved", "actionHash": hash });
+    let body = run(&page, &web, SIGN_DECISION_JS, arg).await?;
+    assert!(body["decisionSignature"].is_string(), "{body}");
+    let (status, answer) = app
+        .post(&format!("/api/v1/approve/{request}"), &app.expert_key, body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let approval = tokio::time::timeout(LIMIT, asking).await???;
+    assert!(approval.is_approved());
+    assert!(
+        approval.signed,
+        "the browser's signature verifies for the agent"
+    );
+    assert_clean(&page).await
+}
+
 async fn first_pending(expert: &ExpertClient) -> Result<String> {
     let started = Instant::now();
     loop {

@@ -40,7 +40,7 @@ async fn approvals_are_approved_and_denied_behind_a_confirmation() -> Result<()>
     page.wait_for("h1 .badge.approved").await?;
     assert_eq!(page.count("#approve, #deny").await?, 0, "decided once");
     // The audit trail lists the decision, as text.
-    page.wait_for_text("#audit", "Decision by you (decision: approved)")
+    page.wait_for_text("#audit", "Decision by you: approved (not signed)")
         .await?;
     let approval = tokio::time::timeout(LIMIT, decided).await???;
     assert_eq!(approval.decision, ApprovalDecision::Approved);

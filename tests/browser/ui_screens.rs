@@ -64,10 +64,14 @@ async fn screenshots_of_the_dashboard() -> Result<()> {
         "Flaky test `checkout_total_rounding` failed 3 of the last 10 runs. Quarantine it?",
     )
     .await;
+    let deploy = serde_json::json!({
+        "tool": "deploy",
+        "args": {"service": "payments-api", "build": 4821, "env": "production"},
+    });
     let approval = plain
         .submit_approval(
             "Deploy build 4821 (payments-api) to production",
-            &no_options,
+            &AskOptions::new().with_action(deploy),
         )
         .await?;
     let sealed = sealing

@@ -63,6 +63,7 @@ export {
   publicKeyRaw,
   publicKeysOf,
 } from './keys.js';
+export { DECISION_CONTEXT, decisionBody, decisionStatement } from './decision.js';
 export {
   Channel,
   HKDF_INFO,

@@ -23,10 +23,17 @@ function actorOf(actor, me) {
 
 function describe(entry, me) {
   const what = KINDS[entry.kind] ?? entry.kind;
-  const facts = Object.entries(entry.details ?? {})
+  const who = actorOf(entry.actor, me);
+  const details = entry.details ?? {};
+  if (entry.kind === 'decision' && typeof details.decision === 'string') {
+    // PROTOCOL H4: whether the expert's key signed it, so that agents can tell it is theirs.
+    const signed = details.signed === true ? 'signed with the expert\'s key' : 'not signed';
+    return `${what} by ${who}: ${details.decision} (${signed})`;
+  }
+  const facts = Object.entries(details)
     .map(([name, value]) => `${name}: ${String(value)}`)
     .join(', ');
-  return `${what} by ${actorOf(entry.actor, me)}${facts ? ` (${facts})` : ''}`;
+  return `${what} by ${who}${facts ? ` (${facts})` : ''}`;
 }
 
 /** The audit section of the request page, filled once the entries arrive. */
