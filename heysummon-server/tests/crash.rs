@@ -41,10 +41,12 @@ struct Server {
 }
 
 impl Server {
-    /// Starts the binary on `db` and waits until it listens; returns it and, on an empty store
-    /// (`first`), the first line of its stdout: the first-run keys.
-    fn start(db: &str, first: bool) -> (Self, String) {
+    /// Starts the binary on `db`, signing the audit log with the key in `audit_key` (needed
+    /// on PostgreSQL), and waits until it listens; returns it and, on an empty store (`first`),
+    /// the first line of its stdout: the first-run keys.
+    fn start(db: &str, audit_key: &str, first: bool) -> (Self, String) {
         let mut child = serve_command(db)
+            .env("HEYSUMMON_AUDIT_KEY_FILE", audit_key)
             .env("HEYSUMMON_RATE_LIMIT_PER_KEY", "100000000")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
@@ -165,9 +167,11 @@ async fn acknowledged_writes_survive_sigkill() {
         Some(database) => database.url().to_owned(),
         None => format!("sqlite://{}", dir.path().join("crash.db").display()),
     };
+    let audit_key = dir.path().join("audit.key").display().to_string();
     let (server, first_run) = tokio::task::spawn_blocking({
         let db = db.clone();
-        move || Server::start(&db, true)
+        let audit_key = audit_key.clone();
+        move || Server::start(&db, &audit_key, true)
     })
     .await
     .unwrap();
@@ -201,7 +205,8 @@ async fn acknowledged_writes_survive_sigkill() {
         }
         let (restarted, _) = tokio::task::spawn_blocking({
             let db = db.clone();
-            move || Server::start(&db, false)
+            let audit_key = audit_key.clone();
+            move || Server::start(&db, &audit_key, false)
         })
         .await
         .unwrap();
