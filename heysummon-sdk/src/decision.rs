@@ -25,8 +25,49 @@ pub const DECISION_CONTEXT: &str = "HEYSUMMON-DECISION-V1";
 /// Only for a value RFC 8785 cannot represent (a number that is not finite cannot occur in a
 /// `serde_json::Value`), reported as the serializer's error text.
 pub fn action_hash(action: &serde_json::Value) -> Result<String, String> {
+    if let Some(number) = inexact_number(action) {
+        // RFC 8785 writes numbers as IEEE doubles: another implementation would hash this one
+        // differently.
+        return Err(format!(
+            "the action's number {number} is not exactly representable as a double"
+        ));
+    }
     let canonical = serde_json_canonicalizer::to_vec(action).map_err(|e| e.to_string())?;
     Ok(hex::encode(Sha256::digest(&canonical)))
+}
+
+/// The largest integer every JSON implementation reads exactly (2^53).
+const EXACT_INTEGERS: u64 = 1 << 53;
+
+/// An integer of `value` beyond ±2^53, if any.
+fn inexact_number(value: &serde_json::Value) -> Option<&serde_json::Number> {
+    match value {
+        serde_json::Value::Number(number) => {
+            let exact = match (number.as_u64(), number.as_i64()) {
+                (Some(n), _) => n <= EXACT_INTEGERS,
+                (None, Some(n)) => n.unsigned_abs() <= EXACT_INTEGERS,
+                (None, None) => true,
+            };
+            (!exact).then_some(number)
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(inexact_number),
+        serde_json::Value::Object(members) => members.values().find_map(inexact_number),
+        _ => None,
+    }
+}
+
+/// Whether `text` is an action hash as the wire carries it: 64 lowercase hex digits.
+pub fn is_action_hash(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether `text` may stand in a decision statement as a request id: 1 to 128 ASCII letters,
+/// digits, `-` or `_` (every id a server makes), so that no field can spill into another line.
+pub fn is_statement_id(text: &str) -> bool {
+    (1..=128).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// What an expert signs when deciding on an approval request.
@@ -45,6 +86,15 @@ pub struct DecisionStatement<'a> {
 }
 
 impl DecisionStatement<'_> {
+    /// Whether every field is of its form (see [`is_statement_id`] and [`is_action_hash`]):
+    /// only such a statement is signed or verified, so that a server cannot make the lines of
+    /// one decision read as another's (a request id with a line break in it, say).
+    pub fn is_well_formed(&self) -> bool {
+        is_statement_id(self.request_id)
+            && self.action_hash.is_none_or(is_action_hash)
+            && self.edited_action_hash.is_none_or(is_action_hash)
+    }
+
     /// The signed bytes: six lines, `HEYSUMMON-DECISION-V1`, the request id, the decision, the
     /// action hash or nothing, the edited action's hash or nothing, the time in milliseconds.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -60,14 +110,18 @@ impl DecisionStatement<'_> {
     }
 
     /// The expert's signature over the statement, standard base64 (the wire's
-    /// `decisionSignature`).
-    pub fn sign(&self, key: &SigningKeyPair) -> String {
-        BASE64.encode(key.sign(&self.to_bytes()))
+    /// `decisionSignature`); `None` for a statement that is not well formed.
+    pub fn sign(&self, key: &SigningKeyPair) -> Option<String> {
+        self.is_well_formed()
+            .then(|| BASE64.encode(key.sign(&self.to_bytes())))
     }
 
     /// Whether `signature` (standard base64) is `key`'s signature over this statement.
     /// Anything malformed is simply not a valid signature.
     pub fn verify(&self, key: &SignPublicKey, signature: &str) -> bool {
+        if !self.is_well_formed() {
+            return false;
+        }
         let Ok(bytes) = BASE64.decode(signature.trim()) else {
             return false;
         };
@@ -132,7 +186,7 @@ mod tests {
             edited_action_hash: None,
             decided_at_ms: 1_000,
         };
-        let signature = statement.sign(&expert);
+        let signature = statement.sign(&expert).unwrap();
         assert!(statement.verify(&expert.public(), &signature));
 
         let other_action = action_hash(&json!({"tool": "rm", "args": ["-rf", "/"]})).unwrap();
@@ -170,5 +224,53 @@ mod tests {
         for garbage in ["", "not base64", &BASE64.encode([0u8; 63])] {
             assert!(!statement.verify(&expert.public(), garbage));
         }
+    }
+
+    #[test]
+    fn no_field_can_spill_into_another_line() {
+        // A server's forged id would make an expert's denial of X read as an approval.
+        let expert = SigningKeyPair::generate();
+        let hash = "a".repeat(64);
+        let forged = DecisionStatement {
+            request_id: "X\ndenied\nY",
+            decision: ApprovalDecision::Approved,
+            action_hash: Some(&hash),
+            edited_action_hash: None,
+            decided_at_ms: 1,
+        };
+        assert!(!forged.is_well_formed());
+        assert_eq!(forged.sign(&expert), None);
+        let bad_hash = format!("{hash}\napproved");
+        for statement in [
+            DecisionStatement {
+                action_hash: Some(&bad_hash),
+                request_id: "X",
+                ..forged
+            },
+            DecisionStatement {
+                action_hash: Some("ABCDEF"),
+                request_id: "X",
+                ..forged
+            },
+            DecisionStatement {
+                request_id: "",
+                ..forged
+            },
+        ] {
+            assert!(!statement.is_well_formed(), "{statement:?}");
+            assert_eq!(statement.sign(&expert), None);
+        }
+        // Even a signature over the same bytes does not verify for a malformed statement.
+        let bytes = forged.to_bytes();
+        let signature = BASE64.encode(expert.sign(&bytes));
+        assert!(!forged.verify(&expert.public(), &signature));
+    }
+
+    #[test]
+    fn numbers_other_implementations_read_differently_are_refused() {
+        assert!(action_hash(&json!({"n": 9_007_199_254_740_992_u64})).is_ok());
+        assert!(action_hash(&json!({"n": 9_007_199_254_740_993_u64})).is_err());
+        assert!(action_hash(&json!([{"n": -9_007_199_254_740_993_i64}])).is_err());
+        assert!(action_hash(&json!({"n": 1.5e300})).is_ok());
     }
 }

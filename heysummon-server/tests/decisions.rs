@@ -13,6 +13,11 @@ use heysummon_sdk::wire::{ApprovalDecision, Timestamp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+/// The server's time (the suite's servers run on a manual clock).
+fn server_now(server: &TestApp) -> Timestamp {
+    Timestamp::from_unix_millis(server.clock.now()).unwrap()
+}
+
 /// Publishes a fresh identity for the first tenant's expert.
 async fn publish(server: &TestApp) -> PartyKeys {
     let identity = PartyKeys::generate();
@@ -94,7 +99,7 @@ async fn a_signed_decision_over_the_action_is_stored_and_reported_as_signed() {
     let (_, listed) = server.get("/api/v1/requests", &server.expert_key).await;
     assert_eq!(listed["requests"][0]["action"], action);
 
-    let at = Timestamp::now();
+    let at = server_now(&server);
     let body = signed(
         &identity.sign,
         id,
@@ -142,7 +147,7 @@ async fn a_decision_signature_that_does_not_verify_is_refused_and_nothing_change
     let other_id = other["requestId"].as_str().unwrap().to_owned();
     let hash = action_hash(&action).unwrap();
     let other_hash = action_hash(&json!({"tool": "rm", "args": ["-rf", "/tmp/x"]})).unwrap();
-    let at = Timestamp::now();
+    let at = server_now(&server);
     let approved = ApprovalDecision::Approved;
 
     let mut no_time = signed(&identity.sign, &id, approved, Some(&hash), at);
@@ -209,6 +214,54 @@ async fn a_decision_signature_that_does_not_verify_is_refused_and_nothing_change
 }
 
 #[tokio::test]
+async fn an_approval_that_could_be_signed_is_refused_unsigned_and_decisions_are_fresh() {
+    let server = common::spawn().await;
+    let identity = publish(&server).await;
+    let action = json!({"tool": "deploy"});
+    let (_, created) = approval(&server, json!({ "action": action })).await;
+    let id = created["requestId"].as_str().unwrap();
+    let hash = action_hash(&action).unwrap();
+    // Unsigned, by the API or inside a message: refused, and the decision is still open.
+    let (status, error) = server
+        .post(
+            &format!("/api/v1/approve/{id}"),
+            &server.expert_key,
+            json!({"decision": "approved"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["code"], "DECISION_SIGNATURE_REQUIRED");
+    // Signed long ago, or in the future: refused.
+    let hour = 3_600_000;
+    for at in [
+        server_now(&server).plus_millis(-hour),
+        server_now(&server).plus_millis(hour),
+    ] {
+        let body = signed(
+            &identity.sign,
+            id,
+            ApprovalDecision::Approved,
+            Some(&hash),
+            at,
+        );
+        let (status, error) = server
+            .post(&format!("/api/v1/approve/{id}"), &server.expert_key, body)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+        assert_eq!(error["code"], "DECISION_SIGNATURE_INVALID");
+    }
+    // An unsigned denial is taken: acting on it is safe.
+    let (status, _) = server
+        .post(
+            &format!("/api/v1/approve/{id}"),
+            &server.expert_key,
+            json!({"decision": "denied"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn an_expert_without_published_keys_cannot_sign() {
     let server = common::spawn().await;
     let (_, created) = approval(&server, json!({})).await;
@@ -218,7 +271,7 @@ async fn an_expert_without_published_keys_cannot_sign() {
         id,
         ApprovalDecision::Approved,
         None,
-        Timestamp::now(),
+        server_now(&server),
     );
     let (status, error) = server
         .post(&format!("/api/v1/approve/{id}"), &server.expert_key, body)
@@ -253,13 +306,16 @@ async fn actions_are_checked_when_a_request_is_made() {
             "{extra} → {error}"
         );
     }
-    // With its correct hash, and a hash alone (what a sealed question sends), both are taken.
-    for extra in [
-        json!({ "action": action, "actionHash": hash }),
-        json!({ "actionHash": hash }),
-    ] {
-        let (status, created) = approval(&server, extra).await;
-        assert_eq!(status, StatusCode::OK, "{created}");
-    }
-    assert_eq!(server.request_count().await, 2);
+    // A hash alone belongs to a sealed question: beside a plaintext one nobody sees its action.
+    let (status, error) = approval(&server, json!({ "actionHash": hash })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    // A card number in the action is refused as in the question.
+    let card = json!({"tool": "pay", "args": {"card": "4111 1111 1111 1111"}});
+    let (status, error) = approval(&server, json!({ "action": card })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    // With its correct hash it is taken.
+    let (status, created) =
+        approval(&server, json!({ "action": action, "actionHash": hash })).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(server.request_count().await, 1);
 }

@@ -219,6 +219,19 @@ async fn a_decision_signed_in_the_browser_is_the_experts_own_for_the_agent() -> 
         .await;
     let hash = heysummon_sdk::decision::action_hash(&action).unwrap();
     assert_eq!(messages["actionHash"], hash);
+    // The browser's RFC 8785 hash is the Rust one, for values whose spellings differ.
+    let tricky = json!({"é": [1e21, 0.1, -0.0, 1.5e-7, 100], "a\u{1F600}": "\u{2028}\"\\", "A": {"z": null, "b": true}});
+    let in_browser = run(
+        &page,
+        &web,
+        "return await hs.actionHash(arg);",
+        tricky.clone(),
+    )
+    .await?;
+    assert_eq!(
+        in_browser,
+        heysummon_sdk::decision::action_hash(&tricky).unwrap()
+    );
 
     let arg = json!({ "requestId": request, "decision": "approved", "actionHash": hash });
     let body = run(&page, &web, SIGN_DECISION_JS, arg).await?;

@@ -12,8 +12,9 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use heysummon_sdk::Error;
 use heysummon_sdk::client::{AskOptions, DecisionTrust, WaitOptions, WaitStrategy};
+use heysummon_sdk::decision::{DecisionStatement, action_hash};
 use heysummon_sdk::keystore::MemoryKeyStore;
-use heysummon_sdk::wire::{ApprovalDecision, RequestId, Status};
+use heysummon_sdk::wire::{ApprovalDecision, RequestId, Status, Timestamp};
 use heysummon_server::store::{Change, RequestPatch};
 use serde_json::{Value, json};
 
@@ -138,26 +139,40 @@ async fn an_approval_the_server_invented_or_moved_is_refused() {
     let error = replayed.await.unwrap().unwrap_err();
     assert!(matches!(error, Error::DecisionUnverified { .. }), "{error}");
 
-    // An approval without any signature: refused for a sealed request.
+    // An approval without any signature: an honest server refuses to take it...
     let invented = ask("Deploy billing a third time?");
     let third = server.wait_for_pending(&expert).await;
-    forge(&server, &third, None).await;
-    let error = invented.await.unwrap().unwrap_err();
-    assert!(matches!(error, Error::DecisionUnverified { .. }), "{error}");
-
-    // The same through the server's API, unsigned: the server's word alone, refused too...
-    let unsigned = ask("Deploy billing once more?");
-    let fourth = server.wait_for_pending(&expert).await;
-    let (status, _) = server
+    let (status, refused) = server
         .app
         .post(
-            &format!("/api/v1/approve/{fourth}"),
+            &format!("/api/v1/approve/{third}"),
             &server.expert_key,
             json!({"decision": "approved"}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
-    let error = unsigned.await.unwrap().unwrap_err();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["code"], "DECISION_SIGNATURE_REQUIRED");
+    // ...and the agent refuses it from a dishonest one.
+    forge(&server, &third, None).await;
+    let error = invented.await.unwrap().unwrap_err();
+    assert!(matches!(error, Error::DecisionUnverified { .. }), "{error}");
+
+    // Signed by the expert's own key for this very request, but at a time before the request
+    // existed (an old decision of a reused id): refused.
+    let stale = ask("Deploy billing, stale?");
+    let fourth = server.wait_for_pending(&expert).await;
+    let hash = action_hash(&deploy()).unwrap();
+    let long_ago = Timestamp::now().plus_millis(-3_600_000);
+    let statement = DecisionStatement {
+        request_id: fourth.as_str(),
+        decision: ApprovalDecision::Approved,
+        action_hash: Some(&hash),
+        edited_action_hash: None,
+        decided_at_ms: long_ago.unix_millis(),
+    };
+    let signature = statement.sign(&expert.identity().unwrap().sign).unwrap();
+    forge(&server, &fourth, Some((signature, long_ago.unix_millis()))).await;
+    let error = stale.await.unwrap().unwrap_err();
     assert!(matches!(error, Error::DecisionUnverified { .. }), "{error}");
 
     // ...unless the agent's policy accepts server-attested decisions.

@@ -181,6 +181,10 @@ impl Asker {
                 Some(&input.context),
             );
             crate::safety::enforce(self.safety, &report, "ask")?;
+            if let Some(action) = &input.action {
+                let report = heysummon_sdk::safety::scan_action(action);
+                crate::safety::enforce(self.safety, &report, "ask")?;
+            }
         }
         let client = match input.encryption {
             Encryption::Preferred => &self.client,

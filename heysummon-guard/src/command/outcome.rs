@@ -130,11 +130,12 @@ impl Finished {
 
     /// From an error of the ask core.
     pub(crate) fn from_error(error: &AskError) -> Self {
-        let exit = if error.is_retryable()
-            || matches!(
-                error,
-                AskError::Failed(_) | AskError::Unauthenticated | AskError::DecisionUnverified(_)
-            ) {
+        let exit = if matches!(error, AskError::DecisionUnverified(_)) {
+            // An approval the expert did not sign is no approval: not worth asking again.
+            Exit::Denied
+        } else if error.is_retryable()
+            || matches!(error, AskError::Failed(_) | AskError::Unauthenticated)
+        {
             Exit::Network
         } else {
             Exit::Configuration

@@ -69,6 +69,8 @@ async fn call(request: reqwest::RequestBuilder) -> Result<Value, Finished> {
     let said = body["error"].as_str().unwrap_or("no reason given");
     let message = format!("the guard answered {status}: {said}");
     let exit = match status.as_u16() {
+        // An approval the expert did not sign is no approval: not worth asking again.
+        _ if body["code"] == "DECISION_UNVERIFIED" => Exit::Denied,
         400..=499 if status.as_u16() != 408 && status.as_u16() != 429 => Exit::Configuration,
         _ => Exit::Network,
     };

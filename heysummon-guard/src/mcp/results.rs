@@ -175,6 +175,7 @@ fn describe(error: &AskError) -> (&'static str, String) {
             "the text contains data the safety rules refuse (a card or social security number); nothing was sent".into(),
         ),
         AskError::NotFound => ("not_found", "no such request was made here".into()),
+        AskError::DecisionUnverified(_) => ("decision_unverified", error.to_string()),
         AskError::Unauthorized { status, .. } => (
             "unauthorized",
             format!("the HeySummon server refused the credentials (HTTP {status})"),

@@ -264,6 +264,12 @@ impl Client {
                     "this idempotency key was used for another kind of request",
                 ));
             }
+            // The same key for another action would approve the old one.
+            Some(record) if record.action_hash != action_hash_of(options)? => {
+                return Err(Error::config(
+                    "this idempotency key was used for another action",
+                ));
+            }
             // Created before: the same request, without paging anyone again.
             Some(record) if record.request_id.is_some() => {
                 return Conversation::from_record(self.clone(), record);
@@ -275,18 +281,16 @@ impl Client {
         let target = self.sealing_target().await?;
         if target.is_some() {
             // The server cannot scan what it cannot read: the same rules, here, first.
-            refuse_blocked(&text, &options.context)?;
+            refuse_blocked(&text, &options.context, options.action.as_ref())?;
         }
         let public = keys.public();
         let mut record = StoredRequest::new(idempotency_key.clone(), kind, keys);
         record.sealed = target.is_some();
         record.expert_keys = target;
-        if let Some(action) = &options.action {
-            if kind != RequestKind::Approval {
-                return Err(Error::config("an action belongs to an approval request"));
-            }
-            record.action_hash = Some(action_hash(action).map_err(Error::config)?);
+        if options.action.is_some() && kind != RequestKind::Approval {
+            return Err(Error::config("an action belongs to an approval request"));
         }
+        record.action_hash = action_hash_of(options)?;
         store.save_request(&record)?;
 
         let mut body = CreateHelpRequest::new(
@@ -334,4 +338,13 @@ impl Client {
         store.save_request(&record)?;
         Conversation::from_record(self.clone(), record)
     }
+}
+
+/// The hash of the action of an ask, if it names one.
+fn action_hash_of(options: &AskOptions) -> Result<Option<String>, Error> {
+    options
+        .action
+        .as_ref()
+        .map(|action| action_hash(action).map_err(Error::config))
+        .transpose()
 }

@@ -22,6 +22,9 @@ use crate::wire::{
     RateResponse, RefCode, RequestId, SendMessageRequest, Sender, Status, Timestamp,
 };
 
+/// How far the expert's clock may run behind the agent's, for a decision's time.
+const DECISION_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+
 /// A request this client created: cheap to clone. `Debug` never shows keys.
 #[derive(Clone)]
 pub struct Conversation {
@@ -200,6 +203,14 @@ impl Conversation {
                 if !statement.verify(&key, signature) {
                     return Err(refuse(
                         "the signature does not verify for this request and action",
+                    ));
+                }
+                // A signature made before this request existed belongs to another one (a server
+                // reusing an old request id for the same action).
+                let earliest = self.record.created_at.unix_millis() - DECISION_CLOCK_SKEW_MS;
+                if at.unix_millis() < earliest {
+                    return Err(refuse(
+                        "the decision was signed before the request was made",
                     ));
                 }
                 true

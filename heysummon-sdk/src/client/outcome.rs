@@ -38,7 +38,9 @@ pub enum DecisionTrust {
     /// over the request, the decision and the action asked about.
     RequireSigned,
     /// As `RequireSigned` for sealed requests (the expert's keys are pinned); for plaintext
-    /// requests, whose expert keys were never pinned, the server's word counts.
+    /// requests (an expert without published keys when the agent asked, HeySummon v1), whose
+    /// expert keys were never pinned, the server's word counts, as it did for HeySummon. Once
+    /// a key store has pinned an expert, its questions are always sealed.
     #[default]
     SignedWhenSealed,
     /// The server's word counts (HeySummon v1 experts without keys); a signature that is
@@ -76,10 +78,10 @@ impl AskOptions {
         self
     }
 
-    /// Sets the action an approval asks about.
+    /// Sets the action an approval asks about (`null` is no action).
     #[must_use]
     pub fn with_action(mut self, action: Value) -> Self {
-        self.action = Some(action);
+        self.action = Some(action).filter(|action| !action.is_null());
         self
     }
 

@@ -10,7 +10,7 @@ use super::outcome::EncryptionPolicy;
 use crate::Error;
 use crate::keys::PublicKeys;
 use crate::keystore::StoredRequest;
-use crate::safety::{FlagType, scan_help_request};
+use crate::safety::{FlagType, scan_action, scan_help_request};
 use crate::wire::ExpertInfo;
 
 impl Client {
@@ -144,8 +144,16 @@ pub(super) fn sealed_text(question: &str, context: &[Value], action: Option<&Val
 
 /// Refuses, with [`Error::ContentBlocked`], a question the content-safety rules block: the same
 /// rules the server applies to what it can read, here, first.
-pub(super) fn refuse_blocked(text: &str, context: &[Value]) -> Result<(), Error> {
-    let report = scan_help_request(Some(text), Some(context));
+pub(super) fn refuse_blocked(
+    text: &str,
+    context: &[Value],
+    action: Option<&Value>,
+) -> Result<(), Error> {
+    let question = scan_help_request(Some(text), Some(context));
+    let report = match action.map(scan_action) {
+        Some(action) if !question.blocked() => action,
+        _ => question,
+    };
     if !report.blocked() {
         return Ok(());
     }

@@ -75,4 +75,4 @@ mod web;
 mod tests;
 
 pub use report::{BLOCKED_ERROR, Flag, FlagType, MAX_FLAGS, ScanReport};
-pub use scan::{scan_help_request, scan_plaintext_message, scan_text};
+pub use scan::{scan_action, scan_help_request, scan_plaintext_message, scan_text};

@@ -35,6 +35,14 @@ pub fn scan_help_request(question: Option<&str>, messages: Option<&[Value]>) -> 
     report
 }
 
+/// Scans the action of an approval request (PROTOCOL H4): every string inside it, as in
+/// `messages`, under the root `action` (`action[0].args.to`).
+pub fn scan_action(action: &Value) -> ScanReport {
+    let mut report = ScanReport::new();
+    scan_json(&mut report, "action", std::slice::from_ref(action));
+    report
+}
+
 /// Scans the plaintext of a consumer message (`POST /api/v1/message`); field `"plaintext"`.
 pub fn scan_plaintext_message(text: &str) -> ScanReport {
     scan_text("plaintext", text)

@@ -177,7 +177,7 @@ pub struct RequestSummary {
     pub question: Option<String>,
     /// The action an approval request asks about (H4), when the server holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub action: Option<serde_json::Value>,
     /// When the expert answered or decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -62,7 +62,7 @@ pub struct CreateHelpRequest {
     /// The action an approval request asks about: any JSON, usually the tool and its
     /// arguments (H4). A sealed request carries it inside the sealed plaintext instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub action: Option<serde_json::Value>,
     /// The [`crate::decision::action_hash`] of the action: with `action`, optional (checked);
     /// for a sealed question, whose action is inside the sealed plaintext, the only way the

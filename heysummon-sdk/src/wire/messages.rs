@@ -152,7 +152,7 @@ pub struct MessagesResponse {
     pub expires_at: Timestamp,
     /// The action an approval request asks about (H4), when the server holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub action: Option<serde_json::Value>,
     /// The action's hash (H4), which the expert's signed decision covers.
     #[serde(default, skip_serializing_if = "Option::is_none")]

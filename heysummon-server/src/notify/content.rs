@@ -51,6 +51,8 @@ pub(crate) struct Notice {
     /// Only for a plaintext request.
     pub(crate) question: Option<String>,
     pub(crate) sealed: bool,
+    /// The approval must be signed by the expert (PROTOCOL H4): no chat button can do that.
+    pub(crate) needs_signature: bool,
     pub(crate) status: Status,
     pub(crate) decision: Option<ApprovalDecision>,
     /// Who answered or decided, and when (for the edited message).
@@ -83,6 +85,7 @@ impl Notice {
                 request.question.clone()
             },
             sealed: request.sealed,
+            needs_signature: request.sealed || request.action_hash.is_some(),
             status: request.status.clone(),
             decision: request.approval_decision,
             expert_name,
@@ -108,6 +111,7 @@ impl Notice {
             link: format!("{base_url}/#/settings"),
             question: Some("This is a test notification: this channel works.".to_owned()),
             sealed: false,
+            needs_signature: false,
             status: Status::Pending,
             decision: None,
             expert_name,
@@ -117,9 +121,11 @@ impl Notice {
     }
 
     /// Whether buttons to approve or deny belong on it: an approval still undecided and open,
-    /// when it is announced and whenever its message is brought up to date.
+    /// when it is announced and whenever its message is brought up to date, that needs no
+    /// signature (those are decided in the dashboard, which the message links to).
     pub(crate) fn wants_decision(&self) -> bool {
         self.kind == "approval"
+            && !self.needs_signature
             && matches!(self.occasion, Occasion::New | Occasion::Update)
             && self.decision.is_none()
             && !self.status.is_terminal()

@@ -5,14 +5,39 @@
 //! trusts none of this and verifies the signature itself, against the expert key it pinned, for
 //! the action it asked about.
 
-use heysummon_sdk::decision::{DecisionStatement, action_hash};
+use heysummon_sdk::decision::{DecisionStatement, action_hash, is_action_hash};
 use heysummon_sdk::keys::SignPublicKey;
-use heysummon_sdk::wire::{ApproveRequest, CreateHelpRequest};
+use heysummon_sdk::wire::{ApprovalDecision, ApproveRequest, CreateHelpRequest};
 use serde_json::json;
 
+use crate::clock::Millis;
 use crate::error::{ApiError, ApiResult};
 use crate::lifecycle::SignedDecision;
 use crate::store::{ExpertRecord, RequestRecord};
+
+/// How far a signed decision's time may be from the server's.
+const MAX_DECISION_SKEW_MS: u64 = 10 * 60 * 1000;
+
+/// Whether an unsigned decision may be taken: not an approval that the expert could sign and
+/// the agent will check (the expert published keys, and the request is sealed or names an
+/// action). Taking it would spend the request's one decision on an approval the agent refuses;
+/// a denial is always taken (acting on it is safe).
+pub(crate) fn unsigned(
+    expert: &ExpertRecord,
+    request: &RequestRecord,
+    decision: ApprovalDecision,
+) -> ApiResult<()> {
+    let signable =
+        expert.sign_public_key.is_some() && (request.sealed || request.action_hash.is_some());
+    if signable && decision == ApprovalDecision::Approved {
+        return Err(ApiError::bad_request(
+            "This approval must be signed with the expert's key: approve it in the dashboard or \
+             with ExpertClient",
+        )
+        .code("DECISION_SIGNATURE_REQUIRED"));
+    }
+    Ok(())
+}
 
 /// The longest action, in bytes of its JSON.
 pub(crate) const MAX_ACTION_BYTES: usize = 64 * 1024;
@@ -42,12 +67,13 @@ pub(crate) fn action_of(body: &CreateHelpRequest) -> ApiResult<(Option<String>, 
             }
             Ok((Some(text), Some(hash)))
         }
+        // A hash alone is for a sealed question: the expert reads its action there. Beside a
+        // plaintext question nobody would see what the hash stands for.
+        (None, Some(_)) if !sealed => Err(invalid(
+            "actionHash without action belongs to a sealed question",
+        )),
         (None, Some(hash)) => {
-            let valid = hash.len() == 64
-                && hash
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if !valid {
+            if !is_action_hash(hash) {
                 return Err(invalid("actionHash must be 64 lowercase hex digits"));
             }
             Ok((None, Some(hash.clone())))
@@ -61,9 +87,10 @@ pub(crate) fn checked(
     expert: &ExpertRecord,
     request: &RequestRecord,
     body: &ApproveRequest,
+    now: Millis,
 ) -> ApiResult<Option<SignedDecision>> {
     let Some(signature) = &body.decision_signature else {
-        return Ok(None);
+        return unsigned(expert, request, body.decision).map(|()| None);
     };
     let invalid = |why: &str| {
         ApiError::bad_request(format!("Invalid decision signature: {why}"))
@@ -81,6 +108,11 @@ pub(crate) fn checked(
             ApiError::bad_request("A signed decision needs the expert's published keys")
                 .code("EXPERT_KEYS_UNPUBLISHED")
         })?;
+    if decided_at.abs_diff(now) > MAX_DECISION_SKEW_MS {
+        return Err(invalid(
+            "decidedAt is more than 10 minutes away from the server's time",
+        ));
+    }
     if body.action_hash.is_some() && body.action_hash != request.action_hash {
         return Err(invalid(
             "actionHash is not the hash of this request's action",

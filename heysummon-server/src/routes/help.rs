@@ -180,11 +180,14 @@ pub(crate) async fn create(State(state): State<AppState>, req: ApiRequest) -> Ap
     };
 
     let report = safety::scan_help_request(body.question.as_deref(), body.messages.as_deref());
-    if report.blocked() {
-        return Err(
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, safety::BLOCKED_ERROR)
-                .member("flags", json!(report.flags)),
-        );
+    let action_report = body.action.as_ref().map(safety::scan_action);
+    for scanned in std::iter::once(&report).chain(action_report.as_ref()) {
+        if scanned.blocked() {
+            return Err(
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, safety::BLOCKED_ERROR)
+                    .member("flags", json!(scanned.flags)),
+            );
+        }
     }
     let content_flags = (!report.flags.is_empty())
         .then(|| serde_json::to_string(&report.flags).unwrap_or_default());

@@ -159,8 +159,8 @@ pub(crate) async fn approve(
     let expert = state.authenticate_expert(&req, EXPERT_MESSAGES).await?;
     let body: ApproveRequest = req.json()?;
     let request = request_or_404(&state, Viewer::Expert(&expert.id), &id).await?;
-    let signed = super::decisions::checked(&expert, &request, &body)?;
     let now = state.clock.now();
+    let signed = super::decisions::checked(&expert, &request, &body, now)?;
     let marker = lifecycle::decision_marker(&request.id, body.decision, now);
     let action = Action::Decide {
         decision: body.decision,

@@ -146,6 +146,10 @@ pub(crate) async fn send(
     let request = visible_request(&state, caller.viewer(), &id)
         .await?
         .ok_or_else(|| not_yours(&caller))?;
+    if let (Caller::Expert(expert), Some(decision)) = (&caller, body.approval_decision) {
+        // A decision inside a message is never signed (PROTOCOL H4).
+        super::decisions::unsigned(expert, &request, decision)?;
+    }
     let now = state.clock.now();
 
     let message = match (&body.plaintext, body.ciphertext.is_some()) {

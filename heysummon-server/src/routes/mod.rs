@@ -1,7 +1,7 @@
 //! HTTP routes, one module per resource.
 
 pub(crate) mod account;
-mod decisions;
+pub(crate) mod decisions;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod help;

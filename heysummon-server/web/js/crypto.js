@@ -63,7 +63,7 @@ export {
   publicKeyRaw,
   publicKeysOf,
 } from './keys.js';
-export { DECISION_CONTEXT, decisionBody, decisionStatement } from './decision.js';
+export { DECISION_CONTEXT, actionHash, canonicalJson, decisionBody, decisionStatement } from './decision.js';
 export {
   Channel,
   HKDF_INFO,

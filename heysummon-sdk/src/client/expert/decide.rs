@@ -3,7 +3,7 @@
 
 use super::ExpertClient;
 use crate::Error;
-use crate::decision::DecisionStatement;
+use crate::decision::{DecisionStatement, action_hash};
 use crate::wire::{ApprovalDecision, ApproveRequest, ApproveResponse, RequestId, Timestamp};
 
 /// The server's code for a signed decision of an expert who has not published keys.
@@ -29,9 +29,22 @@ impl ExpertClient {
         decision: ApprovalDecision,
     ) -> Result<ApproveResponse, Error> {
         let identity = self.identity()?;
-        // The hash the agent's action has (computed by the server from a plaintext action,
-        // given by the agent of a sealed one): the agent checks the signature against its own.
-        let hash = self.inner.messages(request_id).await?.action_hash;
+        let conversation = self.inner.messages(request_id).await?;
+        // The hash the agent's action has: for a plaintext action, computed here from the
+        // action this expert reads, never taken from the server on trust; for a sealed one (its
+        // action is in the sealed question), as the agent sent it.
+        let hash = match (&conversation.action, conversation.action_hash) {
+            (Some(action), claimed) => {
+                let hash = action_hash(action).map_err(Error::Protocol)?;
+                if claimed.as_ref().is_some_and(|claimed| *claimed != hash) {
+                    return Err(Error::Protocol(
+                        "the server's action hash is not the hash of the action it shows".into(),
+                    ));
+                }
+                Some(hash)
+            }
+            (None, claimed) => claimed,
+        };
         let decided_at = Timestamp::now();
         let statement = DecisionStatement {
             request_id: request_id.as_str(),
@@ -40,9 +53,12 @@ impl ExpertClient {
             edited_action_hash: None,
             decided_at_ms: decided_at.unix_millis(),
         };
+        let signature = statement.sign(&identity.sign).ok_or_else(|| {
+            Error::Protocol("the request id or the action hash is malformed; not signing".into())
+        })?;
         let signed = ApproveRequest {
             decision,
-            decision_signature: Some(statement.sign(&identity.sign)),
+            decision_signature: Some(signature),
             decided_at: Some(decided_at),
             action_hash: hash,
         };

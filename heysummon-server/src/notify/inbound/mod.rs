@@ -53,6 +53,10 @@ pub(crate) fn decision_of(verb: &str) -> Option<ApprovalDecision> {
 pub(crate) const NOT_LINKED: &str = "You are not linked to this HeySummon channel. Ask its expert \
     for a connect code in the dashboard (Settings, Channels, Connect).";
 
+/// What a chat user who approves a request that needs the expert's signature is told.
+pub(crate) const SIGN_IN_DASHBOARD: &str = "This approval must be signed with your key: \
+    open the request in the dashboard to approve it.";
+
 /// Whether the chat user may act as the channel's expert.
 pub(crate) async fn is_linked(state: &AppState, channel: &ChannelRecord, user_id: &str) -> bool {
     match state.store.channel_links(&channel.id).await {
@@ -94,6 +98,18 @@ pub(crate) async fn act(
         .await
         .ok_or_else(|| "This request no longer exists.".to_owned())?;
     let now = state.clock.now();
+    if let ChatAction::Decide(decision) = &action {
+        let expert = state
+            .store
+            .expert(&request.expert_id)
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| "This request no longer exists.".to_owned())?;
+        if crate::routes::decisions::unsigned(&expert, &request, *decision).is_err() {
+            return Err(SIGN_IN_DASHBOARD.to_owned());
+        }
+    }
     let action = match action {
         ChatAction::Decide(decision) => Action::Decide {
             decision,

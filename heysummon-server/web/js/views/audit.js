@@ -14,6 +14,7 @@ const KINDS = {
 
 /** Who an entry names, in words: you, an agent key, the server, an operator. */
 function actorOf(actor, me) {
+  if (typeof actor !== 'string') return 'the server';
   if (actor === `expert:${me}`) return 'you';
   if (actor.startsWith('expert:')) return 'another expert';
   if (actor.startsWith('client:')) return 'the agent';

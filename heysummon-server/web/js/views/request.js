@@ -49,11 +49,11 @@ export async function showRequest(main, ctx, id) {
         h('h2', {}, { notification: 'Notification', approval: 'Approval requested' }[request.kind] ?? 'Question'),
         h('div', { class: request.sealed && !question?.text ? 'question unread' : 'question', id: 'question' },
           request.sealed ? (question?.text ?? question?.failure ?? 'No sealed question found.') : (request.question ?? '')),
-        page.action === undefined || page.action === null ? null : h('div', {},
+        request.sealed || page.action === undefined || page.action === null ? null : h('div', {},
           h('h3', {}, 'Action'),
           h('pre', { class: 'action', id: 'action' }, displayable(JSON.stringify(page.action, null, 2)))),
         request.approvalDecision ? h('p', { class: 'muted', id: 'decision-signed' },
-          page.decisionSigned ? 'Your decision is signed with your key.' : 'This decision is not signed.') : null,
+          page.decisionSigned ? 'The decision is signed with the expert\'s key.' : 'The decision is not signed.') : null,
       ),
       h('section', { class: 'panel', 'aria-labelledby': 'conversation-title' },
         h('h2', { id: 'conversation-title' }, 'Conversation'),
@@ -138,8 +138,11 @@ export async function showRequest(main, ctx, id) {
       decision === 'approved' ? 'Approve' : 'Deny');
     if (!ok) return;
     await act(decision === 'approved' ? 'Approved' : 'Denied', async () => {
+      // A sealed request's action is in its sealed question: an action panel beside it would
+      // be the server's word, so it is neither shown nor signed.
+      const action = page.request.sealed ? undefined : page.action;
       const body = await decisionBody(identity, ctx.me.publishedKeys?.fingerprint,
-        { requestId: id, decision, actionHash: page.actionHash });
+        { requestId: id, decision, action, actionHash: page.actionHash });
       return api.post(`/api/v1/approve/${seg(id)}`, body);
     });
   }
