@@ -605,9 +605,13 @@ async fn events_of_other_processes_are_published_in_place() {
     let r1 = server.ask_ok(&server.client_key, "one").await;
     let _first = s.next_event().await;
     // A "CLI" on the same database file.
-    let other = heysummon_server::store::Store::open(&server.state.config.database_url)
+    let mut other = heysummon_server::store::Store::open(&server.state.config.database_url)
         .await
         .unwrap();
+    // It records in the audit log with the server's key, as the CLI does.
+    if let Some(path) = &server.state.config.audit_key_file {
+        other = other.with_audit_key_file(path.clone());
+    }
     let rec = other.request(&r1).await.unwrap().unwrap();
     let now = server.clock.now();
     let _ = heysummon_server::lifecycle::perform(
