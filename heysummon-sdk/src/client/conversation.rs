@@ -11,19 +11,17 @@ use super::message::{
     Content, ConversationMessage, decrypt_messages, expert_keys_of, latest_expert_text,
 };
 use super::nudge::{Source, Wakes, feed};
-use super::outcome::{Answer, Approval, DecisionTrust, EncryptionPolicy};
+use super::outcome::{Answer, Approval, EncryptionPolicy};
 use super::{Client, WaitOptions, wait};
 use crate::Error;
-use crate::decision::DecisionStatement;
 use crate::envelope::Channel;
 use crate::keystore::StoredRequest;
 use crate::wire::{
-    ApprovalDecision, CloseResponse, HelpStatusResponse, MessageId, MessagesResponse, RateRequest,
-    RateResponse, RefCode, RequestId, SendMessageRequest, Sender, Status, Timestamp,
+    CloseResponse, HelpStatusResponse, MessageId, MessagesResponse, RateRequest, RateResponse,
+    RefCode, RequestId, SendMessageRequest, Sender, Status, Timestamp,
 };
 
-/// How far the expert's clock may run behind the agent's, for a decision's time.
-const DECISION_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+mod decision;
 
 /// A request this client created: cheap to clone. `Debug` never shows keys.
 #[derive(Clone)]
@@ -174,64 +172,6 @@ impl Conversation {
             comment,
             signed,
         })
-    }
-
-    /// Whether the decision carries a valid signature by the expert key pinned for this
-    /// request, over this request, the decision, the action asked about and the signed time
-    /// (PROTOCOL H4). Fails closed: an approval the agent's [`DecisionTrust`] does not accept,
-    /// or any signature that does not verify, is [`Error::DecisionUnverified`]; a denial
-    /// without a signature stands (acting on it is safe).
-    fn signed_by_pinned_expert(
-        &self,
-        status: &HelpStatusResponse,
-        decision: ApprovalDecision,
-    ) -> Result<bool, Error> {
-        let refuse = |reason: &'static str| Error::DecisionUnverified {
-            request_id: self.request_id.as_str().to_owned(),
-            reason,
-        };
-        let key = self.record.expert_keys.map(|keys| keys.sign);
-        let signed = match (&status.decision_signature, status.decided_at, key) {
-            (Some(signature), Some(at), Some(key)) => {
-                let statement = DecisionStatement {
-                    request_id: self.request_id.as_str(),
-                    decision,
-                    action_hash: self.record.action_hash.as_deref(),
-                    edited_action_hash: None,
-                    decided_at_ms: at.unix_millis(),
-                };
-                if !statement.verify(&key, signature) {
-                    return Err(refuse(
-                        "the signature does not verify for this request and action",
-                    ));
-                }
-                // A signature made before this request existed belongs to another one (a server
-                // reusing an old request id for the same action).
-                let earliest = self.record.created_at.unix_millis() - DECISION_CLOCK_SKEW_MS;
-                if at.unix_millis() < earliest {
-                    return Err(refuse(
-                        "the decision was signed before the request was made",
-                    ));
-                }
-                true
-            }
-            (Some(_), _, None) => false,
-            (Some(_), None, Some(_)) => return Err(refuse("a signature without its time")),
-            (None, _, _) => false,
-        };
-        let required = match self.client.decision_trust {
-            DecisionTrust::RequireSigned => true,
-            DecisionTrust::SignedWhenSealed => self.record.sealed,
-            _ => false,
-        };
-        if required && !signed && decision == ApprovalDecision::Approved {
-            return Err(refuse(if key.is_none() {
-                "no expert key was pinned for this request"
-            } else {
-                "the approval is not signed by the expert"
-            }));
-        }
-        Ok(signed)
     }
 
     /// The conversation so far, oldest first, every encrypted message verified and decrypted.

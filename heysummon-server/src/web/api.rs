@@ -6,11 +6,8 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as CURSOR;
-use heysummon_sdk::wire::{MessagesResponse, RefCode, RequestSummary, Sender, Status, Timestamp};
+use heysummon_sdk::wire::{MessagesResponse, RequestSummary, Sender, Timestamp};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::session::{SignedIn, clear_cookie, not_signed_in};
@@ -22,7 +19,7 @@ use crate::http::ApiRequest;
 use crate::lifecycle::Viewer;
 use crate::routes::{messages::conversation, ok, request_or_404};
 use crate::state::AppState;
-use crate::store::{InboxItem, InboxQuery, RequestRecord};
+use crate::store::{InboxItem, RequestRecord};
 
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
@@ -235,77 +232,9 @@ fn kind_of(request: &RequestRecord) -> &'static str {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct InboxParams {
-    status: Option<String>,
-    #[serde(rename = "ref")]
-    ref_code: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-}
+mod inbox;
 
-/// The default and largest page of the inbox.
-const PAGE: u32 = 50;
-const MAX_PAGE: u32 = 200;
-
-impl InboxParams {
-    fn query(self) -> ApiResult<InboxQuery> {
-        let mut statuses = Vec::new();
-        for name in self.status.iter().flat_map(|s| s.split(',')) {
-            let name = name.trim().to_ascii_lowercase();
-            if !Status::ALL.iter().any(|known| known.as_str() == name) {
-                let known: Vec<&str> = Status::ALL.iter().map(Status::as_str).collect();
-                return Err(ApiError::bad_request("Invalid status").member(
-                    "details",
-                    json!(format!("one or more of {}", known.join(", "))),
-                ));
-            }
-            if !statuses.contains(&name) {
-                statuses.push(name);
-            }
-        }
-        let ref_code = match self.ref_code.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(code) => Some(
-                RefCode::parse(code)
-                    .map(|code| code.as_str().to_owned())
-                    // An impossible code finds nothing, like a code nobody has.
-                    .unwrap_or_else(|| code.to_ascii_uppercase()),
-            ),
-        };
-        let before = self.cursor.as_deref().map(decode_cursor).transpose()?;
-        let limit = match self.limit.as_deref() {
-            None => PAGE,
-            Some(text) => text
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE).contains(n))
-                .ok_or_else(|| {
-                    ApiError::bad_request("Invalid limit")
-                        .member("details", json!("a whole number from 1 to 200"))
-                })?,
-        };
-        Ok(InboxQuery {
-            statuses,
-            ref_code,
-            before,
-            limit,
-        })
-    }
-}
-
-fn encode_cursor(request: &RequestRecord) -> String {
-    CURSOR.encode(format!("{}:{}", request.created_at, request.id))
-}
-
-fn decode_cursor(text: &str) -> ApiResult<(i64, String)> {
-    let invalid = || ApiError::bad_request("Invalid cursor");
-    let bytes = CURSOR.decode(text).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (at, id) = text.split_once(':').ok_or_else(invalid)?;
-    Ok((at.parse().map_err(|_| invalid())?, id.to_owned()))
-}
+use inbox::{InboxParams, encode_cursor};
 
 /// A page of the inbox.
 #[derive(Serialize, ToSchema)]
