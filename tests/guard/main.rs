@@ -6,6 +6,7 @@
 
 mod ask_core;
 mod common;
+mod decisions;
 mod e2e;
 mod hardening;
 mod proxy;

@@ -14,8 +14,7 @@ use heysummon_sdk::Error;
 use heysummon_sdk::client::{AskOptions, DecisionTrust, WaitOptions, WaitStrategy};
 use heysummon_sdk::decision::{DecisionStatement, action_hash};
 use heysummon_sdk::keystore::MemoryKeyStore;
-use heysummon_sdk::wire::{ApprovalDecision, RequestId, Status, Timestamp};
-use heysummon_server::store::{Change, RequestPatch};
+use heysummon_sdk::wire::{ApprovalDecision, RequestId, Timestamp};
 use serde_json::{Value, json};
 
 use crate::support::Server;
@@ -73,28 +72,7 @@ async fn a_signed_approval_of_a_sealed_action_counts() {
 
 /// Sets a request's decision straight in the store, as a compromised server could.
 async fn forge(server: &Server, id: &RequestId, signature: Option<(String, i64)>) {
-    let store = &server.app.store;
-    let request = store.request(id.as_str()).await.unwrap().unwrap();
-    let at = server.app.clock.now();
-    let change = Change {
-        request_id: request.id.clone(),
-        expected_status: request.status.clone(),
-        expected_version: request.version,
-        patch: RequestPatch {
-            status: Some(Status::Responded),
-            approval_decision: Some(ApprovalDecision::Approved),
-            decision_signature: signature.as_ref().map(|(s, _)| s.clone()),
-            decided_at: signature.map(|(_, at)| at),
-            responded_at: Some(at),
-            ..RequestPatch::default()
-        },
-        message: None,
-        events: Vec::new(),
-        // A forger writes no audit entry either.
-        audit: Vec::new(),
-        at,
-    };
-    store.apply(change).await.unwrap();
+    server.app.forge_approval(id.as_str(), signature).await;
 }
 
 #[tokio::test]

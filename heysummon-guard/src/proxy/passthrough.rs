@@ -3,6 +3,7 @@
 //! and the refusals for an upstream that failed.
 
 use heysummon_sdk::client::Conversation;
+use heysummon_sdk::wire::HelpStatusResponse;
 use http_body_util::{BodyExt as _, Either, Limited};
 use hyper::body::Incoming;
 use hyper::header::CONTENT_LENGTH;
@@ -12,6 +13,15 @@ use super::Guard;
 use crate::hop;
 use crate::response::{ProxyBody, Refusal, own_body};
 use crate::upstream::UpstreamError;
+
+/// An answer the guard reads before the agent gets it.
+pub(super) enum Inspect {
+    /// `GET /messages/:id` of a request the guard made: decrypted for the agent.
+    Listing(Conversation),
+    /// `GET /help/:id` of a request the guard made: its decision checked (PROTOCOL H4), so that
+    /// an agent without cryptography never sees an approval the expert did not sign.
+    Status(Conversation),
+}
 
 /// The largest `GET /messages` answer the guard reads to decrypt (the server's requests are
 /// capped at 1 MiB each; a conversation may hold several).
@@ -23,12 +33,12 @@ impl Guard {
     pub(super) async fn pass_back(
         &self,
         response: Response<Incoming>,
-        listing: Option<Conversation>,
+        inspect: Option<Inspect>,
     ) -> Result<Response<ProxyBody>, Refusal> {
         let inner = &*self.inner;
         let (mut parts, body) = response.into_parts();
         hop::strip(&mut parts.headers);
-        if let Some(conversation) = listing.filter(|_| parts.status == StatusCode::OK) {
+        if let Some(inspect) = inspect.filter(|_| parts.status == StatusCode::OK) {
             let read = Limited::new(body, MAX_LISTING_BYTES).collect();
             let listed = tokio::time::timeout(inner.config.limits.upstream_timeout, read)
                 .await
@@ -40,6 +50,13 @@ impl Guard {
                     )
                 })?
                 .to_bytes();
+            let conversation = match inspect {
+                Inspect::Status(conversation) => {
+                    check_status(&conversation, &listed)?;
+                    return Ok(Response::from_parts(parts, own_body(listed)));
+                }
+                Inspect::Listing(conversation) => conversation,
+            };
             // Never pass on a listing the guard could not authenticate: its `plaintext` members
             // would look like the guard's own.
             let opened = inner
@@ -55,6 +72,24 @@ impl Guard {
             return Ok(Response::from_parts(parts, own_body(opened)));
         }
         Ok(Response::from_parts(parts, Either::Left(body)))
+    }
+}
+
+/// Refuses a status whose decision the expert did not sign as the agent's policy requires: the
+/// agent behind the guard cannot check it itself.
+fn check_status(conversation: &Conversation, body: &[u8]) -> Result<(), Refusal> {
+    let Ok(status) = serde_json::from_slice::<HelpStatusResponse>(body) else {
+        return Err(Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "The HeySummon server's answer could not be read",
+        ));
+    };
+    match conversation.check_decision(&status) {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            tracing::warn!(request = %status.request_id, %error, "refused an unverified decision");
+            Err(crate::ask::AskError::from(error).into())
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use hyper::{Method, Request, Response, StatusCode, Version};
 use tower::Service as _;
 
 use super::Guard;
-use super::passthrough::upstream_refusal;
+use super::passthrough::{Inspect, upstream_refusal};
 use super::request::read_body;
 use crate::ask_api;
 use crate::inject;
@@ -79,20 +79,25 @@ impl Guard {
                 None
             }
             (Route::Other, _) if parts.method == Method::GET => {
-                match parts
-                    .uri
-                    .path()
-                    .strip_prefix("/api/v1/messages/")
-                    .filter(|id| !id.is_empty() && !id.contains('/'))
-                {
-                    Some(id) => inner.e2e.lookup(&RequestId::new(id))?,
-                    None => None,
+                let path = parts.uri.path();
+                let id_after = |prefix: &str| {
+                    path.strip_prefix(prefix)
+                        .filter(|id| !id.is_empty() && !id.contains('/'))
+                        .map(RequestId::new)
+                };
+                if let Some(id) = id_after("/api/v1/messages/") {
+                    inner.e2e.lookup(&id)?.map(Inspect::Listing)
+                } else if let Some(id) = id_after("/api/v1/help/") {
+                    // A request the guard made: its decision is checked before the agent sees it.
+                    inner.e2e.lookup(&id)?.map(Inspect::Status)
+                } else {
+                    None
                 }
             }
             _ => None,
         };
         if listing.is_some() {
-            // The guard must read the listing to open it.
+            // The guard must read the answer to open or check it.
             parts.headers.remove(hyper::header::ACCEPT_ENCODING);
         }
         parts.uri = self.upstream_uri(&parts.uri)?;

@@ -29,6 +29,7 @@
 
 pub mod fake_channels;
 pub mod fake_oauth;
+mod forge;
 mod http;
 pub mod postgres;
 

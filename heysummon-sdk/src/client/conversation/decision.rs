@@ -10,6 +10,20 @@ use crate::wire::{ApprovalDecision, HelpStatusResponse};
 const DECISION_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 impl Conversation {
+    /// Checks the decision a status reports, as [`Conversation::decision`] does before it
+    /// returns one: `Ok(None)` without a decision, `Ok(Some(signed))` for a decision that
+    /// counts, [`Error::DecisionUnverified`] for one that does not (PROTOCOL H4). For a proxy
+    /// that passes a server's status on to an agent that cannot check it itself (the guard).
+    ///
+    /// # Errors
+    /// [`Error::DecisionUnverified`].
+    pub fn check_decision(&self, status: &HelpStatusResponse) -> Result<Option<bool>, Error> {
+        match status.approval_decision {
+            None => Ok(None),
+            Some(decision) => self.signed_by_pinned_expert(status, decision).map(Some),
+        }
+    }
+
     /// Whether the decision carries a valid signature by the expert key pinned for this
     /// request, over this request, the decision, the action asked about and the signed time
     /// (PROTOCOL H4). Fails closed: an approval the agent's [`DecisionTrust`] does not accept,
