@@ -68,6 +68,7 @@ pub struct CreateHelpRequest {
     /// for a sealed question, whose action is inside the sealed plaintext, the only way the
     /// expert's signed decision is bound to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub action_hash: Option<String>,
 }
 

@@ -94,6 +94,7 @@ pub struct ApproveRequest {
     /// The action hash the expert signed over; required with a signature when the request
     /// carries an action (for a sealed request the server cannot compute it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub action_hash: Option<String>,
 }
 

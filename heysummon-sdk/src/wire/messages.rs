@@ -156,6 +156,7 @@ pub struct MessagesResponse {
     pub action: Option<serde_json::Value>,
     /// The action's hash (H4), which the expert's signed decision covers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub action_hash: Option<String>,
 }
 
