@@ -54,6 +54,13 @@ async fn approval(server: &TestApp, extra: Value) -> (StatusCode, Value) {
         .await
 }
 
+/// `POST /api/v1/approve/{id}` as the expert.
+async fn approve(server: &TestApp, id: &str, body: Value) -> (StatusCode, Value) {
+    server
+        .post(&format!("/api/v1/approve/{id}"), &server.expert_key, body)
+        .await
+}
+
 /// A signed `/approve` body.
 fn signed(
     key: &SigningKeyPair,
@@ -107,9 +114,7 @@ async fn a_signed_decision_over_the_action_is_stored_and_reported_as_signed() {
         Some(&hash),
         at,
     );
-    let (status, answer) = server
-        .post(&format!("/api/v1/approve/{id}"), &server.expert_key, body)
-        .await;
+    let (status, answer) = approve(&server, id, body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
 
     let (_, reported) = server
@@ -182,13 +187,7 @@ async fn a_decision_signature_that_does_not_verify_is_refused_and_nothing_change
         garbage,
     ];
     for body in refused {
-        let (status, error) = server
-            .post(
-                &format!("/api/v1/approve/{id}"),
-                &server.expert_key,
-                body.clone(),
-            )
-            .await;
+        let (status, error) = approve(&server, &id, body.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {error}");
         assert_eq!(error["code"], "DECISION_SIGNATURE_INVALID", "{error}");
     }
@@ -198,13 +197,7 @@ async fn a_decision_signature_that_does_not_verify_is_refused_and_nothing_change
     assert!(status.get("approvalDecision").is_none(), "{status}");
 
     // An unsigned decision is still taken (HeySummon v1): agents decide whether it counts.
-    let (status, _) = server
-        .post(
-            &format!("/api/v1/approve/{other_id}"),
-            &server.expert_key,
-            json!({"decision": "denied"}),
-        )
-        .await;
+    let (status, _) = approve(&server, &other_id, json!({"decision": "denied"})).await;
     assert_eq!(status, StatusCode::OK);
     let (_, reported) = server
         .get(&format!("/api/v1/help/{other_id}"), &server.client_key)
@@ -222,13 +215,7 @@ async fn an_approval_that_could_be_signed_is_refused_unsigned_and_decisions_are_
     let id = created["requestId"].as_str().unwrap();
     let hash = action_hash(&action).unwrap();
     // Unsigned, by the API or inside a message: refused, and the decision is still open.
-    let (status, error) = server
-        .post(
-            &format!("/api/v1/approve/{id}"),
-            &server.expert_key,
-            json!({"decision": "approved"}),
-        )
-        .await;
+    let (status, error) = approve(&server, id, json!({"decision": "approved"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     assert_eq!(error["code"], "DECISION_SIGNATURE_REQUIRED");
     // Signed long ago, or in the future: refused.
@@ -244,20 +231,12 @@ async fn an_approval_that_could_be_signed_is_refused_unsigned_and_decisions_are_
             Some(&hash),
             at,
         );
-        let (status, error) = server
-            .post(&format!("/api/v1/approve/{id}"), &server.expert_key, body)
-            .await;
+        let (status, error) = approve(&server, id, body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
         assert_eq!(error["code"], "DECISION_SIGNATURE_INVALID");
     }
     // An unsigned denial is taken: acting on it is safe.
-    let (status, _) = server
-        .post(
-            &format!("/api/v1/approve/{id}"),
-            &server.expert_key,
-            json!({"decision": "denied"}),
-        )
-        .await;
+    let (status, _) = approve(&server, id, json!({"decision": "denied"})).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -273,9 +252,7 @@ async fn an_expert_without_published_keys_cannot_sign() {
         None,
         server_now(&server),
     );
-    let (status, error) = server
-        .post(&format!("/api/v1/approve/{id}"), &server.expert_key, body)
-        .await;
+    let (status, error) = approve(&server, id, body).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error["code"], "EXPERT_KEYS_UNPUBLISHED");
 }

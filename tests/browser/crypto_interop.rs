@@ -128,15 +128,7 @@ async fn a_sealed_question_is_answered_from_the_browser() -> Result<()> {
     let page = open(&browser, &web).await?;
 
     // The dashboard makes the identity; the expert's terminal imports it and publishes the keys.
-    let js = "window.__expert = await hs.createIdentityFile(arg);\n\
-              return { file: window.__expert.file, fingerprint: window.__expert.fingerprint };";
-    let made = run(&page, &web, js, json!(PASSPHRASE)).await?;
-    let expert = ExpertClient::builder()
-        .base_url(&app.base)
-        .api_key(app.expert_key.clone())
-        .key_store(MemoryKeyStore::new())
-        .build()?;
-    expert.import_identity(made["file"].as_str().unwrap(), PASSPHRASE)?;
+    let (expert, made) = browser_made_expert(&app, &page, &web).await?;
     assert_eq!(
         expert.publish_keys().await?.to_string(),
         made["fingerprint"]
@@ -191,15 +183,7 @@ async fn a_decision_signed_in_the_browser_is_the_experts_own_for_the_agent() -> 
     let web = web::dashboard(&app).await;
     let browser = Browser::launch().await?;
     let page = open(&browser, &web).await?;
-    let js = "window.__expert = await hs.createIdentityFile(arg);\n\
-              return { file: window.__expert.file, fingerprint: window.__expert.fingerprint };";
-    let made = run(&page, &web, js, json!(PASSPHRASE)).await?;
-    let expert = ExpertClient::builder()
-        .base_url(&app.base)
-        .api_key(app.expert_key.clone())
-        .key_store(MemoryKeyStore::new())
-        .build()?;
-    expert.import_identity(made["file"].as_str().unwrap(), PASSPHRASE)?;
+    let (expert, _) = browser_made_expert(&app, &page, &web).await?;
     expert.publish_keys().await?;
 
     let agent = Client::builder()
@@ -247,6 +231,25 @@ async fn a_decision_signed_in_the_browser_is_the_experts_own_for_the_agent() -> 
         "the browser's signature verifies for the agent"
     );
     assert_clean(&page).await
+}
+
+/// An expert whose identity the dashboard made (kept in the page as `window.__expert`), imported
+/// by the expert's terminal; the identity file's `file` and `fingerprint`.
+async fn browser_made_expert(
+    app: &TestApp,
+    page: &crate::page::Page<'_>,
+    web: &web::Dashboard,
+) -> Result<(ExpertClient, Value)> {
+    let js = "window.__expert = await hs.createIdentityFile(arg);\n\
+              return { file: window.__expert.file, fingerprint: window.__expert.fingerprint };";
+    let made = run(page, web, js, json!(PASSPHRASE)).await?;
+    let expert = ExpertClient::builder()
+        .base_url(&app.base)
+        .api_key(app.expert_key.clone())
+        .key_store(MemoryKeyStore::new())
+        .build()?;
+    expert.import_identity(made["file"].as_str().unwrap(), PASSPHRASE)?;
+    Ok((expert, made))
 }
 
 async fn first_pending(expert: &ExpertClient) -> Result<String> {

@@ -257,6 +257,8 @@ impl Client {
             Some(key) => key.clone(),
             None => uuid::Uuid::new_v4().to_string(),
         };
+        // The action is hashed once: it is checked against a stored request and kept with it.
+        let hash_of_action = action_hash_of(options)?;
         let store = &self.inner.key_store;
         let keys = match store.request_by_idempotency_key(&idempotency_key)? {
             Some(record) if record.kind != kind => {
@@ -265,7 +267,7 @@ impl Client {
                 ));
             }
             // The same key for another action would approve the old one.
-            Some(record) if record.action_hash != action_hash_of(options)? => {
+            Some(record) if record.action_hash != hash_of_action => {
                 return Err(Error::config(
                     "this idempotency key was used for another action",
                 ));
@@ -290,7 +292,7 @@ impl Client {
         if options.action.is_some() && kind != RequestKind::Approval {
             return Err(Error::config("an action belongs to an approval request"));
         }
-        record.action_hash = action_hash_of(options)?;
+        record.action_hash = hash_of_action;
         store.save_request(&record)?;
 
         let mut body = CreateHelpRequest::new(

@@ -5,12 +5,11 @@
 //! router and the document are built together (see [`super::router`]), so a route cannot exist
 //! undocumented, nor a documented one unrouted. The schemas come from the wire types' derives.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use heysummon_sdk::wire::ErrorBody;
+use std::collections::BTreeMap;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response as Answer, ResponseBuilder};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -150,14 +149,14 @@ fn finish(mut document: Document) -> Document {
 
 /// The document as served: JSON, built once.
 #[derive(Clone)]
-pub(crate) struct Served(Arc<str>);
+pub(crate) struct Served(Bytes);
 
 impl Served {
     pub(crate) fn new(document: Document) -> Self {
         let text = finish(document)
             .to_json()
             .unwrap_or_else(|_| String::from("{}"));
-        Self(Arc::from(text))
+        Self(Bytes::from(text))
     }
 }
 
@@ -168,7 +167,8 @@ impl IntoResponse for Served {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             )],
-            self.0.to_string(),
+            // Shared, not copied, per answer.
+            self.0,
         )
             .into_response()
     }
